@@ -1,0 +1,50 @@
+//! The call core of the Delta Chat call page: every decision, no I/O.
+//!
+//! The browser shell (crate `call-web`) owns the `RTCPeerConnection`, the
+//! media and the DOM; this crate owns what to do with them. It is driven like
+//! a sans-IO protocol stack: feed an [`Input`] with the current time, drain
+//! the [`Effect`]s, perform them, feed their results back, render the
+//! [`View`].
+//!
+//! ```
+//! use call_core::{Call, Effect, HostApi, Input};
+//!
+//! let mut call = Call::new();
+//! call.handle(0, Input::Started {
+//!     search: String::new(),
+//!     hash: "#startCall".into(),
+//!     host: HostApi::FULL,
+//!     webrtc: true,
+//! });
+//! let mut effects = Vec::new();
+//! while let Some(e) = call.poll_effect() {
+//!     effects.push(e);
+//! }
+//! // The page asks the host for ICE servers and captures media, in parallel.
+//! assert!(effects.contains(&Effect::LoadIceServers));
+//! assert!(effects.contains(&Effect::AcquireMedia { video: true }));
+//! assert_eq!(call.view().phase.as_str(), "connecting");
+//! ```
+//!
+//! Where the rules come from: `PROTOCOL.md` (the wire and host contract).
+
+#![no_std]
+
+extern crate alloc;
+#[cfg(test)]
+extern crate std;
+
+pub mod channel;
+pub mod command;
+pub mod ice;
+pub mod json;
+pub mod machine;
+pub mod payload;
+pub mod text;
+pub mod view;
+
+pub use channel::Channel;
+pub use ice::{CandidateInit, IceServer};
+pub use machine::{Button, Call, ConnState, Effect, HostApi, HostCall, Input, Media, Timer};
+pub use text::Msg;
+pub use view::{Dev, Phase, Route, View};

@@ -1,0 +1,778 @@
+//! The call state machine: inputs in, effects out, time passed in.
+//!
+//! The shell feeds every browser event as an [`Input`] together with the
+//! current time, then drains [`Effect`]s with [`Call::poll_effect`] and
+//! performs them; results of asynchronous work (a promise that resolved)
+//! come back as further inputs. After each batch the shell renders
+//! [`Call::view`]. Nothing here blocks, sleeps or touches a browser API, so
+//! every rule of PROTOCOL.md is tested natively below.
+
+use alloc::collections::VecDeque;
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::channel::{self, Channel, Incoming, MutedState};
+use crate::command::{parse_flags, parse_fragment, Command, Flags, Fragment};
+use crate::ice::{parse_ice_servers, server_kinds, CandidateInit, CandidateType, IceServer, IceWait};
+use crate::payload::decode_sdp_payload;
+use crate::text::Msg;
+use crate::view::{Dev, Phase, Route, View};
+
+/// How long `getIceServers()` may take before we go on without servers.
+/// Hosts answer from memory in milliseconds; a stuck promise must not stall
+/// the call (today's page waits forever).
+pub const ICE_SERVERS_TIMEOUT_MS: u64 = 2000;
+/// After the remote description is applied, the connection must come up
+/// within this time or the call is reported as failed. Chromium's own ICE
+/// checks give up after about 30 s; a person waits no longer than this.
+pub const CONNECT_TIMEOUT_MS: u64 = 20_000;
+/// A failure message stays on screen this long before `endCall` closes the
+/// page (Desktop closes the window at once on `endCall`).
+pub const FAILURE_LINGER_MS: u64 = 3000;
+/// How often the selected candidate pair is looked up while in a call.
+pub const ROUTE_POLL_MS: u64 = 5000;
+/// The ring-back tone: 425 Hz, 1 s on, 4 s off (the European ring-back
+/// cadence the original page used).
+pub const RINGBACK_HZ: f32 = 425.0;
+pub const RINGBACK_ON_MS: u32 = 1000;
+pub const RINGBACK_OFF_MS: u32 = 4000;
+
+/// Which members of `window.calls` the host provides.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HostApi {
+    pub present: bool,
+    pub start_call: bool,
+    pub accept_call: bool,
+    pub end_call: bool,
+    pub get_ice_servers: bool,
+}
+
+impl HostApi {
+    /// A host with everything.
+    pub const FULL: HostApi =
+        HostApi { present: true, start_call: true, accept_call: true, end_call: true, get_ice_servers: true };
+}
+
+/// A button the person pressed (or its keyboard shortcut).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Button {
+    Answer,
+    /// End, or Decline while prompting.
+    End,
+    Mic,
+    Cam,
+}
+
+/// `RTCPeerConnection.connectionState`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnState {
+    New,
+    Connecting,
+    Connected,
+    Disconnected,
+    Failed,
+    Closed,
+}
+
+/// What getUserMedia produced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Media {
+    pub audio: bool,
+    pub video: bool,
+}
+
+/// A timer the machine asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timer {
+    IceServers,
+    IceWait,
+    Connect,
+    EndAfterFailure,
+    Route,
+}
+
+/// Which host method receives the local description.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostCall {
+    StartCall,
+    AcceptCall,
+}
+
+/// Something that happened outside the machine.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    /// The page has loaded. `webrtc`: `RTCPeerConnection` exists.
+    Started { search: String, hash: String, host: HostApi, webrtc: bool },
+    HashChanged(String),
+    /// `getIceServers()` returned or resolved to this value; `Err` when it
+    /// threw, rejected or gave something that is not a string.
+    IceServers(Result<String, ()>),
+    /// Result of [`Effect::AcquireMedia`]; `Err` when getUserMedia failed.
+    Media(Result<Media, ()>),
+    /// Whether a camera exists (from `enumerateDevices`).
+    CameraPresent(bool),
+    /// Result of [`Effect::StartCamera`].
+    CameraStarted(bool),
+    /// The local description is set (after CreateOffer or CreateAnswer).
+    LocalDescriptionSet,
+    /// The remote description is applied.
+    RemoteDescriptionSet,
+    /// A peer connection operation failed: creating it, an offer/answer,
+    /// or applying a description.
+    PeerError,
+    Candidate(CandidateInit),
+    GatheringComplete,
+    Connection(ConnState),
+    ChannelOpen(Channel),
+    ChannelClosed(Channel),
+    ChannelMessage(Channel, String),
+    /// Remote video frames arrive (`true`) or stopped (`false`).
+    RemoteVideo(bool),
+    Route(Route),
+    Click(Button),
+    Timer(Timer),
+    /// The shell caught a panic or an unexpected exception.
+    Crashed,
+}
+
+/// Something the shell must do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    LoadIceServers,
+    /// Capture the microphone, and the camera if `video`.
+    AcquireMedia { video: bool },
+    /// Create the peer connection with an audio and a video transceiver and
+    /// the negotiated channels. `video`: the video transceiver is used
+    /// (sendrecv); otherwise it is inactive (`disableVideoCompletely`).
+    CreatePeer { servers: Vec<IceServer>, relay_only: bool, video: bool },
+    CreateOffer,
+    CreateAnswer,
+    /// Apply a remote description; as callee, also attach our tracks to the
+    /// transceivers the offer created.
+    SetRemote { offer: bool, sdp: String },
+    /// Call the host with the current local description's SDP.
+    HandToHost(HostCall),
+    /// `window.calls.endCall()`.
+    EndCall,
+    AddCandidate(Option<CandidateInit>),
+    Send(Channel, String),
+    SetMic(bool),
+    StartCamera,
+    StopCamera,
+    SetTimer(Timer, u64),
+    QueryRoute,
+    /// Close the peer connection and stop all capture.
+    ClosePeer,
+    Log(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Caller,
+    Callee,
+}
+
+/// The whole state of one call page.
+#[derive(Debug)]
+pub struct Call {
+    flags: Flags,
+    host: HostApi,
+    phase: Phase,
+    role: Option<Role>,
+    notice: Option<Msg>,
+    failure: Option<Msg>,
+    effects: VecDeque<Effect>,
+
+    /// Offer waiting for the person to press Answer.
+    pending_offer: Option<String>,
+    servers: Option<Vec<IceServer>>,
+    servers_requested: bool,
+    media_requested: bool,
+    /// Whether the getUserMedia request under way includes the camera.
+    media_try_video: bool,
+    media: Option<Media>,
+    camera_present: bool,
+    mic: Dev,
+    cam: Dev,
+
+    peer_created: bool,
+    local_set: bool,
+    ice_wait: Option<IceWait>,
+    handed_over: bool,
+    answer_in_flight: bool,
+    remote_set: bool,
+    connected_once: bool,
+    trickle_open: bool,
+    trickle_out: Vec<String>,
+    muted_open: bool,
+
+    remote_video_live: bool,
+    remote_muted: Option<MutedState>,
+    route: Route,
+}
+
+impl Call {
+    /// A page that has not started yet; feed [`Input::Started`] first.
+    pub fn new() -> Call {
+        Call {
+            flags: Flags::default(),
+            host: HostApi::default(),
+            phase: Phase::Idle,
+            role: None,
+            notice: None,
+            failure: None,
+            effects: VecDeque::new(),
+            pending_offer: None,
+            servers: None,
+            servers_requested: false,
+            media_requested: false,
+            media_try_video: false,
+            media: None,
+            camera_present: false,
+            mic: Dev::None,
+            cam: Dev::None,
+            peer_created: false,
+            local_set: false,
+            ice_wait: None,
+            handed_over: false,
+            answer_in_flight: false,
+            remote_set: false,
+            connected_once: false,
+            trickle_open: false,
+            trickle_out: Vec::new(),
+            muted_open: false,
+            remote_video_live: false,
+            remote_muted: None,
+            route: Route::Unknown,
+        }
+    }
+
+    /// The next thing to do, in order.
+    pub fn poll_effect(&mut self) -> Option<Effect> {
+        self.effects.pop_front()
+    }
+
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    pub fn flags(&self) -> Flags {
+        self.flags
+    }
+
+    fn out(&mut self, e: Effect) {
+        self.effects.push_back(e);
+    }
+
+    fn log(&mut self, s: impl Into<String>) {
+        self.out(Effect::Log(s.into()));
+    }
+
+    fn is_over(&self) -> bool {
+        matches!(self.phase, Phase::Ended | Phase::Failed)
+    }
+
+    /// Feeds one input at time `now` (milliseconds, monotonic).
+    pub fn handle(&mut self, now: u64, input: Input) {
+        if self.is_over() {
+            if input == Input::Timer(Timer::EndAfterFailure) && self.host.end_call {
+                self.out(Effect::EndCall);
+            }
+            return;
+        }
+        match input {
+            Input::Started { search, hash, host, webrtc } => self.start(now, &search, &hash, host, webrtc),
+            Input::HashChanged(hash) => self.fragment(now, &hash),
+            Input::IceServers(r) => self.ice_servers(now, r),
+            Input::Media(r) => self.media_result(now, r),
+            Input::CameraPresent(p) => self.camera_present = p,
+            Input::CameraStarted(ok) => {
+                self.cam = if ok { Dev::On } else { Dev::Off };
+                if !ok {
+                    self.notice = Some(Msg::CameraUnavailable);
+                }
+                self.send_muted_state();
+            }
+            Input::LocalDescriptionSet => {
+                self.local_set = true;
+                self.check_ice_wait(now);
+            }
+            Input::RemoteDescriptionSet => self.remote_set_ok(now),
+            Input::PeerError => self.peer_error(now),
+            Input::Candidate(c) => self.candidate(now, c),
+            Input::GatheringComplete => {
+                if let Some(w) = &mut self.ice_wait {
+                    w.on_complete();
+                }
+                if self.handed_over {
+                    self.trickle("null".to_owned());
+                }
+                self.check_ice_wait(now);
+            }
+            Input::Connection(s) => self.connection(now, s),
+            Input::ChannelOpen(ch) => self.channel_open(ch),
+            Input::ChannelClosed(ch) => {
+                // The peer closed its connection (hang-up): the SCTP stream
+                // closes at once, long before ICE notices.
+                if ch == Channel::MutedState && matches!(self.phase, Phase::InCall | Phase::Reconnecting) {
+                    self.end(Msg::PeerHungUp);
+                }
+            }
+            Input::ChannelMessage(ch, text) => self.message(ch, &text),
+            Input::RemoteVideo(live) => self.remote_video_live = live,
+            Input::Route(r) => self.route = r,
+            Input::Click(b) => self.click(now, b),
+            Input::Timer(t) => self.timer(now, t),
+            Input::Crashed => self.fail(Msg::Crashed),
+        }
+    }
+
+    fn start(&mut self, now: u64, search: &str, hash: &str, host: HostApi, webrtc: bool) {
+        self.flags = parse_flags(search);
+        self.host = host;
+        if !host.present {
+            self.failure = Some(Msg::NoHost);
+            self.phase = Phase::Failed;
+            return;
+        }
+        if !webrtc {
+            return self.fail(Msg::NoWebRtc);
+        }
+        // Fetching the servers reveals nothing to anyone (the host answers
+        // from memory), so it happens at once: the outgoing call, or the
+        // answer, then need not wait for it.
+        self.request_servers(now);
+        self.fragment(now, hash);
+    }
+
+    fn request_servers(&mut self, _now: u64) {
+        if self.servers_requested {
+            return;
+        }
+        self.servers_requested = true;
+        if self.host.get_ice_servers {
+            self.out(Effect::LoadIceServers);
+            self.out(Effect::SetTimer(Timer::IceServers, ICE_SERVERS_TIMEOUT_MS));
+        } else {
+            self.servers = Some(Vec::new());
+            self.notice = Some(Msg::IceServersUnavailable);
+        }
+    }
+
+    fn fragment(&mut self, now: u64, hash: &str) {
+        match parse_fragment(hash) {
+            Fragment::Empty => {}
+            Fragment::Unknown => {
+                let head: String = hash.chars().take(40).collect();
+                self.log(["ignored unknown command: ", &head].concat());
+            }
+            Fragment::Command(c) => self.command(now, c),
+        }
+    }
+
+    fn command(&mut self, now: u64, c: Command) {
+        match c {
+            Command::StartCall => {
+                if self.role.is_some() || self.phase == Phase::Incoming {
+                    return self.log("ignored #startCall: a call is already under way");
+                }
+                self.role = Some(Role::Caller);
+                self.phase = Phase::Connecting;
+                self.request_media(!self.flags.no_outgoing_video_initially);
+                self.progress(now);
+            }
+            Command::OfferIncomingCall(p) | Command::AcceptCall(p) if self.role.is_some() => {
+                let _ = p;
+                self.log("ignored incoming offer: a call is already under way");
+            }
+            Command::OfferIncomingCall(p) => {
+                if let Some(sdp) = self.decode(&p) {
+                    // A new command replaces a pending prompt.
+                    self.pending_offer = Some(sdp);
+                    self.phase = Phase::Incoming;
+                }
+            }
+            Command::AcceptCall(p) => {
+                if let Some(sdp) = self.decode(&p) {
+                    self.pending_offer = Some(sdp);
+                    self.answer(now);
+                }
+            }
+            Command::OnAnswer(p) => {
+                if self.role != Some(Role::Caller) || !self.handed_over {
+                    return self.log("ignored #onAnswer: no offer is waiting for an answer");
+                }
+                if self.remote_set || self.answer_in_flight {
+                    return self.log("ignored #onAnswer: already answered");
+                }
+                if let Some(sdp) = self.decode(&p) {
+                    self.answer_in_flight = true;
+                    self.out(Effect::SetRemote { offer: false, sdp });
+                }
+            }
+        }
+    }
+
+    fn decode(&mut self, payload: &str) -> Option<String> {
+        match decode_sdp_payload(payload) {
+            Ok(sdp) => Some(sdp),
+            Err(e) => {
+                self.notice = Some(Msg::BadPayload(e));
+                self.log(Msg::BadPayload(e).en());
+                None
+            }
+        }
+    }
+
+    /// The person answered (or the host did, with `#acceptCall`).
+    fn answer(&mut self, now: u64) {
+        if self.pending_offer.is_none() {
+            return;
+        }
+        self.role = Some(Role::Callee);
+        self.phase = Phase::Connecting;
+        self.request_media(!self.flags.no_outgoing_video_initially);
+        self.progress(now);
+    }
+
+    fn request_media(&mut self, video: bool) {
+        if self.media_requested {
+            return;
+        }
+        self.media_requested = true;
+        self.media_try_video = video && !self.flags.disable_video_completely;
+        self.out(Effect::AcquireMedia { video: self.media_try_video });
+    }
+
+    fn media_result(&mut self, now: u64, r: Result<Media, ()>) {
+        match r {
+            Ok(m) => {
+                if self.media_try_video && !m.video {
+                    self.notice = Some(Msg::CameraUnavailable);
+                }
+                if !m.audio {
+                    self.notice = Some(if m.video { Msg::NoMicrophone } else { Msg::NoMedia });
+                }
+                self.set_media(m);
+            }
+            // The camera may be missing or refused while the microphone
+            // works: try again with audio alone before giving up on both.
+            Err(()) if self.media_try_video => {
+                self.media_try_video = false;
+                self.notice = Some(Msg::CameraUnavailable);
+                self.out(Effect::AcquireMedia { video: false });
+                return;
+            }
+            Err(()) => {
+                self.notice = Some(Msg::NoMedia);
+                self.set_media(Media { audio: false, video: false });
+            }
+        }
+        self.progress(now);
+    }
+
+    fn set_media(&mut self, m: Media) {
+        self.media = Some(m);
+        self.mic = if m.audio { Dev::On } else { Dev::None };
+        self.cam = if m.video { Dev::On } else { Dev::Off };
+        if m.video {
+            self.camera_present = true;
+        }
+    }
+
+    fn ice_servers(&mut self, now: u64, r: Result<String, ()>) {
+        if self.servers.is_some() {
+            return; // too late: the timeout already decided
+        }
+        let servers = match r.map_err(|_| ()).and_then(|t| parse_ice_servers(&t).map_err(|_| ())) {
+            Ok((s, dropped)) => {
+                if dropped {
+                    self.notice = Some(Msg::SomeIceServersIgnored);
+                }
+                s
+            }
+            Err(()) => {
+                self.notice = Some(Msg::IceServersUnavailable);
+                Vec::new()
+            }
+        };
+        self.servers = Some(servers);
+        self.progress(now);
+    }
+
+    /// Moves the setup forward as far as what we have allows.
+    fn progress(&mut self, now: u64) {
+        let Some(role) = self.role else { return };
+        if self.peer_created || self.media.is_none() {
+            return;
+        }
+        let Some(servers) = self.servers.clone() else { return };
+        self.peer_created = true;
+        self.ice_wait = Some(IceWait::new(server_kinds(&servers), now));
+        if let Some(w) = &self.ice_wait {
+            let delay = w.deadline().saturating_sub(now);
+            self.out(Effect::SetTimer(Timer::IceWait, delay));
+        }
+        let video = !self.flags.disable_video_completely;
+        self.out(Effect::CreatePeer { servers, relay_only: self.flags.relay_only, video });
+        match role {
+            Role::Caller => self.out(Effect::CreateOffer),
+            Role::Callee => {
+                if let Some(sdp) = self.pending_offer.take() {
+                    self.out(Effect::SetRemote { offer: true, sdp });
+                }
+            }
+        }
+    }
+
+    fn remote_set_ok(&mut self, now: u64) {
+        self.remote_set = true;
+        self.answer_in_flight = false;
+        match self.role {
+            Some(Role::Callee) if !self.local_set => self.out(Effect::CreateAnswer),
+            Some(Role::Caller) => {
+                self.phase = Phase::Connecting;
+                self.arm_connect_timer(now);
+            }
+            _ => {}
+        }
+    }
+
+    fn arm_connect_timer(&mut self, _now: u64) {
+        if !self.connected_once {
+            self.out(Effect::SetTimer(Timer::Connect, CONNECT_TIMEOUT_MS));
+        }
+    }
+
+    fn peer_error(&mut self, _now: u64) {
+        if self.answer_in_flight {
+            // The answer was refused by the browser; a later one may work.
+            self.answer_in_flight = false;
+            self.notice = Some(Msg::AnswerRejected);
+            return;
+        }
+        self.fail(Msg::SetupFailed);
+    }
+
+    fn candidate(&mut self, now: u64, c: CandidateInit) {
+        if !self.handed_over {
+            if let (Some(w), Some(t)) = (&mut self.ice_wait, CandidateType::of_candidate(&c.candidate)) {
+                w.on_candidate(t, now);
+            }
+            self.check_ice_wait(now);
+        } else {
+            // Gathered after the SDP left: only the data channel can carry it.
+            self.trickle(c.to_json());
+        }
+    }
+
+    fn trickle(&mut self, msg: String) {
+        if self.trickle_open {
+            self.out(Effect::Send(Channel::IceTrickling, msg));
+        } else {
+            self.trickle_out.push(msg);
+        }
+    }
+
+    fn check_ice_wait(&mut self, now: u64) {
+        if self.handed_over || !self.local_set {
+            return;
+        }
+        let Some(w) = &self.ice_wait else { return };
+        if !w.is_ready(now) {
+            return;
+        }
+        let waited = w.elapsed(now);
+        let (call, ok) = match self.role {
+            Some(Role::Caller) => (HostCall::StartCall, self.host.start_call),
+            _ => (HostCall::AcceptCall, self.host.accept_call),
+        };
+        if !ok {
+            return self.fail(Msg::HostIncomplete);
+        }
+        self.handed_over = true;
+        self.log(["ICE wait ", &crate::json::itoa(waited), " ms"].concat());
+        self.out(Effect::HandToHost(call));
+        match self.role {
+            Some(Role::Caller) => self.phase = Phase::Ringing,
+            _ => self.arm_connect_timer(now),
+        }
+    }
+
+    fn connection(&mut self, now: u64, s: ConnState) {
+        match s {
+            ConnState::Connected => {
+                if !self.connected_once {
+                    self.connected_once = true;
+                    self.out(Effect::QueryRoute);
+                    self.out(Effect::SetTimer(Timer::Route, ROUTE_POLL_MS));
+                }
+                self.phase = Phase::InCall;
+                if self.notice == Some(Msg::AnswerRejected) {
+                    self.notice = None;
+                }
+            }
+            ConnState::Disconnected if self.connected_once => self.phase = Phase::Reconnecting,
+            ConnState::Failed => {
+                self.fail(if self.connected_once { Msg::ConnectionLost } else { Msg::ConnectFailed })
+            }
+            ConnState::Closed if self.connected_once => self.end(Msg::PeerHungUp),
+            _ => {}
+        }
+        let _ = now;
+    }
+
+    fn channel_open(&mut self, ch: Channel) {
+        match ch {
+            Channel::IceTrickling => {
+                self.trickle_open = true;
+                for m in core::mem::take(&mut self.trickle_out) {
+                    self.out(Effect::Send(Channel::IceTrickling, m));
+                }
+            }
+            Channel::MutedState => {
+                self.muted_open = true;
+                self.send_muted_state();
+            }
+            Channel::Renegotiation => {}
+        }
+    }
+
+    fn muted_state(&self) -> MutedState {
+        MutedState { audio_enabled: self.mic == Dev::On, video_enabled: self.cam == Dev::On }
+    }
+
+    fn send_muted_state(&mut self) {
+        if self.muted_open {
+            let m = self.muted_state().to_json();
+            self.out(Effect::Send(Channel::MutedState, m));
+        }
+    }
+
+    fn message(&mut self, ch: Channel, text: &str) {
+        match channel::parse_message(ch, text) {
+            None => {
+                let head: String = text.chars().take(60).collect();
+                self.log(["ignored malformed message on ", ch.label(), ": ", &head].concat());
+            }
+            Some(Incoming::Candidate(c)) => self.out(Effect::AddCandidate(Some(c))),
+            Some(Incoming::EndOfCandidates) => self.out(Effect::AddCandidate(None)),
+            Some(Incoming::Muted(m)) => self.remote_muted = Some(m),
+            Some(Incoming::Renegotiation(_)) => {
+                self.log("renegotiation message ignored (ICE restart not supported yet)")
+            }
+        }
+    }
+
+    fn click(&mut self, now: u64, b: Button) {
+        match b {
+            Button::Answer if self.phase == Phase::Incoming => self.answer(now),
+            Button::End => self.end(Msg::CallEnded),
+            Button::Mic if self.mic != Dev::None => {
+                self.mic = if self.mic == Dev::On { Dev::Off } else { Dev::On };
+                self.out(Effect::SetMic(self.mic == Dev::On));
+                self.send_muted_state();
+            }
+            Button::Cam if self.cam_available() => {
+                if self.cam == Dev::On {
+                    self.cam = Dev::Off;
+                    self.out(Effect::StopCamera);
+                    self.send_muted_state();
+                } else {
+                    // Reported on once the camera actually delivers.
+                    self.out(Effect::StartCamera);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn cam_available(&self) -> bool {
+        !self.flags.disable_video_completely && self.camera_present && self.media.is_some()
+    }
+
+    fn timer(&mut self, now: u64, t: Timer) {
+        match t {
+            Timer::IceServers if self.servers.is_none() => {
+                self.log("getIceServers did not answer in time");
+                self.ice_servers(now, Err(()));
+            }
+            Timer::IceWait => self.check_ice_wait(now),
+            Timer::Connect if !self.connected_once && self.remote_set => self.fail(Msg::ConnectFailed),
+            Timer::Route if self.connected_once => {
+                self.out(Effect::QueryRoute);
+                self.out(Effect::SetTimer(Timer::Route, ROUTE_POLL_MS));
+            }
+            _ => {}
+        }
+    }
+
+    /// The call ends normally: our hang-up, a decline, or the peer's.
+    fn end(&mut self, why: Msg) {
+        self.phase = Phase::Ended;
+        self.failure = Some(why);
+        self.out(Effect::ClosePeer);
+        if self.host.end_call {
+            self.out(Effect::EndCall);
+        }
+    }
+
+    /// The call cannot go on: show why, then end it cleanly.
+    fn fail(&mut self, why: Msg) {
+        self.phase = Phase::Failed;
+        self.failure = Some(why);
+        self.log(why.en());
+        self.out(Effect::ClosePeer);
+        self.out(Effect::SetTimer(Timer::EndAfterFailure, FAILURE_LINGER_MS));
+    }
+
+    /// What the screen shows now.
+    pub fn view(&self) -> View {
+        let p = self.phase;
+        let live = matches!(p, Phase::Connecting | Phase::Ringing | Phase::InCall | Phase::Reconnecting);
+        let in_call = matches!(p, Phase::InCall | Phase::Reconnecting);
+        let status = match p {
+            Phase::Idle => None,
+            Phase::Incoming => Some(Msg::IncomingCall),
+            Phase::Connecting => Some(Msg::Connecting),
+            Phase::Ringing => Some(Msg::Ringing),
+            Phase::InCall => None,
+            Phase::Reconnecting => Some(Msg::Reconnecting),
+            Phase::Ended => Some(self.failure.unwrap_or(Msg::CallEnded)),
+            Phase::Failed => Some(Msg::CallFailed),
+        };
+        let notice = match p {
+            Phase::Failed => self.failure,
+            Phase::Ended => None,
+            _ => self.notice,
+        };
+        let remote_video = in_call
+            && !self.flags.disable_video_completely
+            && self.remote_video_live
+            && self.remote_muted.is_none_or(|m| m.video_enabled);
+        View {
+            phase: p,
+            status,
+            notice,
+            answer: p == Phase::Incoming,
+            end: p != Phase::Idle && !(p == Phase::Failed && self.failure == Some(Msg::NoHost)),
+            mic: if live { self.mic } else { Dev::None },
+            cam: if live && self.cam_available() { self.cam } else { Dev::None },
+            remote_video,
+            remote_mic: self.remote_muted.map(|m| m.audio_enabled),
+            avatar: matches!(p, Phase::Incoming | Phase::Ringing | Phase::Connecting) || (in_call && !remote_video),
+            route: if in_call { self.route } else { Route::Unknown },
+            ringback: p == Phase::Ringing,
+            end_label: if p == Phase::Incoming { Msg::Decline } else { Msg::EndCall },
+            mic_label: if self.mic == Dev::On { Msg::MuteMic } else { Msg::UnmuteMic },
+            cam_label: if self.cam == Dev::On { Msg::CameraOff } else { Msg::CameraOn },
+        }
+    }
+}
+
+impl Default for Call {
+    fn default() -> Self {
+        Call::new()
+    }
+}

@@ -1,0 +1,145 @@
+//! The view model: what the screen shows, as plain data. The shell maps it
+//! onto the static HTML template (data attributes that CSS keys on, texts).
+
+use crate::text::Msg;
+
+/// The stage of the call, as the person sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Loaded, no command yet.
+    Idle,
+    /// The incoming-call prompt.
+    Incoming,
+    Connecting,
+    /// The offer went out; waiting for the callee.
+    Ringing,
+    InCall,
+    Reconnecting,
+    Ended,
+    Failed,
+}
+
+impl Phase {
+    /// The value of the root element's `data-phase` attribute.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Idle => "idle",
+            Phase::Incoming => "incoming",
+            Phase::Connecting => "connecting",
+            Phase::Ringing => "ringing",
+            Phase::InCall => "in-call",
+            Phase::Reconnecting => "reconnecting",
+            Phase::Ended => "ended",
+            Phase::Failed => "failed",
+        }
+    }
+}
+
+/// A local capture device as the controls show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dev {
+    /// Not available: no control.
+    None,
+    On,
+    Off,
+}
+
+impl Dev {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dev::None => "none",
+            Dev::On => "on",
+            Dev::Off => "off",
+        }
+    }
+}
+
+/// How media reaches the peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    Unknown,
+    /// Directly (host, server-reflexive or peer-reflexive candidates).
+    P2p,
+    /// Through a TURN server on either side.
+    Relay,
+}
+
+impl Route {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Route::Unknown => "",
+            Route::P2p => "p2p",
+            Route::Relay => "relay",
+        }
+    }
+
+    /// From the candidate types of the selected pair (`"relay"`, `"host"`…).
+    pub fn from_pair(local_type: &str, remote_type: &str) -> Route {
+        if local_type == "relay" || remote_type == "relay" {
+            Route::Relay
+        } else {
+            Route::P2p
+        }
+    }
+}
+
+/// Everything the screen shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct View {
+    pub phase: Phase,
+    /// The big status line (`None`: nothing, e.g. while media plays).
+    pub status: Option<Msg>,
+    /// A smaller line with a warning or the reason of a failure.
+    pub notice: Option<Msg>,
+    /// The Answer button (only while prompting).
+    pub answer: bool,
+    /// The End / Decline button.
+    pub end: bool,
+    pub mic: Dev,
+    pub cam: Dev,
+    /// The remote video is shown (else the avatar, if `avatar`).
+    pub remote_video: bool,
+    /// The peer's microphone as it reports it (`None`: not reported).
+    pub remote_mic: Option<bool>,
+    pub avatar: bool,
+    pub route: Route,
+    /// The ring-back tone plays.
+    pub ringback: bool,
+    /// Accessible labels of the toggle buttons, which say what a press does.
+    pub end_label: Msg,
+    pub mic_label: Msg,
+    pub cam_label: Msg,
+}
+
+/// Accepts the host's avatar value only in the two forms hosts use: a
+/// same-origin path (`/avatar`) or a `data:image/…` URL. It is only ever set
+/// as an `<img>` `src` property (never spliced into HTML or CSS), so this is
+/// defence in depth against a hostile host value such as
+/// `javascript:…`, `//evil.example/x` or a CSS `url()` break-out.
+pub fn avatar_src(v: &str) -> Option<&str> {
+    let v = v.trim();
+    let clean = v.len() <= 512 * 1024 && !v.chars().any(|c| c.is_control() || c == '"' || c == '\'' || c == '\\');
+    let path = v.starts_with('/') && !v.starts_with("//");
+    let image = ["data:image/png", "data:image/jpeg", "data:image/gif", "data:image/webp"].iter().any(|p| v.starts_with(p));
+    (clean && (path || image)).then_some(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn avatar_values() {
+        assert_eq!(avatar_src("/avatar"), Some("/avatar"));
+        assert_eq!(avatar_src("data:image/png;base64,iVBORw0KGgo="), Some("data:image/png;base64,iVBORw0KGgo="));
+        for bad in [
+            "", "javascript:alert(1)", "//evil.example/a.png", "http://evil.example/a.png",
+            "data:text/html,<script>", "data:image/svg+xml,<svg onload=alert(1)>",
+            "/a\") ; background:url(http://x", "/a\" onerror=\"alert(1)", "/a'b", "/a\nb",
+        ] {
+            assert_eq!(avatar_src(bad), None, "{bad}");
+        }
+        assert_eq!(Route::from_pair("relay", "host"), Route::Relay);
+        assert_eq!(Route::from_pair("host", "prflx"), Route::P2p);
+    }
+}

@@ -1,0 +1,205 @@
+//! Applies the core's view model to the static template (`web/index.html`)
+//! and turns clicks and `hashchange` into inputs. The template's CSS keys on
+//! the root element's `data-*` attributes; no markup is generated here.
+
+use call_core::{Button, Dev, Input, View};
+use wasm_bindgen::JsCast;
+use web_sys::{Document, Element, HtmlMediaElement, MediaStream, MediaStreamTrack, Window};
+
+use crate::input;
+use crate::js::{cb, then};
+
+fn doc() -> Option<Document> {
+    web_sys::window()?.document()
+}
+
+fn by_id(id: &str) -> Option<Element> {
+    doc()?.get_element_by_id(id)
+}
+
+fn media_el(id: &str) -> Option<HtmlMediaElement> {
+    by_id(id)?.dyn_into().ok()
+}
+
+pub(crate) struct Ui {
+    root: Element,
+    last: Option<View>,
+}
+
+fn set_text(id: &str, text: &str) {
+    if let Some(e) = by_id(id) {
+        if e.text_content().as_deref() != Some(text) {
+            e.set_text_content(Some(text));
+        }
+    }
+}
+
+fn set_hidden(id: &str, hidden: bool) {
+    if let Some(e) = by_id(id) {
+        let _ = if hidden { e.set_attribute("hidden", "") } else { e.remove_attribute("hidden") };
+    }
+}
+
+fn set_attr(id: &str, name: &str, value: &str) {
+    if let Some(e) = by_id(id) {
+        let _ = e.set_attribute(name, value);
+    }
+}
+
+fn dev(d: Dev) -> &'static str {
+    d.as_str()
+}
+
+/// Plays a media element; browsers may refuse without a user gesture
+/// (autoplay policy, old Chromium). Then the next tap or key press anywhere
+/// starts it: a call where one side hears nothing is worse than a tap.
+fn play(el: &HtmlMediaElement) {
+    let Ok(p) = el.play() else { return };
+    let el = el.clone();
+    then(&p, move |r| {
+        if r.is_ok() {
+            return;
+        }
+        crate::log("autoplay refused; waiting for a tap");
+        let Some(d) = doc() else { return };
+        let retry = cb(move |_| {
+            let _ = el.play();
+        });
+        let opts = web_sys::AddEventListenerOptions::new();
+        opts.set_once(true);
+        for ev in ["pointerdown", "keydown"] {
+            let _ = d.add_event_listener_with_callback_and_add_event_listener_options(ev, &retry, &opts);
+        }
+    });
+}
+
+fn stream_of(track: &MediaStreamTrack) -> Option<MediaStream> {
+    let tracks = js_sys::Array::of1(track);
+    MediaStream::new_with_tracks(&tracks).ok()
+}
+
+impl Ui {
+    pub(crate) fn new(window: &Window) -> Option<Ui> {
+        let root = window.document()?.document_element()?;
+        #[cfg(feature = "debug")]
+        set_hidden("debug", false);
+        Some(Ui { root, last: None })
+    }
+
+    pub(crate) fn set_avatar(&self, value: Option<&str>) {
+        let src = value.and_then(call_core::view::avatar_src);
+        if let Some(src) = src {
+            // A property set, never markup: the value cannot escape.
+            set_attr("avatar", "src", src);
+        }
+        let _ = self.root.set_attribute("data-avatar", if src.is_some() { "image" } else { "none" });
+    }
+
+    pub(crate) fn render(&mut self, v: &View) {
+        if self.last.as_ref() == Some(v) {
+            return;
+        }
+        let r = &self.root;
+        let attrs = [
+            ("data-phase", v.phase.as_str()),
+            ("data-remote-video", if v.remote_video { "on" } else { "off" }),
+            ("data-remote-mic", match v.remote_mic {
+                Some(true) => "on",
+                Some(false) => "off",
+                None => "unknown",
+            }),
+            ("data-mic", dev(v.mic)),
+            ("data-cam", dev(v.cam)),
+            ("data-route", v.route.as_str()),
+            ("data-show-avatar", if v.avatar { "on" } else { "off" }),
+        ];
+        for (k, val) in attrs {
+            if r.get_attribute(k).as_deref() != Some(val) {
+                let _ = r.set_attribute(k, val);
+            }
+        }
+        set_text("status", v.status.map(|m| m.en()).unwrap_or(""));
+        set_text("notice", v.notice.map(|m| m.en()).unwrap_or(""));
+        set_hidden("answer", !v.answer);
+        set_hidden("end", !v.end);
+        set_hidden("mic", v.mic == Dev::None);
+        set_hidden("cam", v.cam == Dev::None);
+        set_attr("end", "aria-label", v.end_label.en());
+        set_attr("mic", "aria-label", v.mic_label.en());
+        set_attr("mic", "aria-pressed", if v.mic == Dev::Off { "true" } else { "false" });
+        set_attr("cam", "aria-label", v.cam_label.en());
+        set_attr("cam", "aria-pressed", if v.cam == Dev::Off { "true" } else { "false" });
+        #[cfg(feature = "debug")]
+        set_text("debug-route", match v.route {
+            call_core::Route::P2p => "P2P (direct)",
+            call_core::Route::Relay => "Relayed (TURN)",
+            call_core::Route::Unknown => "not connected",
+        });
+        self.last = Some(v.clone());
+    }
+
+    /// Shows our own camera in the mirrored thumbnail.
+    pub(crate) fn show_local(&self, track: Option<MediaStreamTrack>) {
+        let Some(el) = media_el("local-video") else { return };
+        let stream = track.as_ref().and_then(stream_of);
+        el.set_src_object(stream.as_ref());
+        if stream.is_some() {
+            play(&el);
+        }
+    }
+
+    /// Attaches a remote track: audio to the `<audio>`, video to the muted
+    /// `<video>` (a muted video may always autoplay; audio gets its own
+    /// element so that autoplay trouble cannot stop the picture).
+    pub(crate) fn show_remote(&self, track: MediaStreamTrack) {
+        let video = track.kind() == "video";
+        let Some(el) = media_el(if video { "remote-video" } else { "remote-audio" }) else { return };
+        el.set_src_object(stream_of(&track).as_ref());
+        play(&el);
+        if video {
+            input(Input::RemoteVideo(!track.muted()));
+        }
+        // A remote track is muted until packets arrive, and again when they
+        // stop. Some peers send no video until their camera turns on; the
+        // element then needs another play() once frames come.
+        let el2 = el.clone();
+        track.set_onunmute(Some(&cb(move |_| {
+            play(&el2);
+            if video {
+                input(Input::RemoteVideo(true));
+            }
+        })));
+        if video {
+            track.set_onmute(Some(&cb(|_| input(Input::RemoteVideo(false)))));
+        }
+    }
+}
+
+/// Wires `hashchange` and the buttons.
+pub(crate) fn listen(window: &Window) {
+    let w = window.clone();
+    let on_hash = cb(move |_| input(Input::HashChanged(w.location().hash().unwrap_or_default())));
+    let _ = window.add_event_listener_with_callback("hashchange", &on_hash);
+    for (id, b) in [("answer", Button::Answer), ("end", Button::End), ("mic", Button::Mic), ("cam", Button::Cam)] {
+        if let Some(el) = by_id(id) {
+            let _ = el.add_event_listener_with_callback("click", &cb(move |_| input(Input::Click(b))));
+        }
+    }
+}
+
+/// The panic screen (see `panic_hook`): plain DOM writes only.
+pub(crate) fn show_crash() {
+    if let Some(root) = doc().and_then(|d| d.document_element()) {
+        let _ = root.set_attribute("data-phase", "failed");
+    }
+    set_text("status", call_core::Msg::CallFailed.en());
+    set_text("notice", call_core::Msg::Crashed.en());
+}
+
+#[cfg(feature = "debug")]
+pub(crate) fn debug_log(s: &str) {
+    if let Some(e) = by_id("debug-log") {
+        let line = [&call_core::json::itoa(crate::now_ms()), " ", s, "\n"].concat();
+        let _ = e.insert_adjacent_text("beforeend", &line);
+    }
+}

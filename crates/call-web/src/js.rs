@@ -1,0 +1,84 @@
+//! The little glue the shell needs over wasm-bindgen: callbacks, promises,
+//! timers, time and logging. Every callback goes through one boxed closure
+//! type, so wasm-bindgen emits one trampoline instead of one per call site
+//! (measured: the page must fit in 64 kB).
+
+use alloc::boxed::Box;
+use alloc::rc::Rc;
+use core::cell::RefCell;
+
+use js_sys::{Function, Promise};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+/// A JS function that calls `f` for the page's lifetime (event handlers).
+pub(crate) fn cb(f: impl FnMut(JsValue) + 'static) -> Function {
+    Closure::wrap(Box::new(f) as Box<dyn FnMut(JsValue)>).into_js_value().unchecked_into()
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// A promise seen through a type of our own, to call `then` with plain
+    /// functions (js-sys's `then` wants closures).
+    #[wasm_bindgen(js_name = Promise)]
+    type Thenable;
+    #[wasm_bindgen(method, js_name = then)]
+    fn then_fns(this: &Thenable, ok: &Function, err: &Function) -> JsValue;
+}
+
+type Once = Box<dyn FnOnce(JsValue)>;
+
+/// A JS function that calls `f` once and is then freed.
+fn once(f: Once) -> Function {
+    Closure::once_into_js(move |v: JsValue| f(v)).unchecked_into()
+}
+
+type Settled = Box<dyn FnOnce(Result<JsValue, JsValue>)>;
+
+/// Runs `f` with the outcome of `p` (fulfilled → `Ok`, rejected → `Err`).
+pub(crate) fn then(p: &Promise, f: impl FnOnce(Result<JsValue, JsValue>) + 'static) {
+    let slot: Rc<RefCell<Option<Settled>>> = Rc::new(RefCell::new(Some(Box::new(f))));
+    let slot2 = slot.clone();
+    let take = |s: &Rc<RefCell<Option<Settled>>>| s.try_borrow_mut().ok().and_then(|mut s| s.take());
+    let ok = once(Box::new(move |v| {
+        if let Some(f) = take(&slot) {
+            f(Ok(v))
+        }
+    }));
+    let err = once(Box::new(move |e| {
+        if let Some(f) = take(&slot2) {
+            f(Err(e))
+        }
+    }));
+    let _ = p.unchecked_ref::<Thenable>().then_fns(&ok, &err);
+}
+
+/// Runs `f` after `ms` milliseconds.
+pub(crate) fn after(ms: u64, f: impl FnOnce() + 'static) {
+    let Some(w) = web_sys::window() else { return };
+    let f = once(Box::new(move |_| f()));
+    let ms = ms.min(i32::MAX as u64) as i32;
+    let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&f, ms);
+}
+
+/// Milliseconds since the page started, monotonic.
+pub(crate) fn now_ms() -> u64 {
+    let t = web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or(0.0);
+    if t.is_finite() && t > 0.0 {
+        t as u64
+    } else {
+        0
+    }
+}
+
+/// Logs to the console (and the debug panel in the debug build).
+pub(crate) fn log(s: &str) {
+    web_sys::console::log_1(&JsValue::from_str(s));
+    #[cfg(feature = "debug")]
+    crate::dom::debug_log(s);
+}
+
+/// `obj[key]` as a string, if it is one.
+pub(crate) fn get_str(obj: &JsValue, key: &str) -> Option<alloc::string::String> {
+    js_sys::Reflect::get(obj, &JsValue::from_str(key)).ok()?.as_string()
+}

@@ -1,0 +1,237 @@
+//! The browser shell of the Delta Chat call page.
+//!
+//! It owns the browser objects (peer connection, media, DOM, timers) and no
+//! decisions: every event becomes an [`Input`] for the core's [`Call`], and
+//! every [`Effect`] the core asks for is performed here. See ARCHITECTURE.md.
+//!
+//! Nothing that comes from outside may panic here: host return values,
+//! remote messages and browser API failures all become inputs (`PeerError`,
+//! `Media(Err)`, …) that the core turns into a message and a clean end.
+
+#![no_std]
+
+extern crate alloc;
+#[cfg(not(target_arch = "wasm32"))]
+extern crate std; // native builds (clippy, docs) get std's panic handler
+
+mod dom;
+mod host;
+mod js;
+mod media;
+mod peer;
+mod tone;
+
+use alloc::collections::VecDeque;
+use core::cell::{Cell, RefCell};
+
+use call_core::{Call, Effect, Input};
+use wasm_bindgen::prelude::*;
+use web_sys::{MediaStream, MediaStreamTrack};
+
+pub(crate) use js::{after, log, now_ms};
+
+/// An event for the shell: most are core inputs; a few carry browser
+/// objects that the shell must keep before the core hears of them.
+pub(crate) enum Ev {
+    Core(Input),
+    /// getUserMedia produced this stream (microphone and maybe camera).
+    LocalStream(MediaStream),
+    /// The camera was (re)started with this track.
+    CameraTrack(MediaStreamTrack),
+    /// The peer sends this track.
+    RemoteTrack(MediaStreamTrack),
+}
+
+#[cfg(target_feature = "atomics")]
+compile_error!("the shell assumes one thread: build without the `atomics` target feature");
+
+/// The page's state, reachable from every browser callback.
+struct Global {
+    shell: RefCell<Option<Shell>>,
+    queue: RefCell<VecDeque<Ev>>,
+    busy: Cell<bool>,
+}
+
+// SAFETY: wasm32 without the `atomics` target feature (checked above) runs
+// exactly one thread, so this state is never shared between threads.
+unsafe impl Sync for Global {}
+
+static G: Global = Global { shell: RefCell::new(None), queue: RefCell::new(VecDeque::new()), busy: Cell::new(false) };
+
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+// SAFETY: single-threaded, as above.
+static ALLOC: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
+    unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };
+
+/// Queues an event and, unless one is being handled already, handles all
+/// queued events. Handlers never re-enter: an event raised while handling
+/// another is simply handled after it.
+pub(crate) fn dispatch(ev: Ev) {
+    if let Ok(mut q) = G.queue.try_borrow_mut() {
+        q.push_back(ev);
+    }
+    if G.busy.replace(true) {
+        return;
+    }
+    loop {
+        let next = G.queue.try_borrow_mut().ok().and_then(|mut q| q.pop_front());
+        let Some(ev) = next else { break };
+        if let Ok(mut s) = G.shell.try_borrow_mut() {
+            if let Some(shell) = s.as_mut() {
+                shell.event(ev);
+            }
+        }
+    }
+    G.busy.set(false);
+}
+
+pub(crate) fn input(i: Input) {
+    dispatch(Ev::Core(i));
+}
+
+/// Everything the shell holds.
+pub(crate) struct Shell {
+    call: Call,
+    ui: dom::Ui,
+    host: host::Host,
+    peer: Option<peer::Peer>,
+    media: media::Local,
+    tone: tone::Tone,
+}
+
+impl Shell {
+    fn event(&mut self, ev: Ev) {
+        match ev {
+            Ev::Core(i) => self.step(i),
+            Ev::LocalStream(stream) => {
+                let m = self.media.set_stream(stream);
+                self.ui.show_local(self.media.camera_track());
+                self.step(Input::Media(Ok(m)));
+            }
+            Ev::CameraTrack(track) => {
+                self.media.set_camera(track.clone());
+                if let Some(p) = &self.peer {
+                    p.send_video(Some(&track));
+                }
+                self.ui.show_local(Some(track));
+                self.step(Input::CameraStarted(true));
+            }
+            Ev::RemoteTrack(track) => self.ui.show_remote(track),
+        }
+    }
+
+    fn step(&mut self, i: Input) {
+        self.call.handle(now_ms(), i);
+        while let Some(e) = self.call.poll_effect() {
+            self.perform(e);
+        }
+        let view = self.call.view();
+        self.tone.set(view.ringback);
+        self.ui.render(&view);
+    }
+
+    fn perform(&mut self, e: Effect) {
+        match e {
+            Effect::LoadIceServers => self.host.load_ice_servers(),
+            Effect::AcquireMedia { video } => media::acquire(video),
+            Effect::CreatePeer { servers, relay_only, video } => {
+                match peer::Peer::new(&servers, relay_only, video) {
+                    Ok(p) => self.peer = Some(p),
+                    Err(_) => input(Input::PeerError),
+                }
+            }
+            Effect::CreateOffer => match &self.peer {
+                Some(p) => p.offer(&self.media),
+                None => input(Input::PeerError),
+            },
+            Effect::CreateAnswer => match &self.peer {
+                Some(p) => p.answer(),
+                None => input(Input::PeerError),
+            },
+            Effect::SetRemote { offer, sdp } => match &self.peer {
+                Some(p) => p.set_remote(offer, &sdp, &self.media),
+                None => input(Input::PeerError),
+            },
+            Effect::HandToHost(which) => {
+                let sdp = self.peer.as_ref().and_then(|p| p.local_sdp());
+                match sdp {
+                    Some(sdp) if self.host.hand_over(which, &sdp) => {}
+                    _ => input(Input::PeerError),
+                }
+            }
+            Effect::EndCall => self.host.end_call(),
+            Effect::AddCandidate(c) => {
+                if let Some(p) = &self.peer {
+                    p.add_candidate(c.as_ref());
+                }
+            }
+            Effect::Send(ch, text) => {
+                if let Some(p) = &self.peer {
+                    p.send(ch, &text);
+                }
+            }
+            Effect::SetMic(on) => self.media.set_mic(on),
+            Effect::StartCamera => media::start_camera(),
+            Effect::StopCamera => {
+                self.media.stop_camera();
+                if let Some(p) = &self.peer {
+                    p.send_video(None);
+                }
+                self.ui.show_local(None);
+            }
+            Effect::SetTimer(t, ms) => after(ms, move || input(Input::Timer(t))),
+            Effect::QueryRoute => {
+                if let Some(p) = &self.peer {
+                    p.query_route();
+                }
+            }
+            Effect::ClosePeer => {
+                if let Some(p) = self.peer.take() {
+                    p.close();
+                }
+                self.media.stop_all();
+                self.ui.show_local(None);
+                self.tone.set(false);
+            }
+            Effect::Log(s) => log(&s),
+        }
+    }
+}
+
+/// Last resort: a panic shows an error and ends the call from plain
+/// JavaScript objects (the wasm instance is not trusted after a panic).
+/// The message is not formatted: that keeps core::fmt out of the wasm.
+#[cfg(target_arch = "wasm32")]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    web_sys::console::error_1(&JsValue::from_str("call page panicked"));
+    dom::show_crash();
+    host::end_call_later_without_wasm(call_core::machine::FAILURE_LINGER_MS);
+    core::arch::wasm32::unreachable()
+}
+
+/// Entry point, run by the loader once the module is instantiated.
+#[wasm_bindgen(start)]
+pub fn start() {
+    let Some(window) = web_sys::window() else { return };
+    let Some(ui) = dom::Ui::new(&window) else { return };
+    let host = host::Host::new(&window);
+    let loc = window.location();
+    let search = loc.search().unwrap_or_default();
+    let hash = loc.hash().unwrap_or_default();
+    let started = Input::Started {
+        search,
+        hash,
+        host: host.api(),
+        webrtc: js_sys::Reflect::has(&window, &JsValue::from_str("RTCPeerConnection")).unwrap_or(false),
+    };
+    ui.set_avatar(host.avatar().as_deref());
+    let shell = Shell { call: Call::new(), ui, host, peer: None, media: media::Local::default(), tone: tone::Tone::default() };
+    if let Ok(mut s) = G.shell.try_borrow_mut() {
+        *s = Some(shell);
+    }
+    dom::listen(&window);
+    media::watch_devices();
+    input(started);
+}

@@ -1,0 +1,129 @@
+//! Local capture: microphone and camera.
+
+use alloc::string::String;
+
+use call_core::{Input, Media};
+use js_sys::{Array, Promise};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{MediaDeviceInfo, MediaDeviceKind, MediaDevices, MediaStream, MediaStreamConstraints, MediaStreamTrack};
+
+use crate::js::{cb, then};
+use crate::{dispatch, input, Ev};
+
+/// The local tracks we send.
+#[derive(Default)]
+pub(crate) struct Local {
+    mic: Option<MediaStreamTrack>,
+    cam: Option<MediaStreamTrack>,
+}
+
+fn devices() -> Option<MediaDevices> {
+    web_sys::window()?.navigator().media_devices().ok()
+}
+
+fn tracks(stream: &MediaStream, video: bool) -> Option<MediaStreamTrack> {
+    let list = if video { stream.get_video_tracks() } else { stream.get_audio_tracks() };
+    list.get(0).dyn_into::<MediaStreamTrack>().ok()
+}
+
+impl Local {
+    pub(crate) fn set_stream(&mut self, stream: MediaStream) -> Media {
+        self.mic = tracks(&stream, false);
+        self.cam = tracks(&stream, true);
+        Media { audio: self.mic.is_some(), video: self.cam.is_some() }
+    }
+
+    pub(crate) fn mic_track(&self) -> Option<&MediaStreamTrack> {
+        self.mic.as_ref()
+    }
+
+    pub(crate) fn camera_track(&self) -> Option<MediaStreamTrack> {
+        self.cam.clone()
+    }
+
+    pub(crate) fn set_camera(&mut self, t: MediaStreamTrack) {
+        if let Some(old) = self.cam.replace(t) {
+            old.stop();
+        }
+    }
+
+    pub(crate) fn set_mic(&self, on: bool) {
+        if let Some(t) = &self.mic {
+            t.set_enabled(on);
+        }
+    }
+
+    /// Stops the capture itself (the camera light goes off), not just the
+    /// sending.
+    pub(crate) fn stop_camera(&mut self) {
+        if let Some(t) = self.cam.take() {
+            t.stop();
+        }
+    }
+
+    pub(crate) fn stop_all(&mut self) {
+        self.stop_camera();
+        if let Some(t) = self.mic.take() {
+            t.stop();
+        }
+    }
+}
+
+/// Calls getUserMedia; `f` gets the stream, or `None` on any failure.
+fn get_user_media(audio: bool, video: bool, f: impl FnOnce(Option<MediaStream>) + 'static) {
+    let c = MediaStreamConstraints::new();
+    c.set_audio(&JsValue::from_bool(audio));
+    c.set_video(&JsValue::from_bool(video));
+    let p = devices().ok_or(JsValue::NULL).and_then(|md| md.get_user_media_with_constraints(&c));
+    let p = p.unwrap_or_else(|e| Promise::reject(&e));
+    then(&p, move |r| match r {
+        Ok(s) => f(s.dyn_into::<MediaStream>().ok()),
+        Err(e) => {
+            crate::log(&["getUserMedia failed: ", &err_name(&e)].concat());
+            f(None)
+        }
+    });
+}
+
+/// Captures the microphone, and the camera when `video`; the result comes
+/// back as [`Ev::LocalStream`] or `Input::Media(Err)`.
+pub(crate) fn acquire(video: bool) {
+    get_user_media(true, video, |s| match s {
+        Some(s) => dispatch(Ev::LocalStream(s)),
+        None => input(Input::Media(Err(()))),
+    });
+}
+
+/// Turns the camera on again during the call.
+pub(crate) fn start_camera() {
+    get_user_media(false, true, |s| match s.and_then(|s| tracks(&s, true)) {
+        Some(t) => dispatch(Ev::CameraTrack(t)),
+        None => input(Input::CameraStarted(false)),
+    });
+}
+
+/// Reports whether a camera exists, now and whenever devices change.
+pub(crate) fn watch_devices() {
+    fn check() {
+        let Some(md) = devices() else { return };
+        let Ok(p) = md.enumerate_devices() else { return };
+        then(&p, |r| {
+            let Ok(list) = r else { return };
+            let list: Array = list.unchecked_into();
+            let cam = list.iter().any(|d| {
+                d.dyn_into::<MediaDeviceInfo>().map(|d| d.kind() == MediaDeviceKind::Videoinput).unwrap_or(false)
+            });
+            input(Input::CameraPresent(cam));
+        });
+    }
+    check();
+    if let Some(md) = devices() {
+        md.set_ondevicechange(Some(&cb(|_| check())));
+    }
+}
+
+/// The `name` of a DOMException (`NotAllowedError`, …) for the log.
+pub(crate) fn err_name(e: &JsValue) -> String {
+    js_sys::Reflect::get(e, &JsValue::from_str("name")).ok().and_then(|n| n.as_string()).unwrap_or_default()
+}

@@ -1,0 +1,269 @@
+//! The `RTCPeerConnection` and its negotiated data channels.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use call_core::{CandidateInit, Channel, ConnState, IceServer, Input, Route};
+use js_sys::{Array, Promise, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{
+    MessageEvent, RtcBundlePolicy, RtcConfiguration, RtcDataChannel, RtcDataChannelInit, RtcDataChannelState,
+    RtcIceCandidateInit, RtcIceServer, RtcIceTransportPolicy, RtcPeerConnection, RtcPeerConnectionIceEvent,
+    RtcPeerConnectionState, RtcRtpTransceiver, RtcRtpTransceiverDirection, RtcRtpTransceiverInit, RtcSdpType,
+    RtcSessionDescriptionInit, RtcTrackEvent,
+};
+
+use crate::js::{cb, get_str, then};
+use crate::media::Local;
+use crate::{dispatch, input, Ev};
+
+pub(crate) struct Peer {
+    pc: RtcPeerConnection,
+    channels: Vec<(Channel, RtcDataChannel)>,
+    /// Whether the video transceiver is used at all (`disableVideoCompletely`
+    /// makes it inactive).
+    video: bool,
+}
+
+/// Sets a handler for the page's lifetime. One peer connection exists per
+/// page, so the few handlers simply live as long as the page.
+fn on<E: JsCast>(set: impl FnOnce(Option<&js_sys::Function>), mut f: impl FnMut(E) + 'static) {
+    set(Some(&cb(move |v: JsValue| f(v.unchecked_into()))));
+}
+
+fn config(servers: &[IceServer], relay_only: bool) -> RtcConfiguration {
+    let cfg = RtcConfiguration::new();
+    let list = Array::new();
+    for s in servers {
+        let srv = RtcIceServer::new();
+        let urls: Array = s.urls.iter().map(|u| JsValue::from_str(u)).collect();
+        srv.set_urls(&urls);
+        if let Some(u) = &s.username {
+            srv.set_username(u);
+        }
+        if let Some(c) = &s.credential {
+            srv.set_credential(c);
+        }
+        list.push(&srv);
+    }
+    cfg.set_ice_servers(&list);
+    // The configuration every deployed peer uses (PROTOCOL.md section 4).
+    cfg.set_bundle_policy(RtcBundlePolicy::MaxBundle);
+    let _ = Reflect::set(&cfg, &JsValue::from_str("iceCandidatePoolSize"), &JsValue::from_f64(1.0));
+    if relay_only {
+        cfg.set_ice_transport_policy(RtcIceTransportPolicy::Relay);
+    }
+    cfg
+}
+
+fn conn_state(s: RtcPeerConnectionState) -> ConnState {
+    match s {
+        RtcPeerConnectionState::Connecting => ConnState::Connecting,
+        RtcPeerConnectionState::Connected => ConnState::Connected,
+        RtcPeerConnectionState::Disconnected => ConnState::Disconnected,
+        RtcPeerConnectionState::Failed => ConnState::Failed,
+        RtcPeerConnectionState::Closed => ConnState::Closed,
+        _ => ConnState::New,
+    }
+}
+
+fn candidate_init(c: &web_sys::RtcIceCandidate) -> CandidateInit {
+    CandidateInit {
+        candidate: c.candidate(),
+        sdp_mid: c.sdp_mid(),
+        sdp_m_line_index: c.sdp_m_line_index(),
+        username_fragment: Reflect::get(c, &JsValue::from_str("usernameFragment")).ok().and_then(|v| v.as_string()),
+    }
+}
+
+/// Sets a local description from a created offer or answer, then reports
+/// `LocalDescriptionSet` or `PeerError`.
+fn set_local(pc: RtcPeerConnection, created: Promise, ty: RtcSdpType) {
+    then(&created, move |r| {
+        let Some(sdp) = r.ok().and_then(|d| get_str(&d, "sdp")) else { return input(Input::PeerError) };
+        let init = RtcSessionDescriptionInit::new(ty);
+        init.set_sdp(&sdp);
+        then(&pc.set_local_description(&init), |r| {
+            input(if r.is_ok() { Input::LocalDescriptionSet } else { Input::PeerError })
+        });
+    });
+}
+
+/// Logs a failed promise whose success needs no action.
+fn log_failure(p: &Promise, what: &'static str) {
+    then(p, move |r| {
+        if let Err(e) = r {
+            crate::log(&[what, " failed: ", &crate::media::err_name(&e)].concat());
+        }
+    });
+}
+
+impl Peer {
+    pub(crate) fn new(servers: &[IceServer], relay_only: bool, video: bool) -> Result<Peer, JsValue> {
+        let pc = RtcPeerConnection::new_with_configuration(&config(servers, relay_only))?;
+        on(|f| pc.set_onicecandidate(f), |e: RtcPeerConnectionIceEvent| {
+            input(match e.candidate() {
+                Some(c) if !c.candidate().is_empty() => Input::Candidate(candidate_init(&c)),
+                _ => Input::GatheringComplete,
+            })
+        });
+        let pc2 = pc.clone();
+        on(|f| pc.set_onconnectionstatechange(f), move |_: JsValue| {
+            input(Input::Connection(conn_state(pc2.connection_state())))
+        });
+        on(|f| pc.set_ontrack(f), |e: RtcTrackEvent| dispatch(Ev::RemoteTrack(e.track())));
+        let mut channels = Vec::new();
+        for ch in Channel::ALL {
+            let init = RtcDataChannelInit::new();
+            init.set_negotiated(true);
+            init.set_id(ch.id());
+            let dc = pc.create_data_channel_with_data_channel_dict(ch.label(), &init);
+            on(|f| dc.set_onopen(f), move |_: JsValue| input(Input::ChannelOpen(ch)));
+            on(|f| dc.set_onclose(f), move |_: JsValue| input(Input::ChannelClosed(ch)));
+            on(|f| dc.set_onmessage(f), move |e: MessageEvent| match e.data().as_string() {
+                Some(text) => input(Input::ChannelMessage(ch, text)),
+                None => crate::log("ignored a binary data-channel message"),
+            });
+            channels.push((ch, dc));
+        }
+        Ok(Peer { pc, channels, video })
+    }
+
+    fn video_direction(&self) -> RtcRtpTransceiverDirection {
+        if self.video {
+            RtcRtpTransceiverDirection::Sendrecv
+        } else {
+            RtcRtpTransceiverDirection::Inactive
+        }
+    }
+
+    /// Caller: an audio and a video transceiver, sendrecv even without a
+    /// track, so that the callee's media can always come back and our camera
+    /// can start later without renegotiation (PROTOCOL.md section 4).
+    pub(crate) fn offer(&self, media: &Local) {
+        let init = RtcRtpTransceiverInit::new();
+        init.set_direction(RtcRtpTransceiverDirection::Sendrecv);
+        match media.mic_track() {
+            Some(t) => self.pc.add_transceiver_with_media_stream_track_and_init(t, &init),
+            None => self.pc.add_transceiver_with_str_and_init("audio", &init),
+        };
+        init.set_direction(self.video_direction());
+        match media.camera_track() {
+            Some(t) if self.video => self.pc.add_transceiver_with_media_stream_track_and_init(&t, &init),
+            _ => self.pc.add_transceiver_with_str_and_init("video", &init),
+        };
+        set_local(self.pc.clone(), self.pc.create_offer(), RtcSdpType::Offer);
+    }
+
+    pub(crate) fn answer(&self) {
+        set_local(self.pc.clone(), self.pc.create_answer(), RtcSdpType::Answer);
+    }
+
+    fn transceiver(&self, kind: &str) -> Option<RtcRtpTransceiver> {
+        self.pc
+            .get_transceivers()
+            .iter()
+            .filter_map(|t| t.dyn_into::<RtcRtpTransceiver>().ok())
+            .find(|t| t.receiver().track().kind() == kind)
+    }
+
+    pub(crate) fn set_remote(&self, offer: bool, sdp: &str, media: &Local) {
+        let init = RtcSessionDescriptionInit::new(if offer { RtcSdpType::Offer } else { RtcSdpType::Answer });
+        init.set_sdp(sdp);
+        let p = self.pc.set_remote_description(&init);
+        let tracks = if offer { Some((media.mic_track().cloned(), media.camera_track())) } else { None };
+        let pc = self.pc.clone();
+        let video_dir = self.video_direction();
+        then(&p, move |r| {
+            if r.is_err() {
+                return input(Input::PeerError);
+            }
+            // Callee: the offer created the transceivers; send on them.
+            if let Some((mic, cam)) = tracks {
+                for t in pc.get_transceivers().iter().filter_map(|t| t.dyn_into::<RtcRtpTransceiver>().ok()) {
+                    let kind = t.receiver().track().kind();
+                    let (track, dir) = match kind.as_str() {
+                        "audio" => (mic.as_ref(), RtcRtpTransceiverDirection::Sendrecv),
+                        "video" => (cam.as_ref(), video_dir),
+                        _ => continue,
+                    };
+                    t.set_direction(dir);
+                    if dir != RtcRtpTransceiverDirection::Inactive {
+                        log_failure(&t.sender().replace_track(track), "replaceTrack");
+                    }
+                }
+            }
+            input(Input::RemoteDescriptionSet);
+        });
+    }
+
+    /// Sends `track` on the video transceiver (`None`: send nothing).
+    pub(crate) fn send_video(&self, track: Option<&web_sys::MediaStreamTrack>) {
+        if let Some(t) = self.transceiver("video") {
+            log_failure(&t.sender().replace_track(track), "replaceTrack");
+        }
+    }
+
+    pub(crate) fn local_sdp(&self) -> Option<String> {
+        self.pc.local_description().map(|d| d.sdp())
+    }
+
+    pub(crate) fn add_candidate(&self, c: Option<&CandidateInit>) {
+        let init = c.map(|c| {
+            let i = RtcIceCandidateInit::new(&c.candidate);
+            i.set_sdp_mid(c.sdp_mid.as_deref());
+            i.set_sdp_m_line_index(c.sdp_m_line_index);
+            if let Some(u) = &c.username_fragment {
+                let _ = Reflect::set(&i, &JsValue::from_str("usernameFragment"), &JsValue::from_str(u));
+            }
+            i
+        });
+        log_failure(&self.pc.add_ice_candidate_with_opt_rtc_ice_candidate_init(init.as_ref()), "addIceCandidate");
+    }
+
+    pub(crate) fn send(&self, ch: Channel, text: &str) {
+        for (c, dc) in &self.channels {
+            if *c == ch && dc.ready_state() == RtcDataChannelState::Open && dc.send_with_str(text).is_err() {
+                crate::log("data channel send failed");
+            }
+        }
+    }
+
+    /// Looks up the selected candidate pair and reports P2P or relay.
+    pub(crate) fn query_route(&self) {
+        then(&self.pc.get_stats(), |r| {
+            if let Some(route) = r.ok().as_ref().and_then(route_from_stats) {
+                input(Input::Route(route));
+            }
+        });
+    }
+
+    pub(crate) fn close(self) {
+        for (_, dc) in &self.channels {
+            dc.close();
+        }
+        self.pc.close();
+    }
+}
+
+/// The stats report is a maplike of id → stats object. The transport's
+/// `selectedCandidatePairId` names the pair; its local and remote candidate
+/// stats carry `candidateType`.
+fn route_from_stats(report: &JsValue) -> Option<Route> {
+    let map: &js_sys::Map = report.unchecked_ref();
+    let get = |id: &str| -> Option<JsValue> {
+        let v = map.get(&JsValue::from_str(id));
+        (!v.is_undefined()).then_some(v)
+    };
+    let mut pair_id = None;
+    map.for_each(&mut |v, _k| {
+        if pair_id.is_none() && get_str(&v, "type").as_deref() == Some("transport") {
+            pair_id = get_str(&v, "selectedCandidatePairId");
+        }
+    });
+    let pair = get(&pair_id?)?;
+    let local = get(&get_str(&pair, "localCandidateId")?)?;
+    let remote = get(&get_str(&pair, "remoteCandidateId")?)?;
+    Some(Route::from_pair(&get_str(&local, "candidateType")?, &get_str(&remote, "candidateType")?))
+}

@@ -1,0 +1,63 @@
+//! The ring-back tone the caller hears while the callee's phone rings:
+//! 425 Hz, 1 s on, 4 s off (constants in the core).
+
+use call_core::machine::{RINGBACK_HZ, RINGBACK_OFF_MS, RINGBACK_ON_MS};
+use web_sys::{AudioContext, OscillatorType};
+
+/// How many cadences are scheduled up front. The host ends an unanswered
+/// call after 120 s, i.e. 24 cadences of 5 s; 30 leaves a margin.
+const CYCLES: u32 = 30;
+
+#[derive(Default)]
+pub(crate) struct Tone {
+    ctx: Option<AudioContext>,
+}
+
+fn set_flag(on: bool) {
+    if let Some(root) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
+        let _ = root.set_attribute("data-ringback", if on { "on" } else { "off" });
+    }
+}
+
+impl Tone {
+    pub(crate) fn set(&mut self, on: bool) {
+        match (on, self.ctx.is_some()) {
+            (true, false) => {
+                self.ctx = start();
+                set_flag(self.ctx.is_some());
+            }
+            (false, true) => {
+                if let Some(ctx) = self.ctx.take() {
+                    let _ = ctx.close();
+                }
+                set_flag(false);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Schedules the whole cadence on the audio clock: no timers, no drift.
+fn start() -> Option<AudioContext> {
+    let ctx = AudioContext::new().ok()?;
+    let osc = ctx.create_oscillator().ok()?;
+    osc.set_type(OscillatorType::Sine);
+    osc.frequency().set_value(RINGBACK_HZ);
+    let gain = ctx.create_gain().ok()?;
+    let g = gain.gain();
+    g.set_value(0.0);
+    let t0 = ctx.current_time() + 0.05;
+    let on = RINGBACK_ON_MS as f64 / 1000.0;
+    let period = on + RINGBACK_OFF_MS as f64 / 1000.0;
+    for i in 0..CYCLES {
+        let t = t0 + i as f64 * period;
+        let _ = g.set_value_at_time(0.15, t);
+        let _ = g.set_value_at_time(0.0, t + on);
+    }
+    osc.connect_with_audio_node(&gain).ok()?;
+    gain.connect_with_audio_node(&ctx.destination()).ok()?;
+    osc.start().ok()?;
+    // A context created without a user gesture may start suspended.
+    let _ = ctx.resume();
+    Some(ctx)
+}
