@@ -30,6 +30,16 @@ pub const CONNECT_TIMEOUT_MS: u64 = 20_000;
 /// A failure message stays on screen this long before `endCall` closes the
 /// page (Desktop closes the window at once on `endCall`).
 pub const FAILURE_LINGER_MS: u64 = 3000;
+/// After the connection reports `disconnected`, wait this long before
+/// restarting ICE: Chromium's consent checks often recover a short gap by
+/// themselves, and a restart for a 2 s hiccup would only add a flicker
+/// (the Android client waits ~3 s too; PROTOCOL.md section 5).
+pub const DISCONNECT_GRACE_MS: u64 = 3000;
+/// An ICE restart that has not reconnected after this long is retried
+/// (Android: ~8 s per attempt).
+pub const RESTART_ATTEMPT_MS: u64 = 8000;
+/// Restart attempts before the call is reported as lost (Android: 3).
+pub const MAX_RESTARTS: u32 = 3;
 /// How often the selected candidate pair is looked up while in a call.
 pub const ROUTE_POLL_MS: u64 = 5000;
 /// The ring-back tone: 425 Hz, 1 s on, 4 s off (the European ring-back
@@ -90,6 +100,11 @@ pub enum Timer {
     Connect,
     EndAfterFailure,
     Route,
+    /// The grace period after `disconnected`; the number tells stale
+    /// timers from the current one (timers cannot be cancelled).
+    Grace(u32),
+    /// An ICE restart attempt ran out of time.
+    Restart(u32),
 }
 
 /// Which host method receives the local description.
@@ -127,6 +142,8 @@ pub enum Input {
     ChannelOpen(Channel),
     ChannelClosed(Channel),
     ChannelMessage(Channel, String),
+    /// The device's network changed (`online`, connection type change).
+    NetworkChanged,
     /// Remote video frames arrive (`true`) or stopped (`false`).
     RemoteVideo(bool),
     Route(Route),
@@ -146,13 +163,18 @@ pub enum Effect {
     /// the negotiated channels. `video`: the video transceiver is used
     /// (sendrecv); otherwise it is inactive (`disableVideoCompletely`).
     CreatePeer { servers: Vec<IceServer>, relay_only: bool, video: bool },
-    CreateOffer,
+    /// Create an offer and set it as local description; `ice_restart`: with
+    /// new ICE credentials (`restartIce()`), for a renegotiation.
+    CreateOffer { ice_restart: bool },
     CreateAnswer,
     /// Apply a remote description; as callee, also attach our tracks to the
     /// transceivers the offer created.
     SetRemote { offer: bool, sdp: String },
     /// Call the host with the current local description's SDP.
     HandToHost(HostCall),
+    /// Send the current local description on the `renegotiation` channel
+    /// (`{"type":"offer"|"answer","sdp":…}`).
+    SendDescription,
     /// `window.calls.endCall()`.
     EndCall,
     AddCandidate(Option<CandidateInit>),
@@ -165,6 +187,18 @@ pub enum Effect {
     /// Close the peer connection and stop all capture.
     ClosePeer,
     Log(String),
+}
+
+/// State of ICE restarts over the `renegotiation` channel.
+#[derive(Debug, Default)]
+struct Restart {
+    /// Attempts since the connection was last up.
+    attempts: u32,
+    /// Tells current timers from stale ones.
+    generation: u32,
+    /// A renegotiation offer/answer exchange is under way: the next local
+    /// description goes to the channel, not to the host.
+    negotiating: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -207,6 +241,10 @@ pub struct Call {
     trickle_out: Vec<String>,
     muted_open: bool,
 
+    /// Last reported connection state.
+    conn: ConnState,
+    /// ICE restart bookkeeping (PROTOCOL.md section 5).
+    restart: Restart,
     remote_video_live: bool,
     remote_muted: Option<MutedState>,
     route: Route,
@@ -242,6 +280,8 @@ impl Call {
             trickle_open: false,
             trickle_out: Vec::new(),
             muted_open: false,
+            conn: ConnState::New,
+            restart: Restart::default(),
             remote_video_live: false,
             remote_muted: None,
             route: Route::Unknown,
@@ -294,6 +334,12 @@ impl Call {
                 }
                 self.send_muted_state();
             }
+            Input::LocalDescriptionSet if self.restart.negotiating && self.handed_over => {
+                self.out(Effect::SendDescription);
+                if self.role == Some(Role::Callee) {
+                    self.renegotiated();
+                }
+            }
             Input::LocalDescriptionSet => {
                 self.local_set = true;
                 self.check_ice_wait(now);
@@ -315,11 +361,18 @@ impl Call {
             Input::ChannelClosed(ch) => {
                 // The peer closed its connection (hang-up): the SCTP stream
                 // closes at once, long before ICE notices.
-                if ch == Channel::MutedState && matches!(self.phase, Phase::InCall | Phase::Reconnecting) {
+                // (A channel lost with the connection is not a hang-up.)
+                if ch == Channel::MutedState && self.phase == Phase::InCall && self.conn == ConnState::Connected {
                     self.end(Msg::PeerHungUp);
                 }
             }
-            Input::ChannelMessage(ch, text) => self.message(ch, &text),
+            Input::ChannelMessage(ch, text) => self.message(now, ch, &text),
+            Input::NetworkChanged => {
+                if self.connected_once {
+                    self.log("network changed");
+                    self.begin_restart(now);
+                }
+            }
             Input::RemoteVideo(live) => self.remote_video_live = live,
             Input::Route(r) => self.route = r,
             Input::Click(b) => self.click(now, b),
@@ -517,7 +570,7 @@ impl Call {
         let video = !self.flags.disable_video_completely;
         self.out(Effect::CreatePeer { servers, relay_only: self.flags.relay_only, video });
         match role {
-            Role::Caller => self.out(Effect::CreateOffer),
+            Role::Caller => self.out(Effect::CreateOffer { ice_restart: false }),
             Role::Callee => {
                 if let Some(sdp) = self.pending_offer.take() {
                     self.out(Effect::SetRemote { offer: true, sdp });
@@ -527,6 +580,15 @@ impl Call {
     }
 
     fn remote_set_ok(&mut self, now: u64) {
+        if self.restart.negotiating && self.handed_over && self.remote_set {
+            // A renegotiation: the callee answers on the channel; for the
+            // caller the exchange is complete.
+            match self.role {
+                Some(Role::Callee) => self.out(Effect::CreateAnswer),
+                _ => self.renegotiated(),
+            }
+            return;
+        }
         self.remote_set = true;
         self.answer_in_flight = false;
         match self.role {
@@ -546,6 +608,11 @@ impl Call {
     }
 
     fn peer_error(&mut self, _now: u64) {
+        if self.restart.negotiating && self.connected_once {
+            // A failed renegotiation step is retried by the attempt timer.
+            self.restart.negotiating = false;
+            return self.log("renegotiation step failed");
+        }
         if self.answer_in_flight {
             // The answer was refused by the browser; a later one may work.
             self.answer_in_flight = false;
@@ -601,26 +668,97 @@ impl Call {
     }
 
     fn connection(&mut self, now: u64, s: ConnState) {
+        self.conn = s;
         match s {
             ConnState::Connected => {
                 if !self.connected_once {
                     self.connected_once = true;
                     self.out(Effect::QueryRoute);
                     self.out(Effect::SetTimer(Timer::Route, ROUTE_POLL_MS));
+                } else {
+                    // The path may have changed (relay after a restart).
+                    self.out(Effect::QueryRoute);
                 }
                 self.phase = Phase::InCall;
+                self.restart.attempts = 0;
+                self.restart.negotiating = false;
+                self.restart.generation += 1; // cancels pending timers
                 if self.notice == Some(Msg::AnswerRejected) {
                     self.notice = None;
                 }
             }
-            ConnState::Disconnected if self.connected_once => self.phase = Phase::Reconnecting,
-            ConnState::Failed => {
-                self.fail(if self.connected_once { Msg::ConnectionLost } else { Msg::ConnectFailed })
+            ConnState::Disconnected if self.connected_once => {
+                self.restart.generation += 1;
+                let g = self.restart.generation;
+                self.out(Effect::SetTimer(Timer::Grace(g), DISCONNECT_GRACE_MS));
             }
+            ConnState::Failed if self.connected_once => self.begin_restart(now),
+            ConnState::Failed => self.fail(Msg::ConnectFailed),
             ConnState::Closed if self.connected_once => self.end(Msg::PeerHungUp),
             _ => {}
         }
-        let _ = now;
+    }
+
+    /// A renegotiation exchange is complete. If the connection never went
+    /// down (a proactive restart after a network change, or the peer's
+    /// request), the call simply goes on; otherwise `Connected` will come.
+    fn renegotiated(&mut self) {
+        self.restart.negotiating = false;
+        if self.conn == ConnState::Connected {
+            self.restart.attempts = 0;
+            self.restart.generation += 1;
+            self.phase = Phase::InCall;
+        }
+    }
+
+    /// Starts an ICE restart attempt: the caller sends an offer with new
+    /// ICE credentials, the callee asks the caller to (only the caller
+    /// offers, as the Android client does).
+    fn begin_restart(&mut self, _now: u64) {
+        if self.restart.attempts >= MAX_RESTARTS {
+            return self.fail(Msg::ConnectionLost);
+        }
+        self.restart.attempts += 1;
+        self.restart.generation += 1;
+        if self.conn != ConnState::Connected {
+            self.phase = Phase::Reconnecting;
+        }
+        let g = self.restart.generation;
+        self.out(Effect::SetTimer(Timer::Restart(g), RESTART_ATTEMPT_MS));
+        self.log(["ICE restart attempt ", &crate::json::itoa(self.restart.attempts as u64)].concat());
+        match self.role {
+            Some(Role::Caller) => {
+                self.restart.negotiating = true;
+                self.out(Effect::CreateOffer { ice_restart: true });
+            }
+            _ => {
+                let m = channel::Renegotiation::RestartRequest.to_json();
+                self.out(Effect::Send(Channel::Renegotiation, m));
+            }
+        }
+    }
+
+    /// A message on the `renegotiation` channel.
+    fn renegotiation(&mut self, now: u64, m: channel::Renegotiation) {
+        use channel::Renegotiation as R;
+        if !self.connected_once {
+            return self.log("renegotiation before the call connected: ignored");
+        }
+        match (self.role, m) {
+            (Some(Role::Caller), R::RestartRequest) => {
+                if !self.restart.negotiating {
+                    self.begin_restart(now);
+                }
+            }
+            (Some(Role::Caller), R::Answer(sdp)) if self.restart.negotiating => {
+                self.out(Effect::SetRemote { offer: false, sdp });
+            }
+            (Some(Role::Callee), R::Offer(sdp)) => {
+                self.restart.negotiating = true;
+                self.out(Effect::SetRemote { offer: true, sdp });
+            }
+            _ => self.log("unexpected renegotiation message: ignored"),
+        }
     }
 
     fn channel_open(&mut self, ch: Channel) {
@@ -650,7 +788,7 @@ impl Call {
         }
     }
 
-    fn message(&mut self, ch: Channel, text: &str) {
+    fn message(&mut self, now: u64, ch: Channel, text: &str) {
         match channel::parse_message(ch, text) {
             None => {
                 let head: String = text.chars().take(60).collect();
@@ -659,9 +797,7 @@ impl Call {
             Some(Incoming::Candidate(c)) => self.out(Effect::AddCandidate(Some(c))),
             Some(Incoming::EndOfCandidates) => self.out(Effect::AddCandidate(None)),
             Some(Incoming::Muted(m)) => self.remote_muted = Some(m),
-            Some(Incoming::Renegotiation(_)) => {
-                self.log("renegotiation message ignored (ICE restart not supported yet)")
-            }
+            Some(Incoming::Renegotiation(r)) => self.renegotiation(now, r),
         }
     }
 
@@ -703,6 +839,12 @@ impl Call {
             Timer::Route if self.connected_once => {
                 self.out(Effect::QueryRoute);
                 self.out(Effect::SetTimer(Timer::Route, ROUTE_POLL_MS));
+            }
+            Timer::Grace(g) | Timer::Restart(g)
+                if g == self.restart.generation && self.conn != ConnState::Connected =>
+            {
+                self.restart.negotiating = false;
+                self.begin_restart(now);
             }
             _ => {}
         }

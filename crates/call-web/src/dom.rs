@@ -180,6 +180,15 @@ pub(crate) fn listen(window: &Window) {
     let w = window.clone();
     let on_hash = cb(move |_| input(Input::HashChanged(w.location().hash().unwrap_or_default())));
     let _ = window.add_event_listener_with_callback("hashchange", &on_hash);
+    // A network change is a reason to restart ICE before the old path
+    // times out (what the Android client does).
+    let net = cb(|_| input(Input::NetworkChanged));
+    let _ = window.add_event_listener_with_callback("online", &net);
+    if let Ok(conn) = js_sys::Reflect::get(&window.navigator(), &"connection".into()) {
+        if let Some(target) = conn.dyn_ref::<web_sys::EventTarget>() {
+            let _ = target.add_event_listener_with_callback("change", &net);
+        }
+    }
     for (id, b) in [("answer", Button::Answer), ("end", Button::End), ("mic", Button::Mic), ("cam", Button::Cam)] {
         if let Some(el) = by_id(id) {
             let _ = el.add_event_listener_with_callback("click", &cb(move |_| input(Input::Click(b))));

@@ -141,7 +141,8 @@ impl Shell {
                     Err(_) => input(Input::PeerError),
                 }
             }
-            Effect::CreateOffer => match &self.peer {
+            Effect::CreateOffer { ice_restart } => match &self.peer {
+                Some(p) if ice_restart => p.restart_offer(),
                 Some(p) => p.offer(&self.media),
                 None => input(Input::PeerError),
             },
@@ -158,6 +159,11 @@ impl Shell {
                 match sdp {
                     Some(sdp) if self.host.hand_over(which, &sdp) => {}
                     _ => input(Input::PeerError),
+                }
+            }
+            Effect::SendDescription => {
+                if let Some(p) = &self.peer {
+                    p.send_description();
                 }
             }
             Effect::EndCall => self.host.end_call(),

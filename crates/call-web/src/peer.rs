@@ -156,6 +156,28 @@ impl Peer {
         set_local(self.pc.clone(), self.pc.create_offer(), RtcSdpType::Offer);
     }
 
+    /// Caller: an offer with new ICE credentials, for a renegotiation.
+    pub(crate) fn restart_offer(&self) {
+        // `restartIce()` is missing from web-sys; Chromium has it since 77.
+        if let Ok(f) = Reflect::get(&self.pc, &JsValue::from_str("restartIce")) {
+            if let Some(f) = f.dyn_ref::<js_sys::Function>() {
+                let _ = f.call0(&self.pc);
+            }
+        }
+        set_local(self.pc.clone(), self.pc.create_offer(), RtcSdpType::Offer);
+    }
+
+    /// Sends the local description on the `renegotiation` channel.
+    pub(crate) fn send_description(&self) {
+        let Some(d) = self.pc.local_description() else { return };
+        let sdp = d.sdp();
+        let msg = match d.type_() {
+            RtcSdpType::Offer => call_core::channel::Renegotiation::Offer(sdp),
+            _ => call_core::channel::Renegotiation::Answer(sdp),
+        };
+        self.send(Channel::Renegotiation, &msg.to_json());
+    }
+
     pub(crate) fn answer(&self) {
         set_local(self.pc.clone(), self.pc.create_answer(), RtcSdpType::Answer);
     }
