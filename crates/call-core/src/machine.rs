@@ -248,6 +248,8 @@ pub struct Call {
     remote_video_live: bool,
     remote_muted: Option<MutedState>,
     route: Route,
+    /// `endCall` was sent; it must go out at most once.
+    end_called: bool,
 }
 
 impl Call {
@@ -285,6 +287,7 @@ impl Call {
             remote_video_live: false,
             remote_muted: None,
             route: Route::Unknown,
+            end_called: false,
         }
     }
 
@@ -316,8 +319,9 @@ impl Call {
     /// Feeds one input at time `now` (milliseconds, monotonic).
     pub fn handle(&mut self, now: u64, input: Input) {
         if self.is_over() {
-            if input == Input::Timer(Timer::EndAfterFailure) && self.host.end_call {
-                self.out(Effect::EndCall);
+            let end_now = input == Input::Timer(Timer::EndAfterFailure) || input == Input::Click(Button::End);
+            if self.phase == Phase::Failed && end_now {
+                self.end_call();
             }
             return;
         }
@@ -331,6 +335,8 @@ impl Call {
                 self.cam = if ok { Dev::On } else { Dev::Off };
                 if !ok {
                     self.notice = Some(Msg::CameraUnavailable);
+                } else if self.notice == Some(Msg::CameraUnavailable) {
+                    self.notice = None;
                 }
                 self.send_muted_state();
             }
@@ -469,7 +475,12 @@ impl Call {
 
     fn decode(&mut self, payload: &str) -> Option<String> {
         match decode_sdp_payload(payload) {
-            Ok(sdp) => Some(sdp),
+            Ok(sdp) => {
+                if matches!(self.notice, Some(Msg::BadPayload(_))) {
+                    self.notice = None;
+                }
+                Some(sdp)
+            }
             Err(e) => {
                 self.notice = Some(Msg::BadPayload(e));
                 self.log(Msg::BadPayload(e).en());
@@ -535,8 +546,13 @@ impl Call {
     }
 
     fn ice_servers(&mut self, now: u64, r: Result<String, ()>) {
-        if self.servers.is_some() {
-            return; // too late: the timeout already decided
+        // Once the peer exists the list can no longer matter; before that a
+        // good list replaces the empty one the timeout put in place.
+        if self.peer_created || (self.servers.is_some() && r.is_err()) {
+            return;
+        }
+        if self.notice == Some(Msg::IceServersUnavailable) {
+            self.notice = None;
         }
         let servers = match r.map_err(|_| ()).and_then(|t| parse_ice_servers(&t).map_err(|_| ())) {
             Ok((s, dropped)) => {
@@ -625,7 +641,13 @@ impl Call {
     fn candidate(&mut self, now: u64, c: CandidateInit) {
         if !self.handed_over {
             if let (Some(w), Some(t)) = (&mut self.ice_wait, CandidateType::of_candidate(&c.candidate)) {
+                let before = w.deadline();
                 w.on_candidate(t, now);
+                let after = w.deadline();
+                // A burst window shortened the wait: wake up when it closes.
+                if after < before && !w.is_ready(now) {
+                    self.out(Effect::SetTimer(Timer::IceWait, after.saturating_sub(now)));
+                }
             }
             self.check_ice_wait(now);
         } else {
@@ -668,6 +690,9 @@ impl Call {
     }
 
     fn connection(&mut self, now: u64, s: ConnState) {
+        if !self.peer_created {
+            return;
+        }
         self.conn = s;
         match s {
             ConnState::Connected => {
@@ -681,7 +706,8 @@ impl Call {
                 }
                 self.phase = Phase::InCall;
                 self.restart.attempts = 0;
-                self.restart.negotiating = false;
+                // `negotiating` stays: an exchange under way must finish,
+                // or the answer (or offer) it waits for would be dropped.
                 self.restart.generation += 1; // cancels pending timers
                 if self.notice == Some(Msg::AnswerRejected) {
                     self.notice = None;
@@ -855,7 +881,13 @@ impl Call {
         self.phase = Phase::Ended;
         self.failure = Some(why);
         self.out(Effect::ClosePeer);
-        if self.host.end_call {
+        self.end_call();
+    }
+
+    /// Tells the host the call is over, once: Desktop closes the window.
+    fn end_call(&mut self) {
+        if self.host.end_call && !self.end_called {
+            self.end_called = true;
             self.out(Effect::EndCall);
         }
     }

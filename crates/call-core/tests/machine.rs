@@ -1,0 +1,2203 @@
+//! Integration tests of the call state machine (`call_core::Call`) against
+//! PROTOCOL.md: every test drives a `Call` the way the browser shell does
+//! and asserts the exact effects (without `Log`, whose wording is not part
+//! of the contract, unless the log is the point) and the view.
+//!
+
+mod common;
+
+use call_core::channel::Renegotiation;
+use call_core::ice::{HOST_BURST_MS, HOST_WAIT_MS, RELAY_WAIT_MS, SRFLX_BURST_MS, SRFLX_WAIT_MS};
+use call_core::machine::{
+    CONNECT_TIMEOUT_MS, DISCONNECT_GRACE_MS, FAILURE_LINGER_MS, ICE_SERVERS_TIMEOUT_MS, MAX_RESTARTS,
+    RESTART_ATTEMPT_MS, ROUTE_POLL_MS,
+};
+use call_core::payload::PayloadError;
+use call_core::{
+    Button, Call, Channel, ConnState, Dev, Effect, HostApi, HostCall, Input, Media, Msg, Phase, Route, Timer, View,
+};
+use common::*;
+
+const MUTED_ALL_ON: &str = r#"{"audioEnabled":true,"videoEnabled":true}"#;
+
+fn muted(audio: bool, video: bool) -> Effect {
+    Effect::Send(Channel::MutedState, format!(r#"{{"audioEnabled":{audio},"videoEnabled":{video}}}"#))
+}
+
+fn create_peer(servers: Vec<call_core::IceServer>) -> Effect {
+    Effect::CreatePeer { servers, relay_only: false, video: true }
+}
+
+fn is_hand_over(e: &Effect) -> bool {
+    matches!(e, Effect::HandToHost(_))
+}
+
+/// Feeds every kind of input (except `Timer(EndAfterFailure)`) and checks
+/// that none produces an effect or changes the view.
+fn assert_inert(s: &mut Sim) {
+    let before = s.view();
+    let inputs = vec![
+        Input::HashChanged("#startCall".into()),
+        Input::HashChanged(offer_hash(OFFER)),
+        Input::HashChanged(accept_hash(OFFER)),
+        Input::HashChanged(answer_hash(ANSWER)),
+        Input::IceServers(Ok(TURN_JSON.into())),
+        Input::IceServers(Err(())),
+        Input::Media(Ok(AV)),
+        Input::Media(Err(())),
+        Input::CameraPresent(true),
+        Input::CameraStarted(true),
+        Input::LocalDescriptionSet,
+        Input::RemoteDescriptionSet,
+        Input::PeerError,
+        Input::Candidate(cand("relay", 9)),
+        Input::GatheringComplete,
+        Input::Connection(ConnState::Connected),
+        Input::Connection(ConnState::Failed),
+        Input::Connection(ConnState::Closed),
+        Input::ChannelOpen(Channel::MutedState),
+        Input::ChannelOpen(Channel::IceTrickling),
+        Input::ChannelClosed(Channel::MutedState),
+        Input::ChannelMessage(Channel::MutedState, MUTED_ALL_ON.into()),
+        Input::ChannelMessage(Channel::IceTrickling, "null".into()),
+        Input::ChannelMessage(Channel::Renegotiation, r#"{"type":"restart-request"}"#.into()),
+        Input::NetworkChanged,
+        Input::RemoteVideo(true),
+        Input::Route(Route::Relay),
+        Input::Click(Button::Answer),
+        Input::Click(Button::End),
+        Input::Click(Button::Mic),
+        Input::Click(Button::Cam),
+        Input::Timer(Timer::IceServers),
+        Input::Timer(Timer::IceWait),
+        Input::Timer(Timer::Connect),
+        Input::Timer(Timer::Route),
+        Input::Timer(Timer::Grace(1)),
+        Input::Timer(Timer::Restart(1)),
+        Input::Crashed,
+    ];
+    for input in inputs {
+        // During the failure linger, End is the one way out (tested apart).
+        if before.phase == Phase::Failed && input == Input::Click(Button::End) {
+            continue;
+        }
+        let e = s.after(10, input.clone());
+        assert_eq!(e, vec![], "{input:?} after the call was over");
+        assert_eq!(s.view(), before, "{input:?} changed the view after the call was over");
+    }
+}
+
+// ====================================================================
+// Caller: #startCall
+// ====================================================================
+
+#[test]
+fn caller_start_asks_for_servers_and_media_at_once() {
+    let (s, e) = started("", "#startCall", HostApi::FULL);
+    assert_eq!(
+        e,
+        vec![
+            Effect::LoadIceServers,
+            Effect::SetTimer(Timer::IceServers, ICE_SERVERS_TIMEOUT_MS),
+            Effect::AcquireMedia { video: true },
+        ]
+    );
+    assert_eq!(s.view(), setup_view(Phase::Connecting));
+}
+
+#[test]
+fn caller_idle_page_before_any_command() {
+    let (s, e) = started("", "", HostApi::FULL);
+    assert_eq!(e, load_servers(), "servers are fetched while waiting for #startCall");
+    let v = s.view();
+    assert_eq!(v, View { phase: Phase::Idle, status: None, end: false, avatar: false, ..setup_view(Phase::Idle) });
+}
+
+#[test]
+fn caller_servers_then_media_create_peer_and_offer_once() {
+    let (mut s, _) = started("", "#startCall", HostApi::FULL);
+    assert_eq!(s.after(5, Input::IceServers(Ok(TURN_JSON.into()))), vec![]);
+    assert_eq!(s.view(), setup_view(Phase::Connecting));
+    s.feed(Input::CameraPresent(true));
+    let e = s.after(20, Input::Media(Ok(AV)));
+    assert_eq!(
+        e,
+        vec![
+            Effect::SetTimer(Timer::IceWait, RELAY_WAIT_MS),
+            create_peer(turn_servers()),
+            Effect::CreateOffer { ice_restart: false },
+        ]
+    );
+    assert_eq!(s.view(), live_view(Phase::Connecting));
+    // Repeated results change nothing.
+    assert_eq!(s.feed(Input::Media(Ok(AV))), vec![]);
+    assert_eq!(s.feed(Input::IceServers(Ok(STUN_JSON.into()))), vec![]);
+    assert_eq!(s.feed(Input::Timer(Timer::IceServers)), vec![]);
+    assert_eq!(s.view(), live_view(Phase::Connecting));
+}
+
+#[test]
+fn caller_media_then_servers_create_peer_and_offer_once() {
+    let (mut s, _) = started("", "#startCall", HostApi::FULL);
+    assert_eq!(s.after(300, Input::Media(Ok(AV))), vec![], "waits for the servers");
+    assert_eq!(s.view(), live_view(Phase::Connecting));
+    let e = s.after(5, Input::IceServers(Ok(TURN_JSON.into())));
+    assert_eq!(
+        e,
+        vec![
+            Effect::SetTimer(Timer::IceWait, RELAY_WAIT_MS),
+            create_peer(turn_servers()),
+            Effect::CreateOffer { ice_restart: false },
+        ]
+    );
+    assert_eq!(s.after(5, Input::Media(Ok(AV))), vec![]);
+    assert_eq!(s.run_for(ICE_SERVERS_TIMEOUT_MS), vec![], "the servers timeout no longer matters");
+    let offers = count(&s.history, |e| matches!(e, Effect::CreateOffer { .. }));
+    assert_eq!(offers, 1);
+}
+
+#[test]
+fn caller_relay_candidate_before_local_description() {
+    let mut s = caller_with("", TURN_JSON);
+    assert_eq!(s.after(3, Input::Candidate(cand("host", 1))), vec![]);
+    assert_eq!(s.after(3, Input::Candidate(cand("relay", 2))), vec![], "no hand-over without a local description");
+    assert_eq!(s.phase(), Phase::Connecting);
+    let e = s.after(3, Input::LocalDescriptionSet);
+    assert_eq!(quiet(&e), vec![Effect::HandToHost(HostCall::StartCall)]);
+    assert_eq!(logs(&e).len(), 1, "the wait is logged: {e:?}");
+    assert_eq!(s.view(), live_view(Phase::Ringing));
+}
+
+#[test]
+fn caller_with_turn_waits_for_the_relay_candidate() {
+    let mut s = caller_with("", TURN_JSON);
+    assert_eq!(s.after(10, Input::LocalDescriptionSet), vec![]);
+    for (i, typ) in ["host", "srflx", "prflx", "host"].into_iter().enumerate() {
+        assert_eq!(s.after(20, Input::Candidate(cand(typ, i as u32))), vec![], "{typ} does not end a TURN wait");
+    }
+    // Candidate lines the machine cannot classify do not end it either.
+    let mut odd = cand("relay", 7);
+    odd.candidate = "candidate:7 1 udp 1 203.0.113.7 5 typ".into();
+    assert_eq!(s.after(1, Input::Candidate(odd)), vec![]);
+    assert_eq!(s.view(), live_view(Phase::Connecting));
+    let e = s.after(20, Input::Candidate(cand("relay", 9)));
+    assert_eq!(quiet(&e), vec![Effect::HandToHost(HostCall::StartCall)]);
+    assert_eq!(s.view(), live_view(Phase::Ringing));
+}
+
+#[test]
+fn caller_turn_wait_is_bounded_below_three_seconds() {
+    const { assert!(RELAY_WAIT_MS < 3000, "a dead TURN server must not stall the offer") };
+    let mut s = caller_with("", TURN_JSON);
+    let created = s.now;
+    assert_eq!(s.due(Timer::IceWait), Some(created + RELAY_WAIT_MS));
+    s.after(10, Input::LocalDescriptionSet);
+    s.after(10, Input::Candidate(cand("host", 1)));
+    s.after(10, Input::Candidate(cand("srflx", 2)));
+    assert_eq!(s.feed(Input::Timer(Timer::IceWait)), vec![], "a premature timer changes nothing");
+    assert_eq!(s.run_until(created + RELAY_WAIT_MS - 1), vec![]);
+    assert_eq!(s.phase(), Phase::Connecting);
+    let e = s.run_until(created + RELAY_WAIT_MS);
+    assert_eq!(quiet(&e), vec![Effect::HandToHost(HostCall::StartCall)]);
+    assert_eq!(s.view(), live_view(Phase::Ringing));
+}
+
+#[test]
+fn caller_bound_passed_before_local_description_hands_over_when_it_is_set() {
+    let mut s = caller_with("", TURN_JSON);
+    assert_eq!(s.run_for(RELAY_WAIT_MS + 100), vec![], "nothing to hand over yet");
+    let e = s.feed(Input::LocalDescriptionSet);
+    assert_eq!(quiet(&e), vec![Effect::HandToHost(HostCall::StartCall)]);
+}
+
+#[test]
+fn caller_stun_only_deadline_is_first_srflx_plus_burst() {
+    let mut s = caller_with("", STUN_JSON);
+    let created = s.now;
+    assert_eq!(s.due(Timer::IceWait), Some(created + SRFLX_WAIT_MS));
+    s.after(5, Input::LocalDescriptionSet);
+    assert_eq!(s.after(5, Input::Candidate(cand("host", 1))), vec![]);
+    assert_eq!(s.after(5, Input::Candidate(cand("relay", 2))), vec![], "relay means nothing without TURN");
+    let e = s.after(80, Input::Candidate(cand("srflx", 3)));
+    assert!(quiet(&e).iter().all(|e| !is_hand_over(e)), "{e:?}");
+    let first_srflx = s.now;
+    // A later srflx does not extend the burst.
+    assert!(quiet(&s.after(100, Input::Candidate(cand("srflx", 4)))).iter().all(|e| !is_hand_over(e)));
+    // The deadline: fed by hand at the exact moments.
+    s.now = first_srflx + SRFLX_BURST_MS - 1;
+    assert_eq!(s.feed(Input::Timer(Timer::IceWait)), vec![]);
+    s.now = first_srflx + SRFLX_BURST_MS;
+    let e = s.feed(Input::Timer(Timer::IceWait));
+    assert_eq!(quiet(&e), vec![Effect::HandToHost(HostCall::StartCall)]);
+}
+
+#[test]
+fn caller_stun_only_hands_over_150ms_after_first_srflx() {
+    let mut s = caller_with("", STUN_JSON);
+    s.after(5, Input::LocalDescriptionSet);
+    s.after(5, Input::Candidate(cand("host", 1)));
+    s.after(80, Input::Candidate(cand("srflx", 2)));
+    let first_srflx = s.now;
+    // Only the timers the machine itself asked for fire (as in the shell).
+    let e = s.run_until(first_srflx + SRFLX_BURST_MS - 1);
+    assert_eq!(count(&e, is_hand_over), 0);
+    let e = s.run_until(first_srflx + SRFLX_BURST_MS);
+    assert_eq!(quiet(&e), vec![Effect::HandToHost(HostCall::StartCall)], "hand-over at srflx + {SRFLX_BURST_MS} ms");
+}
+
+#[test]
+fn caller_stun_only_without_srflx_is_bounded() {
+    let mut s = caller_with("", STUN_JSON);
+    let created = s.now;
+    s.after(5, Input::LocalDescriptionSet);
+    s.after(5, Input::Candidate(cand("host", 1)));
+    assert_eq!(s.run_until(created + SRFLX_WAIT_MS - 1), vec![]);
+    let e = s.run_until(created + SRFLX_WAIT_MS);
+    assert_eq!(quiet(&e), vec![Effect::HandToHost(HostCall::StartCall)]);
+}
+
+#[test]
+fn caller_without_servers_deadline_is_first_host_plus_burst() {
+    let mut s = caller_with("", "[]");
+    let created = s.now;
+    assert_eq!(s.due(Timer::IceWait), Some(created + HOST_WAIT_MS));
+    s.after(5, Input::LocalDescriptionSet);
+    assert_eq!(s.after(5, Input::Candidate(cand("srflx", 1))), vec![], "srflx means nothing without servers");
+    s.after(20, Input::Candidate(cand("host", 2)));
+    let first_host = s.now;
+    s.now = first_host + HOST_BURST_MS - 1;
+    assert_eq!(s.feed(Input::Timer(Timer::IceWait)), vec![]);
+    s.now = first_host + HOST_BURST_MS;
+    assert_eq!(quiet(&s.feed(Input::Timer(Timer::IceWait))), vec![Effect::HandToHost(HostCall::StartCall)]);
+}
+
+#[test]
+fn caller_without_servers_hands_over_150ms_after_first_host() {
+    let mut s = caller_with("", "[]");
+    s.after(5, Input::LocalDescriptionSet);
+    s.after(20, Input::Candidate(cand("host", 1)));
+    let first_host = s.now;
+    assert_eq!(count(&s.run_until(first_host + HOST_BURST_MS - 1), is_hand_over), 0);
+    let e = s.run_until(first_host + HOST_BURST_MS);
+    assert_eq!(quiet(&e), vec![Effect::HandToHost(HostCall::StartCall)]);
+}
+
+#[test]
+fn caller_without_servers_and_no_candidate_is_bounded() {
+    let mut s = caller_with("", "[]");
+    let created = s.now;
+    s.after(5, Input::LocalDescriptionSet);
+    assert_eq!(s.run_until(created + HOST_WAIT_MS - 1), vec![]);
+    assert_eq!(quiet(&s.run_until(created + HOST_WAIT_MS)), vec![Effect::HandToHost(HostCall::StartCall)]);
+}
+
+#[test]
+fn caller_gathering_complete_ends_the_wait() {
+    let mut s = caller_with("", TURN_JSON);
+    s.after(5, Input::LocalDescriptionSet);
+    s.after(5, Input::Candidate(cand("host", 1)));
+    let e = s.after(100, Input::GatheringComplete);
+    assert_eq!(quiet(&e), vec![Effect::HandToHost(HostCall::StartCall)], "no 'null' trickled: it is in the SDP");
+    assert_eq!(s.view(), live_view(Phase::Ringing));
+    assert_eq!(count(&s.run_for(10_000), is_hand_over), 0, "the bound timer later does nothing");
+}
+
+#[test]
+fn caller_gathering_complete_before_local_description() {
+    let mut s = caller_with("", TURN_JSON);
+    assert_eq!(s.after(5, Input::GatheringComplete), vec![]);
+    let e = s.after(5, Input::LocalDescriptionSet);
+    assert_eq!(quiet(&e), vec![Effect::HandToHost(HostCall::StartCall)]);
+}
+
+#[test]
+fn caller_hands_over_exactly_once() {
+    let mut s = caller_ringing();
+    for input in [
+        Input::Candidate(cand("relay", 5)),
+        Input::LocalDescriptionSet,
+        Input::Timer(Timer::IceWait),
+        Input::GatheringComplete,
+        Input::Candidate(cand("host", 6)),
+    ] {
+        let e = s.after(10, input.clone());
+        assert_eq!(count(&e, is_hand_over), 0, "{input:?}");
+    }
+    s.run_for(60_000);
+    assert_eq!(count(&s.history, is_hand_over), 1);
+    assert_eq!(s.phase(), Phase::Ringing);
+}
+
+#[test]
+fn caller_candidates_after_hand_over_are_trickled_when_the_channel_opens() {
+    let mut s = caller_ringing();
+    let (c3, c4, c5) = (cand("srflx", 3), cand("relay", 4), cand("host", 5));
+    assert_eq!(s.feed(Input::Candidate(c3.clone())), vec![], "buffered: the channel is not open");
+    assert_eq!(s.feed(Input::Candidate(c4.clone())), vec![]);
+    let e = s.feed(Input::ChannelOpen(Channel::IceTrickling));
+    assert_eq!(
+        e,
+        vec![Effect::Send(Channel::IceTrickling, cand_json(&c3)), Effect::Send(Channel::IceTrickling, cand_json(&c4))],
+        "in order; the candidates from before the hand-over are in the SDP, not trickled"
+    );
+    assert_eq!(s.feed(Input::Candidate(c5.clone())), vec![Effect::Send(Channel::IceTrickling, cand_json(&c5))]);
+    assert_eq!(s.feed(Input::GatheringComplete), vec![Effect::Send(Channel::IceTrickling, "null".into())]);
+}
+
+#[test]
+fn trickled_candidate_has_the_deployed_json_shape() {
+    let mut s = caller_ringing();
+    s.feed(Input::ChannelOpen(Channel::IceTrickling));
+    let mut c = cand("srflx", 3);
+    c.username_fragment = Some("u\"f".into());
+    c.sdp_mid = None;
+    assert_eq!(
+        s.feed(Input::Candidate(c)),
+        vec![Effect::Send(
+            Channel::IceTrickling,
+            r#"{"candidate":"candidate:3 1 udp 1677729535 203.0.113.3 50003 typ srflx generation 0","sdpMid":null,"sdpMLineIndex":0,"usernameFragment":"u\"f"}"#
+                .into()
+        )]
+    );
+}
+
+#[test]
+fn caller_end_of_candidates_after_hand_over_is_buffered_as_null() {
+    let mut s = caller_ringing();
+    let c = cand("relay", 3);
+    s.feed(Input::Candidate(c.clone()));
+    assert_eq!(s.feed(Input::GatheringComplete), vec![]);
+    assert_eq!(
+        s.feed(Input::ChannelOpen(Channel::IceTrickling)),
+        vec![Effect::Send(Channel::IceTrickling, cand_json(&c)), Effect::Send(Channel::IceTrickling, "null".into())]
+    );
+}
+
+#[test]
+fn caller_answer_is_applied() {
+    let mut s = caller_ringing();
+    let e = s.after(4000, Input::HashChanged(answer_hash(ANSWER)));
+    assert_eq!(e, vec![Effect::SetRemote { offer: false, sdp: ANSWER.into() }]);
+    assert_eq!(s.view(), live_view(Phase::Ringing), "still ringing until the answer is applied");
+    let e = s.after(5, Input::RemoteDescriptionSet);
+    assert_eq!(e, vec![Effect::SetTimer(Timer::Connect, CONNECT_TIMEOUT_MS)]);
+    assert_eq!(s.view(), live_view(Phase::Connecting), "ring-back stops");
+}
+
+#[test]
+fn caller_second_answer_is_ignored() {
+    let mut s = caller_ringing();
+    s.hash(&answer_hash(ANSWER));
+    let e = s.hash(&answer_hash(ANSWER_2));
+    assert_eq!(quiet(&e), vec![], "ignored while the first is being applied");
+    s.feed(Input::RemoteDescriptionSet);
+    let e = s.hash(&answer_hash(ANSWER_2));
+    assert_eq!(quiet(&e), vec![], "ignored once applied");
+    let e = s.feed(Input::Connection(ConnState::Connected));
+    assert_eq!(e, vec![Effect::QueryRoute, Effect::SetTimer(Timer::Route, ROUTE_POLL_MS)]);
+    assert_eq!(quiet(&s.hash(&answer_hash(ANSWER_2))), vec![], "ignored in the call");
+    assert_eq!(count(&s.history, |e| matches!(e, Effect::SetRemote { .. })), 1);
+    assert_eq!(s.view(), live_view(Phase::InCall));
+}
+
+#[test]
+fn caller_bad_answer_payload_shows_a_notice_and_a_later_answer_works() {
+    let mut s = caller_ringing();
+    let cases = [
+        ("#onAnswer=!!!".to_string(), PayloadError::NotBase64),
+        (format!("#onAnswer={}", b64("hello")), PayloadError::NotSdp),
+        (format!("#onAnswer={}", call_core::payload::base64_encode(&[0xff, 0xfe, 0xfd])), PayloadError::NotText),
+        (format!("#onAnswer={}", "A".repeat(call_core::payload::MAX_PAYLOAD_LEN + 4)), PayloadError::TooLarge),
+        ("#onAnswer=".to_string(), PayloadError::NotSdp),
+    ];
+    for (hash, err) in cases {
+        let e = s.hash(&hash);
+        assert_eq!(quiet(&e), vec![], "{err:?}");
+        assert_eq!(logs(&e).len(), 1);
+        assert_eq!(s.view(), View { notice: Some(Msg::BadPayload(err)), ..live_view(Phase::Ringing) });
+    }
+    let e = s.hash(&answer_hash(ANSWER));
+    assert_eq!(e, vec![Effect::SetRemote { offer: false, sdp: ANSWER.into() }]);
+}
+
+#[test]
+fn bad_payload_notice_goes_away_once_a_valid_payload_is_applied() {
+    let mut s = caller_ringing();
+    s.hash("#onAnswer=!!!");
+    s.hash(&answer_hash(ANSWER));
+    s.feed(Input::RemoteDescriptionSet);
+    s.feed(Input::Connection(ConnState::Connected));
+    assert_eq!(s.view(), live_view(Phase::InCall));
+}
+
+#[test]
+fn caller_answer_rejected_by_the_browser_waits_for_another() {
+    let mut s = caller_ringing();
+    s.hash(&answer_hash(ANSWER));
+    let e = s.after(5, Input::PeerError);
+    assert_eq!(e, vec![], "not fatal");
+    assert_eq!(s.view(), View { notice: Some(Msg::AnswerRejected), ..live_view(Phase::Ringing) });
+    let e = s.hash(&answer_hash(ANSWER_2));
+    assert_eq!(e, vec![Effect::SetRemote { offer: false, sdp: ANSWER_2.into() }]);
+    assert_eq!(s.feed(Input::RemoteDescriptionSet), vec![Effect::SetTimer(Timer::Connect, CONNECT_TIMEOUT_MS)]);
+    s.feed(Input::Connection(ConnState::Connected));
+    assert_eq!(s.view(), live_view(Phase::InCall), "the notice goes away once connected");
+}
+
+#[test]
+fn caller_connected_is_in_call() {
+    let mut s = caller_connecting();
+    let e = s.after(300, Input::Connection(ConnState::Connecting));
+    assert_eq!(e, vec![]);
+    let e = s.after(300, Input::Connection(ConnState::Connected));
+    assert_eq!(e, vec![Effect::QueryRoute, Effect::SetTimer(Timer::Route, ROUTE_POLL_MS)]);
+    assert_eq!(s.view(), live_view(Phase::InCall), "avatar until remote frames come");
+    assert!(!s.view().ringback);
+    assert_eq!(s.feed(Input::RemoteVideo(true)), vec![]);
+    assert_eq!(s.view(), View { remote_video: true, avatar: false, ..live_view(Phase::InCall) });
+    assert_eq!(s.feed(Input::RemoteVideo(false)), vec![]);
+    assert_eq!(s.view(), live_view(Phase::InCall));
+}
+
+#[test]
+fn caller_second_start_call_makes_no_second_offer() {
+    // At every stage of the call.
+    let stages: Vec<fn() -> Sim> = vec![
+        || started("", "#startCall", HostApi::FULL).0,
+        || caller_with("", TURN_JSON),
+        caller_ringing,
+        caller_connecting,
+        caller_in_call,
+    ];
+    for make in stages {
+        let mut s = make();
+        let before = s.view();
+        let e = s.hash("#startCall");
+        assert_eq!(quiet(&e), vec![], "{:?}", before.phase);
+        assert_eq!(s.view(), before);
+        // The page may also be re-told with the same hash after a reload of the fragment.
+        assert_eq!(quiet(&s.hash("startCall")), vec![]);
+    }
+    // And the call still completes with one offer.
+    let (mut s, _) = started("", "#startCall", HostApi::FULL);
+    s.hash("#startCall");
+    s.feed(Input::IceServers(Ok(TURN_JSON.into())));
+    s.feed(Input::Media(Ok(AV)));
+    s.hash("#startCall");
+    assert_eq!(count(&s.history, |e| matches!(e, Effect::CreateOffer { .. })), 1);
+    assert_eq!(count(&s.history, |e| matches!(e, Effect::AcquireMedia { .. })), 1);
+    assert_eq!(count(&s.history, |e| matches!(e, Effect::CreatePeer { .. })), 1);
+}
+
+#[test]
+fn caller_answer_before_the_offer_went_out_is_ignored() {
+    let (mut s, _) = started("", "#startCall", HostApi::FULL);
+    assert_eq!(quiet(&s.hash(&answer_hash(ANSWER))), vec![], "no peer yet");
+    s.feed(Input::IceServers(Ok(TURN_JSON.into())));
+    s.feed(Input::Media(Ok(AV)));
+    assert_eq!(quiet(&s.hash(&answer_hash(ANSWER))), vec![], "offer being created");
+    s.feed(Input::LocalDescriptionSet);
+    assert_eq!(quiet(&s.hash(&answer_hash(ANSWER))), vec![], "offer not yet handed to the host");
+    assert_eq!(s.view(), live_view(Phase::Connecting));
+    // The offer goes out; now an answer is taken.
+    assert_eq!(quiet(&s.feed(Input::Candidate(cand("relay", 1)))), vec![Effect::HandToHost(HostCall::StartCall)]);
+    assert_eq!(s.hash(&answer_hash(ANSWER_2)), vec![Effect::SetRemote { offer: false, sdp: ANSWER_2.into() }]);
+}
+
+#[test]
+fn answer_without_an_outgoing_call_is_ignored() {
+    let (mut s, _) = started("", "", HostApi::FULL);
+    assert_eq!(quiet(&s.hash(&answer_hash(ANSWER))), vec![]);
+    assert_eq!(s.phase(), Phase::Idle);
+    let mut s = callee_prompt("");
+    assert_eq!(quiet(&s.hash(&answer_hash(ANSWER))), vec![]);
+    assert_eq!(s.view(), prompt_view());
+    let mut s = callee_handed_over();
+    assert_eq!(quiet(&s.hash(&answer_hash(ANSWER))), vec![], "the callee never takes an answer");
+}
+
+#[test]
+fn unknown_commands_are_ignored() {
+    let (mut s, _) = started("", "#startCall", HostApi::FULL);
+    for h in ["#hello", "#startcall", "#onAnswer", "#acceptCall", "#=x", "#\u{202e}", "#%00"] {
+        let e = s.hash(h);
+        assert_eq!(quiet(&e), vec![], "{h}");
+    }
+    assert_eq!(quiet(&s.hash("")), vec![]);
+    assert_eq!(quiet(&s.hash("#")), vec![]);
+    assert_eq!(s.view(), setup_view(Phase::Connecting));
+}
+
+// ====================================================================
+// Callee: #offerIncomingCall, #acceptCall
+// ====================================================================
+
+#[test]
+fn callee_prompt_uses_nothing_of_the_offer_before_answer() {
+    let (mut s, e) = started("", &offer_hash(OFFER), HostApi::FULL);
+    assert_eq!(e, load_servers(), "only the (harmless) server list is fetched");
+    assert_eq!(s.view(), prompt_view());
+    let idle_inputs = vec![
+        Input::IceServers(Ok(TURN_JSON.into())),
+        Input::CameraPresent(true),
+        Input::Timer(Timer::IceServers),
+        Input::Timer(Timer::IceWait),
+        Input::Timer(Timer::Connect),
+        Input::Timer(Timer::Route),
+        Input::GatheringComplete,
+        Input::Candidate(cand("host", 1)),
+        Input::NetworkChanged,
+        Input::RemoteVideo(true),
+        Input::Route(Route::P2p),
+        Input::Click(Button::Mic),
+        Input::Click(Button::Cam),
+        Input::HashChanged(offer_hash(OFFER)),
+        Input::HashChanged("#startCall".into()),
+        Input::HashChanged(answer_hash(ANSWER)),
+        Input::HashChanged("#offerIncomingCall=!!!".into()),
+    ];
+    for input in idle_inputs {
+        let e = s.after(700, input.clone());
+        assert_eq!(quiet(&e), vec![], "{input:?}");
+        assert_eq!(s.phase(), Phase::Incoming, "{input:?}");
+    }
+    assert_eq!(quiet(&s.run_for(120_000)), vec![], "the person may take the whole ring time");
+    let used = |e: &Effect| {
+        matches!(
+            e,
+            Effect::AcquireMedia { .. }
+                | Effect::CreatePeer { .. }
+                | Effect::SetRemote { .. }
+                | Effect::CreateAnswer
+                | Effect::CreateOffer { .. }
+                | Effect::HandToHost(_)
+        )
+    };
+    assert_eq!(count(&s.history, used), 0, "{:?}", s.history);
+    // The bad payload left a notice; the prompt itself is intact.
+    assert_eq!(s.view(), View { notice: Some(Msg::BadPayload(PayloadError::NotBase64)), ..prompt_view() });
+}
+
+#[test]
+fn callee_second_offer_replaces_the_pending_one() {
+    let mut s = callee_prompt("");
+    assert_eq!(s.hash(&offer_hash(OFFER_2)), vec![]);
+    assert_eq!(s.view(), prompt_view());
+    assert_eq!(s.click(Button::Answer), vec![Effect::AcquireMedia { video: true }]);
+    let e = s.feed(Input::Media(Ok(AV)));
+    assert_eq!(
+        e,
+        vec![
+            Effect::SetTimer(Timer::IceWait, RELAY_WAIT_MS),
+            create_peer(turn_servers()),
+            Effect::SetRemote { offer: true, sdp: OFFER_2.into() },
+        ]
+    );
+}
+
+#[test]
+fn callee_bad_second_offer_keeps_the_first() {
+    let mut s = callee_prompt("");
+    assert_eq!(quiet(&s.hash(&format!("#offerIncomingCall={}", b64("not an sdp")))), vec![]);
+    assert_eq!(s.view(), View { notice: Some(Msg::BadPayload(PayloadError::NotSdp)), ..prompt_view() });
+    s.click(Button::Answer);
+    let e = s.feed(Input::Media(Ok(AV)));
+    assert!(e.contains(&Effect::SetRemote { offer: true, sdp: OFFER.into() }), "{e:?}");
+}
+
+#[test]
+fn callee_accept_call_while_prompting_answers_with_its_payload() {
+    let mut s = callee_prompt("");
+    let e = s.hash(&accept_hash(OFFER_2));
+    assert_eq!(e, vec![Effect::AcquireMedia { video: true }]);
+    assert_eq!(s.view(), setup_view(Phase::Connecting));
+    let e = s.feed(Input::Media(Ok(AV)));
+    assert_eq!(
+        e,
+        vec![
+            Effect::SetTimer(Timer::IceWait, RELAY_WAIT_MS),
+            create_peer(turn_servers()),
+            Effect::SetRemote { offer: true, sdp: OFFER_2.into() },
+        ]
+    );
+    // A later prompt for another call does not take over.
+    assert_eq!(quiet(&s.hash(&offer_hash(OFFER))), vec![]);
+    assert_eq!(s.phase(), Phase::Connecting);
+}
+
+#[test]
+fn callee_full_answer_flow() {
+    let mut s = callee_prompt("");
+    assert_eq!(s.view(), prompt_view());
+
+    assert_eq!(s.after(3000, Input::Click(Button::Answer)), vec![Effect::AcquireMedia { video: true }]);
+    assert_eq!(s.view(), setup_view(Phase::Connecting));
+
+    let e = s.after(200, Input::Media(Ok(AV)));
+    assert_eq!(
+        e,
+        vec![
+            Effect::SetTimer(Timer::IceWait, RELAY_WAIT_MS),
+            create_peer(turn_servers()),
+            Effect::SetRemote { offer: true, sdp: OFFER.into() },
+        ]
+    );
+    assert_eq!(s.view(), live_view(Phase::Connecting));
+
+    assert_eq!(s.after(5, Input::RemoteDescriptionSet), vec![Effect::CreateAnswer]);
+    assert_eq!(s.after(5, Input::Candidate(cand("relay", 1))), vec![], "no local description yet");
+    let e = s.after(5, Input::LocalDescriptionSet);
+    assert_eq!(
+        quiet(&e),
+        vec![Effect::HandToHost(HostCall::AcceptCall), Effect::SetTimer(Timer::Connect, CONNECT_TIMEOUT_MS)]
+    );
+    assert_eq!(s.view(), live_view(Phase::Connecting), "the callee does not ring back");
+
+    assert_eq!(s.after(100, Input::Connection(ConnState::Connecting)), vec![]);
+    let e = s.after(400, Input::Connection(ConnState::Connected));
+    assert_eq!(e, vec![Effect::QueryRoute, Effect::SetTimer(Timer::Route, ROUTE_POLL_MS)]);
+    assert_eq!(s.view(), live_view(Phase::InCall));
+    // Exactly one of each setup step.
+    for (name, f) in [
+        ("AcquireMedia", (|e: &Effect| matches!(e, Effect::AcquireMedia { .. })) as fn(&Effect) -> bool),
+        ("CreatePeer", |e| matches!(e, Effect::CreatePeer { .. })),
+        ("SetRemote", |e| matches!(e, Effect::SetRemote { .. })),
+        ("CreateAnswer", |e| matches!(e, Effect::CreateAnswer)),
+        ("HandToHost", is_hand_over),
+    ] {
+        assert_eq!(count(&s.history, f), 1, "{name}");
+    }
+    assert_eq!(count(&s.history, |e| matches!(e, Effect::CreateOffer { .. })), 0);
+}
+
+#[test]
+fn callee_candidates_after_hand_over_are_trickled() {
+    let mut s = callee_handed_over();
+    let c = cand("srflx", 4);
+    assert_eq!(s.feed(Input::Candidate(c.clone())), vec![]);
+    assert_eq!(s.feed(Input::GatheringComplete), vec![]);
+    assert_eq!(
+        s.feed(Input::ChannelOpen(Channel::IceTrickling)),
+        vec![Effect::Send(Channel::IceTrickling, cand_json(&c)), Effect::Send(Channel::IceTrickling, "null".into())]
+    );
+}
+
+#[test]
+fn callee_decline() {
+    let mut s = callee_prompt("");
+    let e = s.after(2000, Input::Click(Button::End));
+    assert_eq!(e, vec![Effect::ClosePeer, Effect::EndCall]);
+    assert_eq!(s.view(), ended_view(Msg::CallEnded, false, false));
+    assert!(!s.view().answer);
+    assert_inert(&mut s);
+    assert_eq!(count(&s.history, |e| matches!(e, Effect::AcquireMedia { .. } | Effect::CreatePeer { .. })), 0);
+}
+
+#[test]
+fn callee_accept_call_in_the_initial_url_answers_without_prompt() {
+    let (mut s, e) = started("", &accept_hash(OFFER), HostApi::FULL);
+    assert_eq!(
+        e,
+        vec![
+            Effect::LoadIceServers,
+            Effect::SetTimer(Timer::IceServers, ICE_SERVERS_TIMEOUT_MS),
+            Effect::AcquireMedia { video: true },
+        ]
+    );
+    assert_eq!(s.view(), setup_view(Phase::Connecting));
+    assert_eq!(s.after(5, Input::IceServers(Ok(STUN_JSON.into()))), vec![]);
+    let e = s.after(5, Input::Media(Ok(AV)));
+    assert_eq!(
+        e,
+        vec![
+            Effect::SetTimer(Timer::IceWait, SRFLX_WAIT_MS),
+            create_peer(stun_servers()),
+            Effect::SetRemote { offer: true, sdp: OFFER.into() },
+        ]
+    );
+    assert_eq!(s.feed(Input::RemoteDescriptionSet), vec![Effect::CreateAnswer]);
+    s.feed(Input::LocalDescriptionSet);
+    let e = s.feed(Input::GatheringComplete);
+    assert_eq!(
+        quiet(&e),
+        vec![Effect::HandToHost(HostCall::AcceptCall), Effect::SetTimer(Timer::Connect, CONNECT_TIMEOUT_MS)]
+    );
+    assert_eq!(quiet(&s.click(Button::Answer)), vec![], "no Answer button any more");
+}
+
+#[test]
+fn callee_bad_accept_call_payload_in_the_initial_url() {
+    let (mut s, e) = started("", "#acceptCall=%%%", HostApi::FULL);
+    assert_eq!(quiet(&e), load_servers());
+    assert_eq!(
+        s.view(),
+        View {
+            phase: Phase::Idle,
+            status: None,
+            notice: Some(Msg::BadPayload(PayloadError::NotBase64)),
+            end: false,
+            avatar: false,
+            ..setup_view(Phase::Idle)
+        }
+    );
+    // A correct one later still works.
+    assert_eq!(s.hash(&accept_hash(OFFER)), vec![Effect::AcquireMedia { video: true }]);
+}
+
+#[test]
+fn payloads_are_accepted_raw_and_url_encoded() {
+    let raw = b64(OFFER);
+    assert!(raw.contains('+') && raw.contains('/') && raw.ends_with('='), "fixture must exercise + / =: {raw}");
+    let forms = [
+        ("raw", raw.clone()),
+        ("url-encoded", b64_url_encoded(OFFER)),
+        ("lowercase escapes", raw.replace('+', "%2b").replace('/', "%2f").replace('=', "%3d")),
+        ("unpadded", raw.trim_end_matches('=').to_string()),
+        ("url-safe alphabet", raw.replace('+', "-").replace('/', "_")),
+    ];
+    for (name, payload) in &forms {
+        // offerIncomingCall → Answer
+        let (mut s, _) = started("", &format!("#offerIncomingCall={payload}"), HostApi::FULL);
+        assert_eq!(s.phase(), Phase::Incoming, "{name}");
+        s.feed(Input::IceServers(Ok("[]".into())));
+        s.click(Button::Answer);
+        let e = s.feed(Input::Media(Ok(AV)));
+        assert!(e.contains(&Effect::SetRemote { offer: true, sdp: OFFER.into() }), "{name}: {e:?}");
+        // acceptCall
+        let (mut s, _) = started("", &format!("#acceptCall={payload}"), HostApi::FULL);
+        s.feed(Input::IceServers(Ok("[]".into())));
+        let e = s.feed(Input::Media(Ok(AV)));
+        assert!(e.contains(&Effect::SetRemote { offer: true, sdp: OFFER.into() }), "{name}: {e:?}");
+    }
+    // onAnswer, both host forms.
+    let answer_raw = b64(ANSWER);
+    for payload in [answer_raw.clone(), b64_url_encoded(ANSWER)] {
+        let mut s = caller_ringing();
+        let e = s.hash(&format!("#onAnswer={payload}"));
+        assert_eq!(e, vec![Effect::SetRemote { offer: false, sdp: ANSWER.into() }], "{payload}");
+    }
+}
+
+#[test]
+fn answer_click_outside_the_prompt_does_nothing() {
+    let (mut s, _) = started("", "", HostApi::FULL);
+    assert_eq!(s.click(Button::Answer), vec![]);
+    assert_eq!(s.phase(), Phase::Idle);
+    let mut s = caller_ringing();
+    assert_eq!(s.click(Button::Answer), vec![]);
+    assert_eq!(s.view(), live_view(Phase::Ringing));
+    let mut s = callee_in_call();
+    assert_eq!(s.click(Button::Answer), vec![]);
+    assert_eq!(s.view(), live_view(Phase::InCall));
+}
+
+#[test]
+fn callee_setup_failure_fails_the_call() {
+    let mut s = callee_prompt("");
+    s.click(Button::Answer);
+    s.feed(Input::Media(Ok(AV)));
+    // The browser refuses the offer.
+    let e = s.feed(Input::PeerError);
+    assert_eq!(quiet(&e), failure_effects());
+    assert_eq!(s.view(), failed_view(Msg::SetupFailed, true, true));
+    assert_eq!(s.run_for(FAILURE_LINGER_MS), vec![Effect::EndCall]);
+}
+
+// ====================================================================
+// Query flags
+// ====================================================================
+
+#[test]
+fn flag_no_outgoing_video_initially() {
+    let (mut s, e) = started("?noOutgoingVideoInitially", "#startCall", HostApi::FULL);
+    assert_eq!(e[2], Effect::AcquireMedia { video: false });
+    s.feed(Input::CameraPresent(true));
+    s.feed(Input::IceServers(Ok(TURN_JSON.into())));
+    let e = s.feed(Input::Media(Ok(AUDIO)));
+    assert_eq!(
+        e,
+        vec![
+            Effect::SetTimer(Timer::IceWait, RELAY_WAIT_MS),
+            Effect::CreatePeer { servers: turn_servers(), relay_only: false, video: true },
+            Effect::CreateOffer { ice_restart: false },
+        ],
+        "the video transceiver is still used (the camera may start later)"
+    );
+    let audio_call = View { cam: Dev::Off, cam_label: Msg::CameraOn, ..live_view(Phase::Connecting) };
+    assert_eq!(s.view(), audio_call, "no CameraUnavailable notice: the camera was not asked for");
+    // The camera can be turned on.
+    assert_eq!(s.click(Button::Cam), vec![Effect::StartCamera]);
+    assert_eq!(s.feed(Input::CameraStarted(true)), vec![]);
+    assert_eq!(s.view(), live_view(Phase::Connecting));
+}
+
+#[test]
+fn flag_no_outgoing_video_initially_for_the_callee() {
+    let mut s = callee_prompt("?noOutgoingVideoInitially&playRingtone=1");
+    assert_eq!(s.click(Button::Answer), vec![Effect::AcquireMedia { video: false }]);
+    let e = s.feed(Input::Media(Ok(AUDIO)));
+    assert!(e.contains(&Effect::CreatePeer { servers: turn_servers(), relay_only: false, video: true }), "{e:?}");
+    assert_eq!(s.view(), View { cam: Dev::Off, cam_label: Msg::CameraOn, ..live_view(Phase::Connecting) });
+}
+
+#[test]
+fn flag_disable_video_completely() {
+    let (mut s, e) = started("?disableVideoCompletely", "#startCall", HostApi::FULL);
+    assert_eq!(e[2], Effect::AcquireMedia { video: false });
+    s.feed(Input::CameraPresent(true));
+    s.feed(Input::IceServers(Ok(TURN_JSON.into())));
+    let e = s.feed(Input::Media(Ok(AUDIO)));
+    assert_eq!(
+        e,
+        vec![
+            Effect::SetTimer(Timer::IceWait, RELAY_WAIT_MS),
+            Effect::CreatePeer { servers: turn_servers(), relay_only: false, video: false },
+            Effect::CreateOffer { ice_restart: false },
+        ]
+    );
+    let no_video = |phase| View { cam: Dev::None, cam_label: Msg::CameraOn, ..live_view(phase) };
+    assert_eq!(s.view(), no_video(Phase::Connecting), "no camera control even though a camera exists");
+    assert_eq!(s.click(Button::Cam), vec![], "the camera cannot be started");
+    // Into the call.
+    s.feed(Input::LocalDescriptionSet);
+    s.feed(Input::Candidate(cand("relay", 1)));
+    s.hash(&answer_hash(ANSWER));
+    s.feed(Input::RemoteDescriptionSet);
+    s.feed(Input::Connection(ConnState::Connected));
+    assert_eq!(s.feed(Input::RemoteVideo(true)), vec![]);
+    s.feed(Input::ChannelMessage(Channel::MutedState, MUTED_ALL_ON.into()));
+    assert_eq!(s.view(), View { remote_mic: Some(true), ..no_video(Phase::InCall) }, "incoming video is never shown");
+    assert!(s.view().avatar);
+    assert_eq!(s.feed(Input::ChannelOpen(Channel::MutedState)), vec![muted(true, false)]);
+    assert_eq!(s.click(Button::Cam), vec![]);
+}
+
+#[test]
+fn flag_disable_video_completely_for_the_callee() {
+    let mut s = callee_prompt("?disableVideoCompletely");
+    assert_eq!(s.click(Button::Answer), vec![Effect::AcquireMedia { video: false }]);
+    let e = s.feed(Input::Media(Ok(AUDIO)));
+    assert!(e.contains(&Effect::CreatePeer { servers: turn_servers(), relay_only: false, video: false }), "{e:?}");
+}
+
+#[test]
+fn flag_relay_only() {
+    let s = caller_with("?relayOnly", TURN_JSON);
+    let peer = s.history.iter().find(|e| matches!(e, Effect::CreatePeer { .. })).cloned();
+    assert_eq!(peer, Some(Effect::CreatePeer { servers: turn_servers(), relay_only: true, video: true }));
+    let mut s = callee_prompt("?playRingtone&relayOnly=0&noOutgoingVideoInitially");
+    s.click(Button::Answer);
+    let e = s.feed(Input::Media(Ok(AUDIO)));
+    assert!(e.contains(&Effect::CreatePeer { servers: turn_servers(), relay_only: true, video: true }), "{e:?}");
+    let _ = s.feed(Input::RemoteDescriptionSet);
+}
+
+#[test]
+fn unknown_flags_are_ignored() {
+    for search in ["?playRingtone=1", "?playRingtone&foo=bar&&=&novideo", "?relayonly&DisableVideoCompletely", "?%00"] {
+        let (mut s, e) = started(search, "#startCall", HostApi::FULL);
+        assert_eq!(e[2], Effect::AcquireMedia { video: true }, "{search}");
+        s.feed(Input::IceServers(Ok(TURN_JSON.into())));
+        let e = s.feed(Input::Media(Ok(AV)));
+        assert!(e.contains(&create_peer(turn_servers())), "{search}: {e:?}");
+    }
+}
+
+// ====================================================================
+// Media capture and its fallback
+// ====================================================================
+
+#[test]
+fn media_failure_with_video_retries_audio_only() {
+    let (mut s, _) = started("", "#startCall", HostApi::FULL);
+    s.feed(Input::CameraPresent(true));
+    s.feed(Input::IceServers(Ok(TURN_JSON.into())));
+    let e = s.feed(Input::Media(Err(())));
+    assert_eq!(e, vec![Effect::AcquireMedia { video: false }], "no peer before media is settled");
+    assert_eq!(s.view(), View { notice: Some(Msg::CameraUnavailable), ..setup_view(Phase::Connecting) });
+    let e = s.feed(Input::Media(Ok(AUDIO)));
+    assert_eq!(
+        e,
+        vec![
+            Effect::SetTimer(Timer::IceWait, RELAY_WAIT_MS),
+            create_peer(turn_servers()),
+            Effect::CreateOffer { ice_restart: false },
+        ]
+    );
+    assert_eq!(
+        s.view(),
+        View {
+            notice: Some(Msg::CameraUnavailable),
+            cam: Dev::Off,
+            cam_label: Msg::CameraOn,
+            ..live_view(Phase::Connecting)
+        }
+    );
+}
+
+#[test]
+fn media_fallback_without_a_known_camera_hides_the_camera_control() {
+    let (mut s, _) = started("", "#startCall", HostApi::FULL);
+    s.feed(Input::IceServers(Ok("[]".into())));
+    s.feed(Input::Media(Err(())));
+    s.feed(Input::Media(Ok(AUDIO)));
+    assert_eq!(
+        s.view(),
+        View {
+            notice: Some(Msg::CameraUnavailable),
+            cam: Dev::None,
+            cam_label: Msg::CameraOn,
+            ..live_view(Phase::Connecting)
+        }
+    );
+    assert_eq!(s.click(Button::Cam), vec![]);
+}
+
+#[test]
+fn camera_missing_from_a_successful_capture_is_a_notice() {
+    let (mut s, _) = started("", "#startCall", HostApi::FULL);
+    s.feed(Input::IceServers(Ok("[]".into())));
+    s.feed(Input::Media(Ok(AUDIO)));
+    assert_eq!(s.view().notice, Some(Msg::CameraUnavailable));
+    assert_eq!(s.view().mic, Dev::On);
+}
+
+#[test]
+fn media_failure_twice_still_connects_without_media() {
+    let (mut s, _) = started("", "#startCall", HostApi::FULL);
+    s.feed(Input::IceServers(Ok(TURN_JSON.into())));
+    assert_eq!(s.feed(Input::Media(Err(()))), vec![Effect::AcquireMedia { video: false }]);
+    let e = s.feed(Input::Media(Err(())));
+    assert_eq!(
+        e,
+        vec![
+            Effect::SetTimer(Timer::IceWait, RELAY_WAIT_MS),
+            create_peer(turn_servers()),
+            Effect::CreateOffer { ice_restart: false },
+        ],
+        "the call proceeds to receive only"
+    );
+    assert_eq!(count(&s.history, |e| matches!(e, Effect::AcquireMedia { .. })), 2, "no third attempt");
+    assert_eq!(
+        s.view(),
+        View { notice: Some(Msg::NoMedia), ..setup_view(Phase::Connecting) },
+        "no microphone and no camera control"
+    );
+    assert_eq!(s.click(Button::Mic), vec![]);
+    assert_eq!(s.click(Button::Cam), vec![]);
+    // It still reaches the call and tells the peer it sends nothing.
+    s.feed(Input::LocalDescriptionSet);
+    s.feed(Input::Candidate(cand("relay", 1)));
+    s.hash(&answer_hash(ANSWER));
+    s.feed(Input::RemoteDescriptionSet);
+    s.feed(Input::Connection(ConnState::Connected));
+    assert_eq!(s.phase(), Phase::InCall);
+    assert_eq!(s.feed(Input::ChannelOpen(Channel::MutedState)), vec![muted(false, false)]);
+}
+
+#[test]
+fn audio_only_request_failure_is_no_media_at_once() {
+    let (mut s, _) = started("?noOutgoingVideoInitially", "#startCall", HostApi::FULL);
+    s.feed(Input::IceServers(Ok("[]".into())));
+    let e = s.feed(Input::Media(Err(())));
+    assert!(e.contains(&create_peer(vec![])), "no retry when the camera was not asked for: {e:?}");
+    assert_eq!(s.view().notice, Some(Msg::NoMedia));
+    assert_eq!(s.view().mic, Dev::None);
+}
+
+#[test]
+fn camera_without_microphone() {
+    let (mut s, _) = started("", "#startCall", HostApi::FULL);
+    s.feed(Input::IceServers(Ok("[]".into())));
+    s.feed(Input::Media(Ok(Media { audio: false, video: true })));
+    assert_eq!(
+        s.view(),
+        View {
+            notice: Some(Msg::NoMicrophone),
+            mic: Dev::None,
+            mic_label: Msg::UnmuteMic,
+            ..live_view(Phase::Connecting)
+        }
+    );
+}
+
+// ====================================================================
+// ICE servers from the host
+// ====================================================================
+
+#[test]
+fn ice_servers_error_proceeds_without_servers() {
+    let (mut s, _) = started("", "#startCall", HostApi::FULL);
+    assert_eq!(s.feed(Input::IceServers(Err(()))), vec![]);
+    assert_eq!(s.view(), View { notice: Some(Msg::IceServersUnavailable), ..setup_view(Phase::Connecting) });
+    let e = s.feed(Input::Media(Ok(AV)));
+    assert_eq!(
+        e,
+        vec![
+            Effect::SetTimer(Timer::IceWait, HOST_WAIT_MS),
+            create_peer(vec![]),
+            Effect::CreateOffer { ice_restart: false },
+        ]
+    );
+}
+
+#[test]
+fn ice_servers_timeout_proceeds_and_a_late_answer_is_ignored() {
+    let (mut s, _) = started("", "#startCall", HostApi::FULL);
+    assert_eq!(s.after(100, Input::Media(Ok(AV))), vec![], "waits for the servers");
+    assert_eq!(s.run_until(T0 + ICE_SERVERS_TIMEOUT_MS - 1), vec![]);
+    let e = s.run_until(T0 + ICE_SERVERS_TIMEOUT_MS);
+    assert_eq!(
+        quiet(&e),
+        vec![
+            Effect::SetTimer(Timer::IceWait, HOST_WAIT_MS),
+            create_peer(vec![]),
+            Effect::CreateOffer { ice_restart: false },
+        ]
+    );
+    assert_eq!(logs(&e).len(), 1, "the timeout is logged");
+    assert_eq!(s.view(), View { notice: Some(Msg::IceServersUnavailable), ..live_view(Phase::Connecting) });
+    // The host answers after all: too late for this peer.
+    assert_eq!(s.after(500, Input::IceServers(Ok(TURN_JSON.into()))), vec![]);
+    assert_eq!(count(&s.history, |e| matches!(e, Effect::CreatePeer { .. })), 1);
+    // The wait is the no-server wait.
+    s.feed(Input::LocalDescriptionSet);
+    assert_eq!(quiet(&s.feed(Input::Candidate(cand("relay", 1)))), vec![]);
+    assert_eq!(count(&s.run_for(HOST_WAIT_MS), is_hand_over), 1);
+}
+
+#[test]
+fn ice_servers_arriving_late_but_before_the_peer_are_used() {
+    // A callee looks at the prompt for 10 s; the host's getIceServers took 3 s.
+    let (mut s, _) = started("", &offer_hash(OFFER), HostApi::FULL);
+    s.run_until(T0 + ICE_SERVERS_TIMEOUT_MS);
+    s.now = T0 + 3000;
+    assert_eq!(s.feed(Input::IceServers(Ok(TURN_JSON.into()))), vec![]);
+    s.now = T0 + 10_000;
+    s.click(Button::Answer);
+    let e = s.feed(Input::Media(Ok(AV)));
+    assert!(e.contains(&create_peer(turn_servers())), "TURN must be used: {e:?}");
+    assert_eq!(s.view().notice, None, "no 'relay servers unavailable' notice");
+}
+
+#[test]
+fn ice_servers_timer_after_the_answer_does_nothing() {
+    let (mut s, _) = started("", "#startCall", HostApi::FULL);
+    s.feed(Input::IceServers(Ok(TURN_JSON.into())));
+    assert_eq!(s.feed(Input::Timer(Timer::IceServers)), vec![]);
+    assert_eq!(s.view().notice, None);
+    let e = s.feed(Input::Media(Ok(AV)));
+    assert!(e.contains(&create_peer(turn_servers())));
+}
+
+#[test]
+fn ice_servers_invalid_json_or_not_an_array() {
+    for text in ["", "{", "not json", r#"{"urls":"stun:203.0.113.5"}"#, "null", "42", r#""[]""#, "[1,", "\u{0}"] {
+        let (mut s, _) = started("", "#startCall", HostApi::FULL);
+        assert_eq!(s.feed(Input::IceServers(Ok(text.into()))), vec![], "{text:?}");
+        assert_eq!(s.view().notice, Some(Msg::IceServersUnavailable), "{text:?}");
+        let e = s.feed(Input::Media(Ok(AV)));
+        assert!(e.contains(&create_peer(vec![])), "{text:?}: {e:?}");
+    }
+}
+
+#[test]
+fn ice_servers_partly_invalid_keeps_the_good_ones() {
+    let (mut s, _) = started("", "#startCall", HostApi::FULL);
+    let text = r#"[{"urls":"http://203.0.113.9"},{"urls":"turn:203.0.113.6"},7,{"urls":["turn:203.0.113.5:3478"],"username":"1735000000","credential":"s3cret"}]"#;
+    assert_eq!(s.feed(Input::IceServers(Ok(text.into()))), vec![]);
+    assert_eq!(s.view().notice, Some(Msg::SomeIceServersIgnored));
+    let e = s.feed(Input::Media(Ok(AV)));
+    assert_eq!(e[1], create_peer(turn_servers()));
+    assert_eq!(e[0], Effect::SetTimer(Timer::IceWait, RELAY_WAIT_MS), "the TURN wait applies");
+}
+
+#[test]
+fn ice_servers_empty_list_is_fine() {
+    let (mut s, _) = started("", "#startCall", HostApi::FULL);
+    s.feed(Input::IceServers(Ok(" [ ] ".into())));
+    assert_eq!(s.view().notice, None);
+    let e = s.feed(Input::Media(Ok(AV)));
+    assert_eq!(e[0], Effect::SetTimer(Timer::IceWait, HOST_WAIT_MS));
+    assert_eq!(e[1], create_peer(vec![]));
+}
+
+#[test]
+fn ice_servers_stun_and_turn_wait_for_relay() {
+    let (mut s, _) = started("", "#startCall", HostApi::FULL);
+    let both = r#"[{"urls":"stun:203.0.113.5"},{"urls":["turn:203.0.113.5:3478"],"username":"1735000000","credential":"s3cret"}]"#;
+    s.feed(Input::IceServers(Ok(both.into())));
+    let e = s.feed(Input::Media(Ok(AV)));
+    assert_eq!(e[0], Effect::SetTimer(Timer::IceWait, RELAY_WAIT_MS));
+    s.feed(Input::LocalDescriptionSet);
+    s.feed(Input::Candidate(cand("srflx", 1)));
+    assert_eq!(s.run_for(SRFLX_BURST_MS + 10), vec![], "srflx does not end a TURN wait");
+    assert_eq!(quiet(&s.feed(Input::Candidate(cand("relay", 2)))), vec![Effect::HandToHost(HostCall::StartCall)]);
+}
+
+// ====================================================================
+// The host API
+// ====================================================================
+
+#[test]
+fn no_host_fails_without_ever_ending_the_call() {
+    let (mut s, e) = started("", "#startCall", HostApi::default());
+    assert_eq!(e, vec![], "nothing to call");
+    let expected = View { end: false, ..failed_view(Msg::NoHost, false, false) };
+    assert_eq!(s.view(), expected);
+    assert_inert(&mut s);
+    assert_eq!(s.feed(Input::Timer(Timer::EndAfterFailure)), vec![]);
+    assert_eq!(s.run_for(600_000), vec![]);
+    assert_eq!(count(&s.history, |e| *e == Effect::EndCall), 0);
+}
+
+#[test]
+fn host_without_start_call_fails_at_hand_over() {
+    let host = HostApi { start_call: false, ..HostApi::FULL };
+    let (mut s, _) = started("", "#startCall", host);
+    s.feed(Input::IceServers(Ok(TURN_JSON.into())));
+    s.feed(Input::Media(Ok(AV)));
+    s.feed(Input::LocalDescriptionSet);
+    let e = s.feed(Input::Candidate(cand("relay", 1)));
+    assert_eq!(quiet(&e), failure_effects());
+    assert_eq!(s.view(), failed_view(Msg::HostIncomplete, true, true));
+    assert_eq!(s.run_for(FAILURE_LINGER_MS), vec![Effect::EndCall]);
+    assert_eq!(count(&s.history, is_hand_over), 0);
+}
+
+#[test]
+fn host_without_accept_call_fails_at_hand_over() {
+    let host = HostApi { accept_call: false, ..HostApi::FULL };
+    let (mut s, _) = started("", &accept_hash(OFFER), host);
+    s.feed(Input::IceServers(Ok("[]".into())));
+    s.feed(Input::Media(Ok(AV)));
+    s.feed(Input::RemoteDescriptionSet);
+    s.feed(Input::LocalDescriptionSet);
+    let e = s.feed(Input::GatheringComplete);
+    assert_eq!(quiet(&e), failure_effects());
+    assert_eq!(s.view().notice, Some(Msg::HostIncomplete));
+}
+
+#[test]
+fn host_without_get_ice_servers_proceeds_without_servers() {
+    let host = HostApi { get_ice_servers: false, ..HostApi::FULL };
+    let (mut s, e) = started("", "#startCall", host);
+    assert_eq!(e, vec![Effect::AcquireMedia { video: true }]);
+    assert_eq!(s.view(), View { notice: Some(Msg::IceServersUnavailable), ..setup_view(Phase::Connecting) });
+    let e = s.feed(Input::Media(Ok(AV)));
+    assert_eq!(
+        e,
+        vec![
+            Effect::SetTimer(Timer::IceWait, HOST_WAIT_MS),
+            create_peer(vec![]),
+            Effect::CreateOffer { ice_restart: false },
+        ]
+    );
+}
+
+#[test]
+fn host_without_end_call_never_gets_end_call() {
+    let host = HostApi { end_call: false, ..HostApi::FULL };
+    // Our hang-up.
+    let (mut s, _) = started("", &offer_hash(OFFER), host);
+    assert_eq!(s.click(Button::End), vec![Effect::ClosePeer]);
+    assert_eq!(s.phase(), Phase::Ended);
+    // A failure.
+    let (mut s, _) = started("", "#startCall", host);
+    let e = s.feed(Input::Crashed);
+    assert_eq!(quiet(&e), failure_effects());
+    assert_eq!(s.run_for(60_000), vec![]);
+    assert_eq!(count(&s.history, |e| *e == Effect::EndCall), 0);
+}
+
+#[test]
+fn no_webrtc_fails_and_ends() {
+    let mut s = Sim::new();
+    let e =
+        s.feed(Input::Started { search: String::new(), hash: "#startCall".into(), host: HostApi::FULL, webrtc: false });
+    assert_eq!(quiet(&e), failure_effects());
+    assert_eq!(s.view(), failed_view(Msg::NoWebRtc, false, false));
+    assert_eq!(s.run_for(FAILURE_LINGER_MS), vec![Effect::EndCall]);
+    assert_eq!(count(&s.history, |e| matches!(e, Effect::AcquireMedia { .. } | Effect::LoadIceServers)), 0);
+}
+
+// ====================================================================
+// Data channels
+// ====================================================================
+
+#[test]
+fn muted_state_is_sent_when_the_channel_opens() {
+    let mut s = caller_in_call();
+    assert_eq!(
+        s.feed(Input::ChannelOpen(Channel::MutedState)),
+        vec![Effect::Send(Channel::MutedState, MUTED_ALL_ON.into())]
+    );
+    assert_eq!(s.feed(Input::ChannelOpen(Channel::Renegotiation)), vec![]);
+    assert_eq!(s.view(), live_view(Phase::InCall));
+}
+
+#[test]
+fn mic_toggle_sends_muted_state() {
+    let mut s = caller_in_call();
+    s.feed(Input::ChannelOpen(Channel::MutedState));
+    assert_eq!(s.click(Button::Mic), vec![Effect::SetMic(false), muted(false, true)]);
+    assert_eq!(s.view(), View { mic: Dev::Off, mic_label: Msg::UnmuteMic, ..live_view(Phase::InCall) });
+    assert_eq!(s.click(Button::Mic), vec![Effect::SetMic(true), muted(true, true)]);
+    assert_eq!(s.view(), live_view(Phase::InCall));
+}
+
+#[test]
+fn mic_toggle_before_the_channel_opens_is_reported_on_open() {
+    let mut s = caller_ringing();
+    assert_eq!(s.click(Button::Mic), vec![Effect::SetMic(false)]);
+    assert_eq!(s.view(), View { mic: Dev::Off, mic_label: Msg::UnmuteMic, ..live_view(Phase::Ringing) });
+    assert_eq!(s.feed(Input::ChannelOpen(Channel::MutedState)), vec![muted(false, true)]);
+}
+
+#[test]
+fn cam_toggle_off_and_on() {
+    let mut s = caller_in_call();
+    s.feed(Input::ChannelOpen(Channel::MutedState));
+    assert_eq!(s.click(Button::Cam), vec![Effect::StopCamera, muted(true, false)]);
+    let cam_off = View { cam: Dev::Off, cam_label: Msg::CameraOn, ..live_view(Phase::InCall) };
+    assert_eq!(s.view(), cam_off);
+    assert_eq!(s.click(Button::Cam), vec![Effect::StartCamera]);
+    assert_eq!(s.view(), cam_off, "reported on only once the camera delivers");
+    assert_eq!(s.feed(Input::CameraStarted(true)), vec![muted(true, true)]);
+    assert_eq!(s.view(), live_view(Phase::InCall));
+}
+
+#[test]
+fn cam_start_failure_is_a_notice() {
+    let mut s = caller_in_call();
+    s.feed(Input::ChannelOpen(Channel::MutedState));
+    s.click(Button::Cam);
+    s.click(Button::Cam);
+    assert_eq!(s.feed(Input::CameraStarted(false)), vec![muted(true, false)]);
+    assert_eq!(
+        s.view(),
+        View {
+            notice: Some(Msg::CameraUnavailable),
+            cam: Dev::Off,
+            cam_label: Msg::CameraOn,
+            ..live_view(Phase::InCall)
+        }
+    );
+}
+
+#[test]
+fn camera_unavailable_notice_goes_away_when_the_camera_starts() {
+    let (mut s, _) = started("", "#startCall", HostApi::FULL);
+    s.feed(Input::CameraPresent(true));
+    s.feed(Input::IceServers(Ok("[]".into())));
+    s.feed(Input::Media(Err(()))); // camera busy: audio only
+    s.feed(Input::Media(Ok(AUDIO)));
+    assert_eq!(s.view().notice, Some(Msg::CameraUnavailable));
+    assert_eq!(s.click(Button::Cam), vec![Effect::StartCamera]);
+    s.feed(Input::CameraStarted(true)); // the camera is free now
+    assert_eq!(s.view(), live_view(Phase::Connecting));
+}
+
+#[test]
+fn remote_muted_state_updates_the_view() {
+    let mut s = callee_in_call();
+    s.feed(Input::RemoteVideo(true));
+    assert_eq!(s.view(), View { remote_video: true, avatar: false, ..live_view(Phase::InCall) });
+    let e = s.feed(Input::ChannelMessage(Channel::MutedState, r#"{"audioEnabled":false,"videoEnabled":false}"#.into()));
+    assert_eq!(e, vec![]);
+    assert_eq!(
+        s.view(),
+        View { remote_mic: Some(false), remote_video: false, avatar: true, ..live_view(Phase::InCall) },
+        "the avatar instead of a frozen picture"
+    );
+    let e = s.feed(Input::ChannelMessage(
+        Channel::MutedState,
+        r#" {"videoEnabled":true, "x":[1], "audioEnabled":true} "#.into(),
+    ));
+    assert_eq!(e, vec![]);
+    assert_eq!(
+        s.view(),
+        View { remote_mic: Some(true), remote_video: true, avatar: false, ..live_view(Phase::InCall) }
+    );
+    // Video enabled but no frames yet: avatar.
+    s.feed(Input::RemoteVideo(false));
+    assert_eq!(s.view(), View { remote_mic: Some(true), ..live_view(Phase::InCall) });
+}
+
+#[test]
+fn remote_trickle_messages_become_candidates() {
+    let mut s = caller_in_call();
+    let c = cand("srflx", 7);
+    assert_eq!(
+        s.feed(Input::ChannelMessage(Channel::IceTrickling, cand_json(&c))),
+        vec![Effect::AddCandidate(Some(c))]
+    );
+    let mut with_ufrag = cand("relay", 8);
+    with_ufrag.username_fragment = Some("aNsW".into());
+    with_ufrag.sdp_mid = None;
+    let text = r#"{"candidate":"candidate:8 1 udp 1677729535 203.0.113.8 50008 typ relay generation 0","sdpMLineIndex":0,"usernameFragment":"aNsW"}"#;
+    assert_eq!(
+        s.feed(Input::ChannelMessage(Channel::IceTrickling, text.into())),
+        vec![Effect::AddCandidate(Some(with_ufrag))]
+    );
+    assert_eq!(s.feed(Input::ChannelMessage(Channel::IceTrickling, "null".into())), vec![Effect::AddCandidate(None)]);
+    assert_eq!(
+        s.feed(Input::ChannelMessage(Channel::IceTrickling, r#"{"candidate":"","sdpMid":"0"}"#.into())),
+        vec![Effect::AddCandidate(None)]
+    );
+    assert_eq!(s.view(), live_view(Phase::InCall));
+}
+
+#[test]
+fn malformed_channel_messages_are_only_logged() {
+    let one_mb = "x".repeat(1 << 20);
+    let one_mb_json = format!(r#"{{"audioEnabled":true,"videoEnabled":false,"pad":"{}"}}"#, "x".repeat(1 << 20));
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let deep_obj = format!("{}1{}", r#"{"a":"#.repeat(50), "}".repeat(50));
+    let bad: Vec<(Channel, String)> = vec![
+        (Channel::MutedState, "{".into()),
+        (Channel::MutedState, "".into()),
+        (Channel::MutedState, "[]".into()),
+        (Channel::MutedState, "null".into()),
+        (Channel::MutedState, r#"{"audioEnabled":"yes","videoEnabled":true}"#.into()),
+        (Channel::MutedState, r#"{"audioEnabled":1,"videoEnabled":0}"#.into()),
+        (Channel::MutedState, r#"{"audioEnabled":true}"#.into()),
+        (Channel::MutedState, r#"{"audioEnabled":true,"videoEnabled":true} x"#.into()),
+        (Channel::MutedState, "\"\\ud800\"".into()),
+        (Channel::MutedState, one_mb.clone()),
+        (Channel::MutedState, one_mb_json),
+        (Channel::MutedState, deep.clone()),
+        (Channel::MutedState, deep_obj),
+        (Channel::IceTrickling, "42".into()),
+        (Channel::IceTrickling, r#"{"candidate":7,"sdpMid":"0"}"#.into()),
+        (Channel::IceTrickling, r#"{"candidate":"candidate:1 1 udp 1 1.2.3.4 5 typ host"}"#.into()),
+        (Channel::IceTrickling, r#"{"candidate":"c","sdpMLineIndex":70000}"#.into()),
+        (Channel::IceTrickling, r#"{"candidate":"c","sdpMLineIndex":-1}"#.into()),
+        (Channel::IceTrickling, r#"{"candidate":"c","sdpMid":5}"#.into()),
+        (Channel::IceTrickling, "\u{0}\u{1}\u{202e}😀".into()),
+        (Channel::IceTrickling, one_mb.clone()),
+        (Channel::IceTrickling, deep.clone()),
+        (Channel::Renegotiation, r#"{"type":"offer"}"#.into()),
+        (Channel::Renegotiation, r#"{"type":"offer","sdp":"hello"}"#.into()),
+        (Channel::Renegotiation, r#"{"type":"rollback"}"#.into()),
+        (Channel::Renegotiation, r#"{"type":7}"#.into()),
+        (Channel::Renegotiation, "null".into()),
+        (Channel::Renegotiation, one_mb),
+        (Channel::Renegotiation, deep),
+        // Well-formed but unexpected: the caller never takes an offer, nor
+        // an answer it did not ask for.
+        (Channel::Renegotiation, Renegotiation::Offer(OFFER_2.into()).to_json()),
+        (Channel::Renegotiation, Renegotiation::Answer(ANSWER_2.into()).to_json()),
+    ];
+    let mut s = caller_in_call();
+    s.feed(Input::RemoteVideo(true));
+    let before = s.view();
+    for (ch, text) in &bad {
+        let e = s.feed(Input::ChannelMessage(*ch, text.clone()));
+        let head: String = text.chars().take(40).collect();
+        assert_eq!(quiet(&e), vec![], "{ch:?} {head}");
+        assert_eq!(logs(&e).len(), 1, "{ch:?} {head}: logged once");
+        assert!(logs(&e)[0].len() < 400, "the log does not copy a huge message");
+        assert_eq!(s.view(), before, "{ch:?} {head}");
+    }
+    // Before the call is up, the same messages are as harmless.
+    let mut s = caller_connecting();
+    for (ch, text) in &bad {
+        let e = s.feed(Input::ChannelMessage(*ch, text.clone()));
+        assert_eq!(quiet(&e), vec![]);
+        assert_eq!(s.view(), live_view(Phase::Connecting));
+    }
+}
+
+// ====================================================================
+// Ending
+// ====================================================================
+
+#[test]
+fn our_hang_up_in_call() {
+    let mut s = caller_in_call();
+    assert_eq!(s.click(Button::End), vec![Effect::ClosePeer, Effect::EndCall]);
+    assert_eq!(s.view(), ended_view(Msg::CallEnded, true, true));
+    assert_inert(&mut s);
+}
+
+#[test]
+fn hang_up_while_ringing_and_while_connecting() {
+    for make in [caller_ringing as fn() -> Sim, caller_connecting, || started("", "#startCall", HostApi::FULL).0] {
+        let mut s = make();
+        assert_eq!(s.click(Button::End), vec![Effect::ClosePeer, Effect::EndCall]);
+        assert_eq!(s.phase(), Phase::Ended);
+        assert!(!s.view().ringback);
+        assert_eq!(s.run_for(60_000), vec![], "pending timers do nothing");
+    }
+}
+
+#[test]
+fn peer_hang_up_closes_the_muted_state_channel() {
+    let mut s = caller_in_call();
+    assert_eq!(s.feed(Input::ChannelClosed(Channel::IceTrickling)), vec![]);
+    assert_eq!(s.feed(Input::ChannelClosed(Channel::Renegotiation)), vec![]);
+    assert_eq!(s.phase(), Phase::InCall);
+    let e = s.feed(Input::ChannelClosed(Channel::MutedState));
+    assert_eq!(e, vec![Effect::ClosePeer, Effect::EndCall]);
+    assert_eq!(s.view(), ended_view(Msg::PeerHungUp, true, true));
+    assert_inert(&mut s);
+}
+
+#[test]
+fn muted_state_channel_closing_outside_the_call_is_not_a_hang_up() {
+    for make in [caller_ringing as fn() -> Sim, caller_connecting, callee_handed_over] {
+        let mut s = make();
+        let before = s.view();
+        assert_eq!(s.feed(Input::ChannelClosed(Channel::MutedState)), vec![]);
+        assert_eq!(s.view(), before);
+    }
+    // Nor while the connection is down (lost, not hung up).
+    let mut s = caller_in_call();
+    s.feed(Input::Connection(ConnState::Disconnected));
+    assert_eq!(s.feed(Input::ChannelClosed(Channel::MutedState)), vec![]);
+    assert_eq!(s.phase(), Phase::InCall);
+}
+
+#[test]
+fn connection_closed_after_connecting_is_a_hang_up() {
+    let mut s = callee_in_call();
+    assert_eq!(s.feed(Input::Connection(ConnState::Closed)), vec![Effect::ClosePeer, Effect::EndCall]);
+    assert_eq!(s.view(), ended_view(Msg::PeerHungUp, true, true));
+}
+
+#[test]
+fn connection_failed_before_connecting_fails_then_ends_once() {
+    let mut s = caller_connecting();
+    let e = s.after(2000, Input::Connection(ConnState::Failed));
+    assert_eq!(quiet(&e), failure_effects());
+    assert_eq!(logs(&e), vec![Msg::ConnectFailed.en()]);
+    assert_eq!(s.view(), failed_view(Msg::ConnectFailed, true, true));
+    assert_eq!(s.run_for(FAILURE_LINGER_MS - 1), vec![], "the reason stays on screen");
+    assert_eq!(s.run_for(1), vec![Effect::EndCall]);
+    assert_eq!(s.run_for(600_000), vec![], "the pending connect timer does nothing");
+    assert_eq!(count(&s.history, |e| *e == Effect::EndCall), 1);
+    assert_inert(&mut s);
+}
+
+#[test]
+fn end_during_the_failure_linger_ends_at_once_and_once() {
+    let mut s = caller_connecting();
+    s.after(2000, Input::Connection(ConnState::Failed));
+    assert_eq!(s.after(10, Input::Click(Button::End)), vec![Effect::EndCall]);
+    assert_eq!(s.after(10, Input::Click(Button::End)), vec![], "a second press");
+    assert_eq!(s.run_for(FAILURE_LINGER_MS), vec![], "the linger timer does not end it again");
+    assert_eq!(count(&s.history, |e| *e == Effect::EndCall), 1);
+}
+
+#[test]
+fn connect_timeout_after_the_remote_description() {
+    let mut s = caller_connecting();
+    let due = s.due(Timer::Connect).unwrap();
+    assert_eq!(due, s.now + CONNECT_TIMEOUT_MS);
+    s.feed(Input::Connection(ConnState::Connecting));
+    assert_eq!(s.run_until(due - 1), vec![]);
+    let e = s.run_until(due);
+    assert_eq!(quiet(&e), failure_effects());
+    assert_eq!(s.view(), failed_view(Msg::ConnectFailed, true, true));
+    assert_eq!(s.run_for(FAILURE_LINGER_MS), vec![Effect::EndCall]);
+}
+
+#[test]
+fn connect_timeout_for_the_callee() {
+    let mut s = callee_handed_over();
+    let e = s.run_for(CONNECT_TIMEOUT_MS);
+    assert_eq!(quiet(&e), failure_effects());
+    assert_eq!(s.view().notice, Some(Msg::ConnectFailed));
+}
+
+#[test]
+fn connect_timer_before_the_remote_description_does_nothing() {
+    let mut s = caller_ringing();
+    assert_eq!(s.feed(Input::Timer(Timer::Connect)), vec![]);
+    assert_eq!(s.view(), live_view(Phase::Ringing));
+    // Ringing lasts as long as the core rings (120 s): no timer ends it.
+    assert_eq!(s.run_for(120_000), vec![]);
+    assert_eq!(s.view(), live_view(Phase::Ringing));
+}
+
+#[test]
+fn connect_timer_after_connecting_does_nothing() {
+    let mut s = caller_in_call();
+    let due = s.due(Timer::Connect).unwrap();
+    let e = s.run_until(due);
+    assert!(e.iter().all(|e| matches!(e, Effect::QueryRoute | Effect::SetTimer(Timer::Route, _))), "{e:?}");
+    assert_eq!(s.feed(Input::Timer(Timer::Connect)), vec![]);
+    assert_eq!(s.view(), live_view(Phase::InCall));
+}
+
+#[test]
+fn crash_fails_the_call() {
+    for make in [caller_in_call as fn() -> Sim, || callee_prompt(""), caller_ringing] {
+        let mut s = make();
+        let e = s.feed(Input::Crashed);
+        assert_eq!(quiet(&e), failure_effects());
+        assert_eq!(s.view().phase, Phase::Failed);
+        assert_eq!(s.view().notice, Some(Msg::Crashed));
+        assert_eq!(s.view().status, Some(Msg::CallFailed));
+        assert!(!s.view().ringback && !s.view().answer);
+        assert_eq!(s.run_for(FAILURE_LINGER_MS), vec![Effect::EndCall]);
+    }
+}
+
+#[test]
+fn connection_state_without_a_peer_is_ignored() {
+    let mut s = callee_prompt("");
+    assert_eq!(quiet(&s.feed(Input::Connection(ConnState::Connected))), vec![]);
+    assert_eq!(s.view(), prompt_view(), "the person can still answer");
+    let (mut s, _) = started("", "", HostApi::FULL);
+    assert_eq!(quiet(&s.feed(Input::Connection(ConnState::Connected))), vec![]);
+    assert_eq!(s.phase(), Phase::Idle);
+}
+
+#[test]
+fn nothing_happens_after_the_call_is_over_except_the_delayed_end() {
+    let mut s = caller_in_call();
+    s.feed(Input::Crashed);
+    assert_inert(&mut s);
+    assert_eq!(s.feed(Input::Timer(Timer::EndAfterFailure)), vec![Effect::EndCall]);
+    let mut s = callee_in_call();
+    s.click(Button::End);
+    assert_inert(&mut s);
+}
+
+#[test]
+fn end_call_is_never_emitted_twice() {
+    let mut s = caller_connecting();
+    s.feed(Input::Connection(ConnState::Failed));
+    assert_eq!(s.feed(Input::Timer(Timer::EndAfterFailure)), vec![Effect::EndCall]);
+    assert_eq!(s.feed(Input::Timer(Timer::EndAfterFailure)), vec![], "a second firing");
+    let mut s = caller_in_call();
+    assert_eq!(s.click(Button::End), vec![Effect::ClosePeer, Effect::EndCall]);
+    assert_eq!(s.feed(Input::Timer(Timer::EndAfterFailure)), vec![], "ended normally: no failure timer");
+}
+
+// ====================================================================
+// Route
+// ====================================================================
+
+#[test]
+fn route_is_shown_only_in_the_call() {
+    let mut s = caller_connecting();
+    assert_eq!(s.feed(Input::Route(Route::Relay)), vec![]);
+    assert_eq!(s.view().route, Route::Unknown);
+    s.feed(Input::Connection(ConnState::Connected));
+    assert_eq!(s.feed(Input::Route(Route::Relay)), vec![]);
+    assert_eq!(s.view(), View { route: Route::Relay, ..live_view(Phase::InCall) });
+    s.feed(Input::Route(Route::P2p));
+    assert_eq!(s.view().route, Route::P2p);
+    s.click(Button::End);
+    assert_eq!(s.view().route, Route::Unknown);
+}
+
+#[test]
+fn route_is_polled_while_connected() {
+    let mut s = caller_in_call();
+    for _ in 0..3 {
+        let e = s.run_for(ROUTE_POLL_MS);
+        assert_eq!(e, vec![Effect::QueryRoute, Effect::SetTimer(Timer::Route, ROUTE_POLL_MS)]);
+    }
+    s.click(Button::End);
+    assert_eq!(s.run_for(ROUTE_POLL_MS), vec![], "stops with the call");
+}
+
+#[test]
+fn route_timer_before_connecting_does_nothing() {
+    let mut s = caller_ringing();
+    assert_eq!(s.feed(Input::Timer(Timer::Route)), vec![]);
+    let mut s = caller_connecting();
+    assert_eq!(s.feed(Input::Timer(Timer::Route)), vec![]);
+}
+
+// ====================================================================
+// ICE restart over the renegotiation channel (PROTOCOL.md section 5)
+// ====================================================================
+
+fn restart_offers(effects: &[Effect]) -> usize {
+    count(effects, |e| *e == Effect::CreateOffer { ice_restart: true })
+}
+
+#[test]
+fn caller_restarts_ice_after_the_disconnect_grace() {
+    let mut s = caller_in_call();
+    s.feed(Input::ChannelOpen(Channel::MutedState));
+    let e = s.feed(Input::Connection(ConnState::Disconnected));
+    assert!(matches!(e[..], [Effect::SetTimer(Timer::Grace(_), DISCONNECT_GRACE_MS)]), "{e:?}");
+    assert_eq!(s.view(), live_view(Phase::InCall), "a short gap is not shown");
+    assert_eq!(s.run_for(DISCONNECT_GRACE_MS - 1), vec![]);
+    let e = s.run_for(1);
+    let q = quiet(&e);
+    assert!(matches!(q[0], Effect::SetTimer(Timer::Restart(_), RESTART_ATTEMPT_MS)), "{e:?}");
+    assert_eq!(q[1..], [Effect::CreateOffer { ice_restart: true }]);
+    assert_eq!(s.view(), live_view(Phase::Reconnecting));
+    assert_eq!(s.feed(Input::LocalDescriptionSet), vec![Effect::SendDescription]);
+    let c = cand("relay", 11);
+    s.feed(Input::ChannelOpen(Channel::IceTrickling));
+    assert_eq!(s.feed(Input::Candidate(c.clone())), vec![Effect::Send(Channel::IceTrickling, cand_json(&c))]);
+    let answer = Renegotiation::Answer(ANSWER_2.into()).to_json();
+    assert_eq!(
+        s.feed(Input::ChannelMessage(Channel::Renegotiation, answer)),
+        vec![Effect::SetRemote { offer: false, sdp: ANSWER_2.into() }]
+    );
+    assert_eq!(s.feed(Input::RemoteDescriptionSet), vec![]);
+    assert_eq!(s.feed(Input::Connection(ConnState::Connected)), vec![Effect::QueryRoute]);
+    assert_eq!(s.view(), live_view(Phase::InCall));
+    let e = s.run_for(60_000);
+    assert_eq!(restart_offers(&e), 0, "the attempt timer is cancelled: {e:?}");
+    assert_eq!(s.phase(), Phase::InCall);
+    assert_eq!(count(&s.history, is_hand_over), 1, "the restart never goes through the host");
+}
+
+#[test]
+fn a_short_disconnection_heals_without_restart() {
+    let mut s = caller_in_call();
+    s.feed(Input::Connection(ConnState::Disconnected));
+    s.after(1000, Input::Connection(ConnState::Connected));
+    let e = s.run_for(60_000);
+    assert_eq!(restart_offers(&e), 0, "{e:?}");
+    assert_eq!(s.phase(), Phase::InCall);
+}
+
+#[test]
+fn callee_asks_the_caller_to_restart() {
+    let mut s = callee_in_call();
+    s.feed(Input::Connection(ConnState::Disconnected));
+    let e = s.run_for(DISCONNECT_GRACE_MS);
+    let q = quiet(&e);
+    assert!(matches!(q[0], Effect::SetTimer(Timer::Restart(_), RESTART_ATTEMPT_MS)), "{e:?}");
+    assert_eq!(q[1..], [Effect::Send(Channel::Renegotiation, r#"{"type":"restart-request"}"#.into())]);
+    assert_eq!(restart_offers(&s.history), 0, "only the caller offers");
+    assert_eq!(s.phase(), Phase::Reconnecting);
+    let offer = Renegotiation::Offer(OFFER_2.into()).to_json();
+    assert_eq!(
+        s.feed(Input::ChannelMessage(Channel::Renegotiation, offer)),
+        vec![Effect::SetRemote { offer: true, sdp: OFFER_2.into() }]
+    );
+    assert_eq!(s.feed(Input::RemoteDescriptionSet), vec![Effect::CreateAnswer]);
+    assert_eq!(s.feed(Input::LocalDescriptionSet), vec![Effect::SendDescription]);
+    assert_eq!(s.feed(Input::Connection(ConnState::Connected)), vec![Effect::QueryRoute]);
+    assert_eq!(s.view(), live_view(Phase::InCall));
+    assert_eq!(count(&s.history, is_hand_over), 1);
+}
+
+#[test]
+fn caller_answers_a_restart_request() {
+    let mut s = caller_in_call();
+    let e = s.feed(Input::ChannelMessage(Channel::Renegotiation, r#"{"type":"restart-request"}"#.into()));
+    assert_eq!(restart_offers(&e), 1, "{e:?}");
+    assert_eq!(s.phase(), Phase::InCall, "still connected: nothing to show");
+    let e = s.feed(Input::ChannelMessage(Channel::Renegotiation, r#"{"type":"restart-request"}"#.into()));
+    assert_eq!(restart_offers(&e), 0, "one exchange at a time");
+}
+
+#[test]
+fn caller_restarts_after_a_network_change() {
+    let mut s = caller_in_call();
+    let e = s.feed(Input::NetworkChanged);
+    assert_eq!(restart_offers(&e), 1, "{e:?}");
+    s.feed(Input::LocalDescriptionSet);
+    s.feed(Input::ChannelMessage(Channel::Renegotiation, Renegotiation::Answer(ANSWER_2.into()).to_json()));
+    s.feed(Input::RemoteDescriptionSet);
+    assert_eq!(s.view(), live_view(Phase::InCall));
+    assert_eq!(restart_offers(&s.run_for(60_000)), 0, "the exchange is complete");
+}
+
+#[test]
+fn network_change_before_connecting_does_nothing() {
+    let mut s = caller_ringing();
+    assert_eq!(s.feed(Input::NetworkChanged), vec![]);
+}
+
+#[test]
+fn restarts_are_bounded_then_the_call_is_lost() {
+    let mut s = caller_in_call();
+    let e = s.feed(Input::Connection(ConnState::Failed));
+    assert_eq!(restart_offers(&e), 1);
+    for attempt in 2..=MAX_RESTARTS {
+        let e = s.run_for(RESTART_ATTEMPT_MS);
+        assert_eq!(restart_offers(&e), 1, "attempt {attempt}");
+        assert_eq!(s.phase(), Phase::Reconnecting);
+    }
+    let e = s.run_for(RESTART_ATTEMPT_MS);
+    let not_polling = |e: &&Effect| !matches!(e, Effect::QueryRoute | Effect::SetTimer(Timer::Route, _));
+    assert_eq!(quiet(&e).iter().filter(not_polling).cloned().collect::<Vec<_>>(), failure_effects());
+    assert_eq!(s.view(), failed_view(Msg::ConnectionLost, true, true));
+    assert_eq!(restart_offers(&s.history), MAX_RESTARTS as usize);
+    assert_eq!(s.run_for(FAILURE_LINGER_MS), vec![Effect::EndCall]);
+}
+
+#[test]
+fn renegotiation_before_the_call_connected_is_ignored() {
+    let mut s = caller_connecting();
+    for m in [r#"{"type":"restart-request"}"#.to_string(), Renegotiation::Answer(ANSWER_2.into()).to_json()] {
+        let e = s.feed(Input::ChannelMessage(Channel::Renegotiation, m));
+        assert_eq!(quiet(&e), vec![]);
+    }
+    let mut s = callee_handed_over();
+    let e = s.feed(Input::ChannelMessage(Channel::Renegotiation, Renegotiation::Offer(OFFER_2.into()).to_json()));
+    assert_eq!(quiet(&e), vec![]);
+    assert_eq!(s.phase(), Phase::Connecting);
+}
+
+#[test]
+fn caller_takes_the_restart_answer_even_if_the_old_path_recovered() {
+    let mut s = caller_in_call();
+    s.feed(Input::Connection(ConnState::Disconnected));
+    s.run_for(DISCONNECT_GRACE_MS);
+    assert_eq!(s.feed(Input::LocalDescriptionSet), vec![Effect::SendDescription]);
+    // The old path comes back while the callee is answering.
+    s.feed(Input::Connection(ConnState::Connected));
+    // The callee has applied our offer (new ICE credentials): its answer
+    // must be applied or the next consent check fails.
+    let answer = Renegotiation::Answer(ANSWER_2.into()).to_json();
+    assert_eq!(
+        s.feed(Input::ChannelMessage(Channel::Renegotiation, answer)),
+        vec![Effect::SetRemote { offer: false, sdp: ANSWER_2.into() }]
+    );
+}
+
+#[test]
+fn callee_answers_the_restart_offer_even_if_the_old_path_recovered() {
+    let mut s = callee_in_call();
+    s.feed(Input::Connection(ConnState::Disconnected));
+    let offer = Renegotiation::Offer(OFFER_2.into()).to_json();
+    s.feed(Input::ChannelMessage(Channel::Renegotiation, offer));
+    s.feed(Input::Connection(ConnState::Connected));
+    assert_eq!(s.feed(Input::RemoteDescriptionSet), vec![Effect::CreateAnswer]);
+    assert_eq!(s.feed(Input::LocalDescriptionSet), vec![Effect::SendDescription]);
+}
+
+// ====================================================================
+// Property test: random, hostile input sequences
+// ====================================================================
+
+mod fuzz {
+    use super::*;
+
+    /// xorshift64*: deterministic, no crates.
+    pub struct Rng(u64);
+
+    impl Rng {
+        pub fn new(seed: u64) -> Rng {
+            Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+        }
+        pub fn next(&mut self) -> u64 {
+            let mut x = self.0;
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            self.0 = x;
+            x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        }
+        pub fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+        pub fn chance(&mut self, percent: u64) -> bool {
+            self.next() % 100 < percent
+        }
+        pub fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
+            &xs[self.below(xs.len())]
+        }
+        pub fn flip(&mut self) -> bool {
+            self.next() & 1 == 1
+        }
+    }
+
+    pub struct Pools {
+        hashes: Vec<String>,
+        messages: Vec<String>,
+        servers: Vec<String>,
+        searches: Vec<&'static str>,
+        huge: String,
+    }
+
+    pub fn pools() -> Pools {
+        let huge = format!("#onAnswer={}", "QUFB".repeat(80_000));
+        Pools {
+            hashes: vec![
+                String::new(),
+                "#".into(),
+                "#startCall".into(),
+                "startCall".into(),
+                "#startCall=1".into(),
+                offer_hash(OFFER),
+                offer_hash(OFFER_2),
+                format!("#offerIncomingCall={}", b64_url_encoded(OFFER)),
+                accept_hash(OFFER),
+                accept_hash(OFFER_2),
+                answer_hash(ANSWER),
+                answer_hash(ANSWER_2),
+                format!("#onAnswer={}", b64_url_encoded(ANSWER)),
+                "#onAnswer=!!!".into(),
+                "#onAnswer=".into(),
+                "#acceptCall=%".into(),
+                "#acceptCall==".into(),
+                format!("#offerIncomingCall={}", b64("hello")),
+                format!("#onAnswer={}", call_core::payload::base64_encode(&[0xff, 0xfe])),
+                "#offerIncomingCall".into(),
+                "#STARTCALL".into(),
+                "\u{0}\u{202e}é😀#startCall".into(),
+                "#%E0%A4%A".into(),
+                "##startCall".into(),
+            ],
+            messages: vec![
+                MUTED_ALL_ON.into(),
+                r#"{"audioEnabled":false,"videoEnabled":false}"#.into(),
+                r#"{"audioEnabled":true,"videoEnabled":false}"#.into(),
+                cand_json(&cand("host", 1)),
+                cand_json(&cand("relay", 2)),
+                "null".into(),
+                r#"{"candidate":"","sdpMid":"0"}"#.into(),
+                r#"{"type":"restart-request"}"#.into(),
+                Renegotiation::Offer(OFFER_2.into()).to_json(),
+                Renegotiation::Answer(ANSWER_2.into()).to_json(),
+                r#"{"type":"offer","sdp":"v=0"}"#.into(),
+                "{".into(),
+                "".into(),
+                "[]".into(),
+                "42".into(),
+                r#"{"audioEnabled":"yes","videoEnabled":1}"#.into(),
+                r#"{"candidate":7}"#.into(),
+                "\"\\ud800\"".into(),
+                "[".repeat(5000),
+                "\u{0}\u{ffff}".into(),
+            ],
+            servers: vec![
+                TURN_JSON.into(),
+                STUN_JSON.into(),
+                "[]".into(),
+                "".into(),
+                "{".into(),
+                "null".into(),
+                r#"[{"urls":"http://x"},{"urls":"turn:1.2.3.4"}]"#.into(),
+                format!("[{}]", vec![r#"{"urls":"stun:1.1.1.1"}"#; 300].join(",")),
+                "[".repeat(10_000),
+            ],
+            searches: vec![
+                "",
+                "?noOutgoingVideoInitially",
+                "?disableVideoCompletely",
+                "?relayOnly",
+                "?playRingtone=1&noOutgoingVideoInitially&relayOnly",
+                "?disableVideoCompletely&noOutgoingVideoInitially",
+                "?%00&&==&",
+            ],
+            huge,
+        }
+    }
+
+    fn random_host(r: &mut Rng) -> HostApi {
+        if r.chance(85) {
+            return HostApi::FULL;
+        }
+        if r.chance(20) {
+            return HostApi::default(); // no window.calls: no members either
+        }
+        HostApi {
+            present: true,
+            start_call: r.flip(),
+            accept_call: r.flip(),
+            end_call: r.flip(),
+            get_ice_servers: r.flip(),
+        }
+    }
+
+    fn random_media(r: &mut Rng) -> Result<Media, ()> {
+        if r.chance(20) {
+            Err(())
+        } else {
+            Ok(Media { audio: r.chance(85), video: r.chance(70) })
+        }
+    }
+
+    fn random_candidate(r: &mut Rng) -> call_core::CandidateInit {
+        let typ = *r.pick(&["host", "srflx", "prflx", "relay", "weird"]);
+        let mut c = cand(typ, r.below(50) as u32);
+        if r.chance(5) {
+            c.candidate =
+                r.pick(&["", "typ", "typ relay typ host", "\u{0}", "candidate:1 1 udp 1 ::1 5 typ relay"]).to_string();
+        }
+        c
+    }
+
+    /// Any input at all (except `Started` and `Timer(EndAfterFailure)`,
+    /// which the shell produces once / only when asked).
+    fn hostile_input(r: &mut Rng, p: &Pools) -> Input {
+        let channel = *r.pick(&Channel::ALL);
+        match r.below(23) {
+            0 => Input::HashChanged(if r.chance(2) { p.huge.clone() } else { r.pick(&p.hashes).clone() }),
+            1 => Input::IceServers(if r.chance(20) { Err(()) } else { Ok(r.pick(&p.servers).clone()) }),
+            2 => Input::Media(random_media(r)),
+            3 => Input::CameraPresent(r.flip()),
+            4 => Input::CameraStarted(r.flip()),
+            5 => Input::LocalDescriptionSet,
+            6 => Input::RemoteDescriptionSet,
+            7 => Input::PeerError,
+            8 => Input::Candidate(random_candidate(r)),
+            9 => Input::GatheringComplete,
+            10 => Input::Connection(*r.pick(&[
+                ConnState::New,
+                ConnState::Connecting,
+                ConnState::Connected,
+                ConnState::Disconnected,
+                ConnState::Failed,
+                ConnState::Closed,
+            ])),
+            11 => Input::ChannelOpen(channel),
+            12 => Input::ChannelClosed(channel),
+            13 | 14 => Input::ChannelMessage(channel, r.pick(&p.messages).clone()),
+            15 => Input::NetworkChanged,
+            16 => Input::RemoteVideo(r.flip()),
+            17 => Input::Route(*r.pick(&[Route::Unknown, Route::P2p, Route::Relay])),
+            18 | 19 => Input::Click(*r.pick(&[Button::Answer, Button::End, Button::Mic, Button::Cam])),
+            20 => {
+                let g = r.below(6) as u32;
+                let t = [
+                    Timer::IceServers,
+                    Timer::IceWait,
+                    Timer::Connect,
+                    Timer::Route,
+                    Timer::Grace(g),
+                    Timer::Restart(g),
+                ];
+                Input::Timer(*r.pick(&t))
+            }
+            21 => Input::Crashed,
+            _ => Input::ChannelMessage(channel, String::from_utf8_lossy(&random_bytes(r)).into_owned()),
+        }
+    }
+
+    fn random_bytes(r: &mut Rng) -> Vec<u8> {
+        (0..r.below(64)).map(|_| r.next() as u8).collect()
+    }
+
+    /// What a well-behaved browser and host would answer to `e`.
+    fn responses(r: &mut Rng, e: &Effect, out: &mut Vec<Input>) {
+        match e {
+            Effect::LoadIceServers => {
+                out.push(Input::IceServers(Ok(r.pick(&[TURN_JSON, STUN_JSON, "[]", TURN_JSON]).to_string())))
+            }
+            Effect::AcquireMedia { .. } => out.push(Input::Media(random_media(r))),
+            Effect::CreateOffer { .. } | Effect::CreateAnswer => {
+                out.push(if r.chance(3) { Input::PeerError } else { Input::LocalDescriptionSet });
+                for _ in 0..r.below(4) {
+                    out.push(Input::Candidate(random_candidate(r)));
+                }
+                if r.flip() {
+                    out.push(Input::GatheringComplete);
+                }
+            }
+            Effect::SetRemote { offer, .. } => {
+                out.push(if r.chance(5) { Input::PeerError } else { Input::RemoteDescriptionSet });
+                if !offer {
+                    out.push(Input::Connection(ConnState::Connected));
+                }
+            }
+            Effect::HandToHost(HostCall::StartCall) => out.push(Input::HashChanged(answer_hash(ANSWER))),
+            Effect::HandToHost(HostCall::AcceptCall) => {
+                out.push(Input::Connection(ConnState::Connected));
+                out.push(Input::ChannelOpen(Channel::MutedState));
+                out.push(Input::ChannelOpen(Channel::IceTrickling));
+            }
+            Effect::SendDescription => out
+                .push(Input::ChannelMessage(Channel::Renegotiation, Renegotiation::Answer(ANSWER_2.into()).to_json())),
+            Effect::StartCamera => out.push(Input::CameraStarted(r.chance(80))),
+            Effect::QueryRoute => out.push(Input::Route(*r.pick(&[Route::P2p, Route::Relay]))),
+            _ => {}
+        }
+    }
+
+    #[derive(Default, Debug)]
+    pub struct Stats {
+        pub inputs: usize,
+        pub reached: std::collections::BTreeMap<&'static str, usize>,
+    }
+
+    fn check_view(v: &View, disable_video: bool) {
+        let p = v.phase;
+        let live = matches!(p, Phase::Connecting | Phase::Ringing | Phase::InCall | Phase::Reconnecting);
+        let in_call = matches!(p, Phase::InCall | Phase::Reconnecting);
+        assert_eq!(v.answer, p == Phase::Incoming, "{v:?}");
+        assert_eq!(v.ringback, p == Phase::Ringing, "{v:?}");
+        assert_eq!(v.end_label == Msg::Decline, p == Phase::Incoming, "{v:?}");
+        assert!(v.route == Route::Unknown || in_call, "{v:?}");
+        assert!(!v.remote_video || in_call, "{v:?}");
+        assert!(live || (v.mic == Dev::None && v.cam == Dev::None), "{v:?}");
+        assert_eq!(v.status.is_none(), matches!(p, Phase::Idle | Phase::InCall), "{v:?}");
+        if disable_video {
+            assert_eq!(v.cam, Dev::None, "{v:?}");
+            assert!(!v.remote_video, "{v:?}");
+        }
+        if p == Phase::Ended {
+            assert_eq!(v.notice, None);
+        }
+        if p == Phase::Failed {
+            assert!(v.notice.is_some());
+        }
+    }
+
+    /// Runs `calls` random calls of `steps` inputs each. With `spurious_end`,
+    /// `Timer(EndAfterFailure)` may also fire when it was never set, or twice.
+    pub fn run(seed: u64, calls: usize, steps: usize, spurious_end: bool) -> Stats {
+        let p = pools();
+        let mut r = Rng::new(seed);
+        let mut stats = Stats::default();
+        for call_no in 0..calls {
+            let search = *r.pick(&p.searches);
+            let hash = if r.chance(5) { String::new() } else { r.pick(&p.hashes[..12]).clone() };
+            let host = random_host(&mut r);
+            let webrtc = r.chance(97);
+            let disable_video = search.contains("disableVideoCompletely");
+            let relay_only = search.contains("relayOnly");
+            let no_video_at_start = disable_video || search.contains("noOutgoingVideoInitially");
+
+            let mut s = Sim::new();
+            let mut todo: Vec<Input> = Vec::new();
+            let mut peer_exists = false;
+            let mut seen = std::collections::BTreeSet::new();
+            let ctx = |i: &Input| {
+                format!("seed {seed} call {call_no} ({search} {:.40} {host:?} webrtc {webrtc}): {i:.80?}", hash)
+            };
+
+            let first = Input::Started { search: search.into(), hash: hash.clone(), host, webrtc };
+            let mut input = first;
+            for step in 0..=steps {
+                let before = s.view();
+                let over_before = matches!(before.phase, Phase::Ended | Phase::Failed);
+                // After a failure, the delayed end or the End button end the call.
+                let fired_end_timer =
+                    input == Input::Timer(Timer::EndAfterFailure) || input == Input::Click(Button::End);
+                let e = s.feed(input.clone());
+                stats.inputs += 1;
+                let v = s.view();
+                let c = || ctx(&input);
+
+                // --- invariants over the history
+                let h = &s.history;
+                assert!(count(h, |e| matches!(e, Effect::CreatePeer { .. })) <= 1, "{}", c());
+                assert!(count(h, is_hand_over) <= 1, "{}", c());
+                assert!(count(h, |e| *e == Effect::CreateOffer { ice_restart: false }) <= 1, "{}", c());
+                assert!(count(h, |e| *e == Effect::LoadIceServers) <= 1, "{}", c());
+                assert!(count(h, |e| matches!(e, Effect::AcquireMedia { .. })) <= 2, "{}", c());
+                assert!(count(h, |e| *e == Effect::EndCall) <= 1, "EndCall twice: {}", c());
+                if !host.present {
+                    assert!(h.is_empty(), "{}: {h:?}", c());
+                }
+                // --- privacy: while prompting, nothing of the offer was used
+                if v.phase == Phase::Incoming {
+                    let used = count(h, |e| {
+                        matches!(
+                            e,
+                            Effect::AcquireMedia { .. }
+                                | Effect::CreatePeer { .. }
+                                | Effect::SetRemote { .. }
+                                | Effect::CreateOffer { .. }
+                                | Effect::CreateAnswer
+                                | Effect::HandToHost(_)
+                        )
+                    });
+                    assert_eq!(used, 0, "{}", c());
+                }
+                // --- this step's effects
+                for eff in &e {
+                    match eff {
+                        Effect::CreatePeer { relay_only: ro, video, .. } => {
+                            assert_ne!(v.phase, Phase::Incoming, "{}", c());
+                            assert_eq!(*ro, relay_only, "{}", c());
+                            assert_eq!(*video, !disable_video, "{}", c());
+                        }
+                        Effect::AcquireMedia { video: true } => assert!(!no_video_at_start, "{}", c()),
+                        Effect::HandToHost(HostCall::StartCall) => assert!(host.start_call, "{}", c()),
+                        Effect::HandToHost(HostCall::AcceptCall) => assert!(host.accept_call, "{}", c()),
+                        Effect::EndCall => assert!(host.end_call, "{}", c()),
+                        Effect::LoadIceServers => assert!(host.get_ice_servers, "{}", c()),
+                        Effect::SetTimer(_, d) => assert!(*d > 0 && *d <= CONNECT_TIMEOUT_MS, "{}: delay {d}", c()),
+                        Effect::Log(l) => assert!(l.len() <= 512, "{}: log of {} bytes", c(), l.len()),
+                        _ => {}
+                    }
+                }
+                if over_before {
+                    let only_end = e.iter().all(|e| *e == Effect::EndCall);
+                    assert!(only_end, "{}: effects after the end: {e:?}", c());
+                    assert!(e.is_empty() || fired_end_timer, "{}", c());
+                    assert_eq!(v, before, "{}: the view changed after the end", c());
+                }
+                // --- the view
+                check_view(&v, disable_video);
+                peer_exists |= e.iter().any(|e| matches!(e, Effect::CreatePeer { .. }));
+                if peer_exists {
+                    assert!(!matches!(v.phase, Phase::Idle | Phase::Incoming), "{}: back to {:?}", c(), v.phase);
+                }
+                seen.insert(v.phase.as_str());
+
+                if step == steps {
+                    break;
+                }
+                // --- next input: a plausible answer, time passing, or chaos
+                for eff in &e {
+                    responses(&mut r, eff, &mut todo);
+                }
+                if v.phase == Phase::Incoming && r.chance(30) {
+                    todo.push(Input::Click(Button::Answer));
+                }
+                let roll = r.below(100);
+                input = if roll < 50 && !todo.is_empty() {
+                    let i = r.below(todo.len().min(3));
+                    todo.remove(i)
+                } else if roll < 65 && !s.timers.is_empty() {
+                    // Let time pass until a timer the machine asked for.
+                    let i = r.below(s.timers.len());
+                    let (due, t) = s.timers.remove(i);
+                    s.now = s.now.max(due);
+                    Input::Timer(t)
+                } else if spurious_end && roll < 70 {
+                    Input::Timer(Timer::EndAfterFailure)
+                } else {
+                    s.now += r.below(300) as u64;
+                    hostile_input(&mut r, &p)
+                };
+            }
+            for phase in seen {
+                *stats.reached.entry(phase).or_default() += 1;
+            }
+        }
+        stats
+    }
+}
+
+#[test]
+fn property_random_hostile_sequences_keep_the_invariants() {
+    let stats = fuzz::run(0x5EED_CA11, 600, 80, false);
+    eprintln!("{stats:?}");
+    assert!(stats.inputs > 40_000, "{stats:?}");
+    // The driver must actually reach every stage, or the invariants prove little.
+    for phase in ["idle", "incoming", "connecting", "ringing", "in-call", "reconnecting", "ended", "failed"] {
+        let n = stats.reached.get(phase).copied().unwrap_or(0);
+        assert!(n >= 5, "only {n} calls reached {phase}: {stats:?}");
+    }
+}
+
+#[test]
+fn property_other_seeds() {
+    for seed in 1..=12 {
+        fuzz::run(seed, 150, 120, false);
+    }
+}
+
+#[test]
+fn property_end_call_once_even_with_spurious_timers() {
+    fuzz::run(0x5EED_CA11, 600, 80, true);
+}
+
+#[test]
+fn a_fresh_call_has_nothing_to_do_and_an_idle_view() {
+    let mut c = Call::new();
+    assert_eq!(drain(&mut c), vec![]);
+    assert_eq!(c.view().phase, Phase::Idle);
+    assert!(!c.view().end && !c.view().answer && !c.view().avatar);
+}
