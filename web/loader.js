@@ -1,0 +1,31 @@
+// Loader of the call page (the only hand-written JavaScript of the page).
+// The packer replaces BLOB with base64 of gzip(glue ++ wasm) and GLUE with
+// the glue's length. Decompression is native (DecompressionStream, Chromium
+// 80+); the glue runs as an inline script, the wasm is instantiated from
+// bytes: no network request. If this fails the page says so and, like any
+// failure, ends the call after a pause.
+(function () {
+  function fail(e) {
+    var s = document.getElementById("status");
+    if (s) s.textContent = "This call page cannot run here (" + e + ").";
+    document.documentElement.setAttribute("data-phase", "failed");
+    setTimeout(function () {
+      try { window.calls.endCall(); } catch (_) {}
+    }, 3000);
+  }
+  try {
+    var b = atob("BLOB"), n = GLUE, u = new Uint8Array(b.length);
+    for (var i = 0; i < b.length; i++) u[i] = b.charCodeAt(i);
+    new Response(new Blob([u]).stream().pipeThrough(new DecompressionStream("gzip")))
+      .arrayBuffer()
+      .then(function (a) {
+        var d = new Uint8Array(a), s = document.createElement("script");
+        s.textContent = new TextDecoder().decode(d.subarray(0, n));
+        document.head.appendChild(s);
+        return wasm_bindgen({ module_or_path: d.subarray(n) });
+      })
+      .catch(fail);
+  } catch (e) {
+    fail(e);
+  }
+})();

@@ -1,0 +1,98 @@
+//! `cargo xtask …`: everything beyond `cargo build` that this project needs,
+//! in Rust so that it runs the same on every machine.
+//!
+//! - `setup`: installs what the build and the tests need (wasm target,
+//!   pinned wasm-bindgen CLI, Chromium, coturn, binaryen), or says exactly
+//!   what a person has to run where it cannot.
+//! - `build`: `dist/index.html` and `dist/index-debug.html`.
+//! - `test`: setup, build, then every test of the workspace (core, the
+//!   packed file, the end-to-end browser tests).
+//! - `demo`: setup, build, then two simulated Delta Chat windows on
+//!   127.0.0.1 calling each other.
+
+mod pack;
+mod setup;
+mod wasmcheck;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+type Result<T = ()> = std::result::Result<T, String>;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let rest = args.get(1..).unwrap_or_default();
+    let r = match args.first().map(String::as_str) {
+        Some("setup") => setup::run(),
+        Some("build") => setup::run().and_then(|()| pack::build_all()),
+        Some("check-wasm") => check_wasm(rest),
+        Some("test") => test(rest),
+        Some("demo") => demo(rest),
+        _ => {
+            eprintln!("usage: cargo xtask <setup|build|check-wasm FILE.wasm|test [cargo test args]|demo [--port N]>");
+            return ExitCode::from(2);
+        }
+    };
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root.
+fn root() -> PathBuf {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    here.parent().unwrap_or(here).to_path_buf()
+}
+
+fn dist() -> PathBuf {
+    root().join("dist")
+}
+
+/// Runs a command to completion; a failure names the command.
+fn run(cmd: &mut Command) -> Result {
+    let shown = format!("{cmd:?}");
+    let status = cmd.status().map_err(|e| format!("cannot run {shown}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{shown} failed ({status})"))
+    }
+}
+
+fn cargo() -> Command {
+    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    c.current_dir(root());
+    c
+}
+
+fn check_wasm(args: &[String]) -> Result {
+    let path = args.first().ok_or("check-wasm needs a .wasm file")?;
+    let bytes = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
+    wasmcheck::validate_for_chromium_87(&bytes)?;
+    println!("{path}: valid for Chromium 87");
+    Ok(())
+}
+
+/// Every test: the core's, the packed file's and the browser tests.
+fn test(extra: &[String]) -> Result {
+    setup::run()?;
+    pack::build_all()?;
+    let mut c = cargo();
+    c.args(["test", "--workspace", "--exclude", "call-web"]).env("CALLS_DIST", dist());
+    if !extra.is_empty() {
+        c.args(extra);
+    }
+    run(&mut c)
+}
+
+fn demo(extra: &[String]) -> Result {
+    setup::run()?;
+    pack::build_all()?;
+    let mut c = cargo();
+    c.args(["run", "--quiet", "--package", "testhost", "--bin", "testhost", "--"]).args(extra);
+    run(c.env("CALLS_DIST", dist()))
+}

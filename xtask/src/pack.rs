@@ -1,0 +1,208 @@
+//! Builds the one-file page: wasm → wasm-bindgen glue → wasm-opt →
+//! validation for Chromium 87 → gzip(glue ++ wasm) → base64 inside the
+//! HTML template with the loader. Both variants: `dist/index.html` and the
+//! debug build `dist/index-debug.html`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::{cargo, dist, root, run, wasmcheck, Result};
+
+/// The issue's budget for `dist/index.html`.
+pub(crate) const MAX_PAGE_BYTES: usize = 64 * 1024;
+
+/// Chromium 87's WebAssembly (see wasmcheck.rs), for rustc and wasm-opt.
+/// Newer rustc enables reference types and more by default for wasm32.
+const RUSTFLAGS: &str = "-C target-cpu=mvp -C target-feature=+mutable-globals,+sign-ext,+nontrapping-fptoint,+bulk-memory";
+const WASM_OPT_FEATURES: &[&str] = &[
+    "--mvp-features",
+    "--enable-mutable-globals",
+    "--enable-sign-ext",
+    "--enable-nontrapping-float-to-int",
+    "--enable-bulk-memory",
+];
+
+struct Variant {
+    file: &'static str,
+    features: &'static [&'static str],
+}
+
+const VARIANTS: &[Variant] = &[
+    Variant { file: "index.html", features: &[] },
+    Variant { file: "index-debug.html", features: &["--features", "debug"] },
+];
+
+pub(crate) fn build_all() -> Result {
+    std::fs::create_dir_all(dist()).map_err(|e| format!("dist/: {e}"))?;
+    for v in VARIANTS {
+        let page = build(v)?;
+        let out = dist().join(v.file);
+        std::fs::write(&out, &page).map_err(|e| format!("{}: {e}", out.display()))?;
+        println!("dist/{}: {} bytes, {} gzipped", v.file, page.len(), gzip(page.as_bytes()).len());
+        if v.features.is_empty() && page.len() > MAX_PAGE_BYTES {
+            return Err(format!("dist/{} is {} bytes, over the {MAX_PAGE_BYTES}-byte budget", v.file, page.len()));
+        }
+    }
+    Ok(())
+}
+
+fn build(v: &Variant) -> Result<String> {
+    let target = target_dir();
+    run(cargo()
+        .args(["build", "--quiet", "--package", "call-web", "--lib", "--release", "--target", "wasm32-unknown-unknown"])
+        .args(v.features)
+        .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS", RUSTFLAGS))?;
+    let raw = target.join("wasm32-unknown-unknown/release/call_web.wasm");
+    let work = target.join("pack").join(v.file.trim_end_matches(".html"));
+    std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
+    run(Command::new("wasm-bindgen")
+        .arg(&raw)
+        .arg("--out-dir")
+        .arg(&work)
+        .args(["--target", "no-modules", "--no-typescript", "--remove-producers-section", "--remove-name-section"]))?;
+    let opt = work.join("opt.wasm");
+    run(Command::new("wasm-opt")
+        .arg(work.join("call_web_bg.wasm"))
+        .args(["-Oz", "--strip-debug", "--strip-producers", "--strip-target-features", "-o"])
+        .arg(&opt)
+        .args(WASM_OPT_FEATURES))?;
+    let wasm = read(&opt)?;
+    wasmcheck::validate_for_chromium_87(&wasm)?;
+    let glue = String::from_utf8(read(&work.join("call_web.js"))?).map_err(|_| "glue is not UTF-8")?;
+    check_glue_syntax(&glue)?;
+    let glue = strip_comments(&glue);
+    page(&glue, &wasm)
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("target"))
+}
+
+fn read(p: &Path) -> Result<Vec<u8>> {
+    std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    // Writing into a Vec cannot fail.
+    let _ = zopfli::compress(zopfli::Options::default(), zopfli::Format::Gzip, data, &mut out);
+    out
+}
+
+/// Assembles the page from the template, the loader and the payload.
+pub(crate) fn page(glue: &str, wasm: &[u8]) -> Result<String> {
+    let web = root().join("web");
+    let template = String::from_utf8(read(&web.join("index.html"))?).map_err(|_| "template is not UTF-8")?;
+    let loader = String::from_utf8(read(&web.join("loader.js"))?).map_err(|_| "loader is not UTF-8")?;
+    let mut blob = glue.as_bytes().to_vec();
+    blob.extend_from_slice(wasm);
+    let b64 = call_core::payload::base64_encode(&gzip(&blob));
+    let loader = minify_loader(&loader).replace("BLOB", &b64).replace("GLUE", &glue.len().to_string());
+    let script = format!("<script>{loader}</script>");
+    let html = minify_css(&template)
+        .replace("{{VERSION}}", env!("CARGO_PKG_VERSION"))
+        .replace("<!-- CALL_SCRIPT -->", &script);
+    if html.contains("{{") || html.contains("<!-- CALL_SCRIPT") {
+        return Err("template placeholder left unfilled".into());
+    }
+    Ok(html)
+}
+
+/// Drops `//` comment lines and indentation from the loader (it has no
+/// strings with `//` or significant leading spaces).
+fn minify_loader(js: &str) -> String {
+    js.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with("//")).collect::<Vec<_>>().join("\n")
+}
+
+/// Drops whole-line `//` comments and indentation from the glue; it is
+/// machine-generated and has no multi-line strings or template literals
+/// spanning lines that this could break (a test loads the result).
+fn strip_comments(js: &str) -> String {
+    let mut out = String::with_capacity(js.len());
+    let mut in_block = false;
+    for line in js.lines() {
+        let t = line.trim();
+        if in_block {
+            in_block = !t.contains("*/");
+            continue;
+        }
+        if t.starts_with("/*") {
+            in_block = !t.contains("*/");
+            continue;
+        }
+        if t.is_empty() || t.starts_with("//") || t.starts_with("* ") || t == "*" {
+            continue;
+        }
+        out.push_str(t);
+        out.push('\n');
+    }
+    out
+}
+
+/// Removes CSS comments and collapses whitespace inside `<style>`.
+fn minify_css(html: &str) -> String {
+    let (Some(a), Some(b)) = (html.find("<style>"), html.find("</style>")) else { return html.to_string() };
+    let css = &html[a + 7..b];
+    let mut out = String::new();
+    let mut rest = css;
+    while let Some(i) = rest.find("/*") {
+        out.push_str(&rest[..i]);
+        rest = rest[i..].find("*/").map_or("", |j| &rest[i + j + 2..]);
+    }
+    out.push_str(rest);
+    let mut small = String::new();
+    for word in out.split_whitespace() {
+        let glue_left = small.ends_with(['{', '}', ';', ':', ',', '>']);
+        let glue_right = word.starts_with(['{', '}', ';', ',', '>']);
+        if !small.is_empty() && !glue_left && !glue_right {
+            small.push(' ');
+        }
+        small.push_str(word);
+    }
+    // The newlines between tags outside <style> stay: they cost little.
+    [&html[..a + 7], &small, &html[b..]].concat()
+}
+
+/// JavaScript syntax and APIs newer than Chromium 87 that generated glue
+/// could contain; the page must load on Delta Touch.
+fn check_glue_syntax(glue: &str) -> Result {
+    const NEWER: &[(&str, &str)] = &[
+        ("static {", "class static blocks (Chromium 94)"),
+        (".at(", "Array.prototype.at (Chromium 92)"),
+        ("Object.hasOwn", "Object.hasOwn (Chromium 93)"),
+        ("structuredClone", "structuredClone (Chromium 98)"),
+        ("findLast", "findLast (Chromium 97)"),
+        ("await import", "dynamic import in a script"),
+        ("import.meta", "import.meta (module only)"),
+        ("export ", "ES module syntax"),
+    ];
+    for (needle, what) in NEWER {
+        if glue.contains(needle) {
+            return Err(format!("the wasm-bindgen glue uses {what}, which Chromium 87 lacks"));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn css_minifier_keeps_selectors_and_values() {
+        let html = "<style>\n/* c */\na > b { x: 1px  2px; }\n[d=\"e f\"] c { y: 2; }\n</style><p>";
+        assert_eq!(minify_css(html), "<style>a>b{x:1px 2px;}[d=\"e f\"] c{y:2;}</style><p>");
+    }
+
+    #[test]
+    fn comment_stripper_drops_comment_lines_only() {
+        let js = "/**\n * doc\n */\nlet a = 1; // keep\n// gone\n  b();\n";
+        assert_eq!(strip_comments(js), "let a = 1; // keep\nb();\n");
+    }
+
+    #[test]
+    fn newer_syntax_is_refused() {
+        assert!(check_glue_syntax("class A { static { } }").is_err());
+        assert!(check_glue_syntax("let wasm_bindgen; (function() {})()").is_ok());
+    }
+}
