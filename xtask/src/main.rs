@@ -13,6 +13,8 @@
 mod pack;
 mod setup;
 mod wasmcheck;
+#[cfg(test)]
+mod disttest;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
