@@ -1,6 +1,6 @@
 // Loader of the call page (the only hand-written JavaScript of the page).
-// The packer replaces BLOB with base64 of gzip(glue ++ wasm) and GLUE with
-// the glue's length. Decompression is native (DecompressionStream, Chromium
+// The packer fills in BLOB (base64 of gzip(glue ++ wasm)), GLUE (the glue's
+// length) and VERSION. Decompression is native (DecompressionStream, Chromium
 // 80+); the glue runs as an inline script, the wasm is instantiated from
 // bytes: no network request. If this fails the page says so and, like any
 // failure, ends the call after a pause.
@@ -14,6 +14,7 @@
     }, 3000);
   }
   try {
+    console.info("calls-webapp-rs VERSION");
     var b = atob("BLOB"), n = GLUE, u = new Uint8Array(b.length);
     for (var i = 0; i < b.length; i++) u[i] = b.charCodeAt(i);
     new Response(new Blob([u]).stream().pipeThrough(new DecompressionStream("gzip")))

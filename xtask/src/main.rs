@@ -5,12 +5,14 @@
 //!   pinned wasm-bindgen CLI, Chromium, coturn, binaryen), or says exactly
 //!   what a person has to run where it cannot.
 //! - `build`: `dist/index.html` and `dist/index-debug.html`.
+//! - `package`: the npm package (folder and tarball) in `target/package/`.
 //! - `test`: setup, build, then every test of the workspace (core, the
 //!   packed file, the end-to-end browser tests).
 //! - `demo`: setup, build, then two simulated Delta Chat windows on
 //!   127.0.0.1 calling each other.
 
 mod pack;
+mod package;
 mod setup;
 mod wasmcheck;
 #[cfg(test)]
@@ -28,10 +30,11 @@ fn main() -> ExitCode {
         Some("setup") => setup::run(),
         Some("build") => setup::run().and_then(|()| pack::build_all()),
         Some("check-wasm") => check_wasm(rest),
+        Some("package") => setup::run().and_then(|()| pack::build_all()).and_then(|()| package::run()),
         Some("test") => test(rest),
         Some("demo") => demo(rest),
         _ => {
-            eprintln!("usage: cargo xtask <setup|build|check-wasm FILE.wasm|test [cargo test args]|demo [--port N]>");
+            eprintln!("usage: cargo xtask <setup|build|package|check-wasm FILE.wasm|test [cargo test args]|demo [--port N]>");
             return ExitCode::from(2);
         }
     };

@@ -97,15 +97,38 @@ pub(crate) fn page(glue: &str, wasm: &[u8]) -> Result<String> {
     let mut blob = glue.as_bytes().to_vec();
     blob.extend_from_slice(wasm);
     let b64 = call_core::payload::base64_encode(&gzip(&blob));
-    let loader = minify_loader(&loader).replace("BLOB", &b64).replace("GLUE", &glue.len().to_string());
+    let version = version();
+    // BLOB last: base64 may contain the other placeholders' letters.
+    let loader = minify_loader(&loader)
+        .replace("GLUE", &glue.len().to_string())
+        .replace("VERSION", &version)
+        .replace("BLOB", &b64);
     let script = format!("<script>{loader}</script>");
-    let html = minify_css(&template)
-        .replace("{{VERSION}}", env!("CARGO_PKG_VERSION"))
-        .replace("<!-- CALL_SCRIPT -->", &script);
+    let html = minify_css(&template).replace("{{VERSION}}", &version).replace("<!-- CALL_SCRIPT -->", &script);
     if html.contains("{{") || html.contains("<!-- CALL_SCRIPT") {
         return Err("template placeholder left unfilled".into());
     }
     Ok(html)
+}
+
+/// The crate version, plus the commit where the source is a git checkout
+/// (`0.1.0+g1a2b3c4`, `-dirty` with uncommitted changes): shown in the page
+/// (meta tag, console) so a bug report says what ran.
+pub(crate) fn version() -> String {
+    let base = env!("CARGO_PKG_VERSION");
+    let described = Command::new("git")
+        .args(["describe", "--always", "--dirty", "--abbrev=9", "--match", "v[0-9]*"])
+        .current_dir(root())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.".contains(&b)));
+    match described {
+        Some(d) if d.starts_with('v') => d.trim_start_matches('v').to_string(),
+        Some(d) => [base, "+g", &d].concat(),
+        None => base.to_string(),
+    }
 }
 
 /// Drops `//` comment lines and indentation from the loader (it has no
