@@ -11,6 +11,7 @@
 //! - `demo`: setup, build, then two simulated Delta Chat windows on
 //!   127.0.0.1 calling each other.
 
+mod interop;
 mod pack;
 mod package;
 mod setup;
@@ -30,11 +31,12 @@ fn main() -> ExitCode {
         Some("setup") => setup::run(),
         Some("build") => setup::run().and_then(|()| pack::build_all()),
         Some("check-wasm") => check_wasm(rest),
+        Some("deployed-page") => interop::deployed_page().map(|p| println!("{}", p.display())),
         Some("package") => setup::run().and_then(|()| pack::build_all()).and_then(|()| package::run()),
         Some("test") => test(rest),
         Some("demo") => demo(rest),
         _ => {
-            eprintln!("usage: cargo xtask <setup|build|package|check-wasm FILE.wasm|test [cargo test args]|demo [--port N]>");
+            eprintln!("usage: cargo xtask <setup|build|package|check-wasm FILE.wasm|deployed-page|test [cargo test args]|demo [--port N]>");
             return ExitCode::from(2);
         }
     };
@@ -88,6 +90,7 @@ fn test(extra: &[String]) -> Result {
     pack::build_all()?;
     let mut c = cargo();
     c.args(["test", "--workspace", "--exclude", "call-web"]).env("CALLS_DIST", dist());
+    c.env("CALLS_INTEROP_PAGE", interop::deployed_page()?);
     if !extra.is_empty() {
         c.args(extra);
     }
