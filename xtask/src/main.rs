@@ -11,6 +11,7 @@
 //! - `demo`: setup, build, then two simulated Delta Chat windows on
 //!   127.0.0.1 calling each other.
 
+mod imports;
 mod interop;
 mod pack;
 mod package;

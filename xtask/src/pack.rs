@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::{cargo, dist, root, run, wasmcheck, Result};
+use crate::{cargo, dist, imports, root, run, wasmcheck, Result};
 
 /// The budget for `dist/index.html`.
 pub(crate) const MAX_PAGE_BYTES: usize = 64 * 1024;
@@ -66,11 +66,10 @@ fn build(v: &Variant) -> Result<String> {
         .args(["-Oz", "--strip-debug", "--strip-producers", "--strip-target-features", "-o"])
         .arg(&opt)
         .args(WASM_OPT_FEATURES))?;
-    let wasm = read(&opt)?;
-    wasmcheck::validate_for_chromium_87(&wasm)?;
     let glue = String::from_utf8(read(&work.join("call_web.js"))?).map_err(|_| "glue is not UTF-8")?;
     check_glue_syntax(&glue)?;
-    let glue = strip_comments(&glue);
+    let (wasm, glue) = imports::shorten(&read(&opt)?, &strip_comments(&glue))?;
+    wasmcheck::validate_for_chromium_87(&wasm)?;
     page(&glue, &wasm)
 }
 
