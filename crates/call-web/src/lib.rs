@@ -14,6 +14,7 @@ extern crate alloc;
 #[cfg(not(target_arch = "wasm32"))]
 extern crate std; // native builds (clippy, docs) get std's panic handler
 
+mod debug;
 mod dom;
 mod host;
 mod js;
@@ -129,6 +130,7 @@ impl Shell {
         let view = self.call.view();
         self.tone.set(view.ringback);
         self.ui.render(&view);
+        self.ui.timer(self.call.connected_at(), view.phase);
     }
 
     fn perform(&mut self, e: Effect) {
@@ -222,6 +224,7 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
 pub fn start() {
     let Some(window) = web_sys::window() else { return };
     let Some(ui) = dom::Ui::new(&window) else { return };
+    debug::init();
     let host = host::Host::new(&window);
     let loc = window.location();
     let search = loc.search().unwrap_or_default();

@@ -84,6 +84,7 @@ fn set_local(pc: RtcPeerConnection, created: Promise, ty: RtcSdpType) {
         let Some(sdp) = r.ok().and_then(|d| get_str(&d, "sdp")) else { return input(Input::PeerError) };
         let init = RtcSessionDescriptionInit::new(ty);
         init.set_sdp(&sdp);
+        crate::debug::sdp(true, &sdp);
         then(&pc.set_local_description(&init), |r| {
             input(if r.is_ok() { Input::LocalDescriptionSet } else { Input::PeerError })
         });
@@ -104,7 +105,10 @@ impl Peer {
         let pc = RtcPeerConnection::new_with_configuration(&config(servers, relay_only))?;
         on(|f| pc.set_onicecandidate(f), |e: RtcPeerConnectionIceEvent| {
             input(match e.candidate() {
-                Some(c) if !c.candidate().is_empty() => Input::Candidate(candidate_init(&c)),
+                Some(c) if !c.candidate().is_empty() => {
+                    crate::debug::candidate(true, &c.candidate());
+                    Input::Candidate(candidate_init(&c))
+                }
                 _ => Input::GatheringComplete,
             })
         });
@@ -193,6 +197,7 @@ impl Peer {
     pub(crate) fn set_remote(&self, offer: bool, sdp: &str, media: &Local) {
         let init = RtcSessionDescriptionInit::new(if offer { RtcSdpType::Offer } else { RtcSdpType::Answer });
         init.set_sdp(sdp);
+        crate::debug::sdp(false, sdp);
         let p = self.pc.set_remote_description(&init);
         let tracks = if offer { Some((media.mic_track().cloned(), media.camera_track())) } else { None };
         let pc = self.pc.clone();
@@ -233,6 +238,7 @@ impl Peer {
 
     pub(crate) fn add_candidate(&self, c: Option<&CandidateInit>) {
         let init = c.map(|c| {
+            crate::debug::candidate(false, &c.candidate);
             let i = RtcIceCandidateInit::new(&c.candidate);
             i.set_sdp_mid(c.sdp_mid.as_deref());
             i.set_sdp_m_line_index(c.sdp_m_line_index);
@@ -287,5 +293,7 @@ fn route_from_stats(report: &JsValue) -> Option<Route> {
     let pair = get(&pair_id?)?;
     let local = get(&get_str(&pair, "localCandidateId")?)?;
     let remote = get(&get_str(&pair, "remoteCandidateId")?)?;
+    let rtt = js_sys::Reflect::get(&pair, &JsValue::from_str("currentRoundTripTime")).unwrap_or(JsValue::UNDEFINED);
+    crate::debug::pair(&local, &remote, &rtt);
     Some(Route::from_pair(&get_str(&local, "candidateType")?, &get_str(&remote, "candidateType")?))
 }

@@ -1,0 +1,141 @@
+//! The debug build's panel (`--features debug`, `dist/index-debug.html`):
+//! both SDPs, the ICE candidates both ways, the selected candidate pair and
+//! a "Copy report" button that gathers all of it with the log, so that a
+//! person can send one text instead of opening a JS console. In the normal
+//! build every function here is empty and compiles away.
+
+#[cfg(feature = "debug")]
+mod imp {
+    use alloc::string::String;
+
+    use js_sys::Reflect;
+    use wasm_bindgen::{JsCast, JsValue};
+    use web_sys::{Document, Element, HtmlTextAreaElement};
+
+    use crate::js::{cb, get_str};
+
+    fn doc() -> Option<Document> {
+        web_sys::window()?.document()
+    }
+
+    fn el(id: &str) -> Option<Element> {
+        doc()?.get_element_by_id(id)
+    }
+
+    fn text(id: &str) -> String {
+        el(id).and_then(|e| e.text_content()).unwrap_or_default()
+    }
+
+    pub(crate) fn sdp(local: bool, sdp: &str) {
+        if let Some(e) = el(if local { "debug-local-sdp" } else { "debug-remote-sdp" }) {
+            e.set_text_content(Some(sdp));
+        }
+    }
+
+    /// One candidate line: `>` gathered here, `<` received from the peer.
+    pub(crate) fn candidate(local: bool, line: &str) {
+        if let Some(e) = el("debug-cands") {
+            let _ = e.insert_adjacent_text("beforeend", &[if local { "> " } else { "< " }, line, "\n"].concat());
+        }
+    }
+
+    fn num(obj: &JsValue, key: &str) -> String {
+        let v = Reflect::get(obj, &JsValue::from_str(key)).ok().and_then(|v| v.as_f64()).unwrap_or(0.0);
+        call_core::json::itoa(v as u64)
+    }
+
+    fn describe(c: &JsValue) -> String {
+        let s = |k| get_str(c, k).unwrap_or_default();
+        let addr = get_str(c, "address").or_else(|| get_str(c, "ip")).unwrap_or_default();
+        let relay = get_str(c, "relayProtocol").map(|p| [" via TURN/", &p].concat()).unwrap_or_default();
+        [&s("candidateType"), " ", &addr, ":", &num(c, "port"), " ", &s("protocol"), &relay].concat()
+    }
+
+    /// Shows the selected pair; `local`/`remote` are candidate stats.
+    pub(crate) fn pair(local: &JsValue, remote: &JsValue, rtt: &JsValue) {
+        let rtt = rtt.as_f64().map(|s| [" rtt ", &call_core::json::itoa((s * 1000.0) as u64), " ms"].concat());
+        let line = [&describe(local), "  <->  ", &describe(remote), &rtt.unwrap_or_default()].concat();
+        if let Some(e) = el("debug-pair") {
+            e.set_text_content(Some(&line));
+        }
+    }
+
+    fn report() -> String {
+        let root = doc().and_then(|d| d.document_element());
+        let attr = |n: &str| root.as_ref().and_then(|r| r.get_attribute(n)).unwrap_or_default();
+        let version = doc()
+            .and_then(|d| d.query_selector("meta[name=generator]").ok().flatten())
+            .and_then(|m| m.get_attribute("content"))
+            .unwrap_or_default();
+        let ua = web_sys::window().and_then(|w| w.navigator().user_agent().ok()).unwrap_or_default();
+        let mut r = String::new();
+        for (k, v) in [
+            ("version", version),
+            ("browser", ua),
+            ("phase", attr("data-phase")),
+            ("route", attr("data-route")),
+            ("mic/cam", [attr("data-mic"), "/".into(), attr("data-cam")].concat()),
+            ("status", text("status")),
+            ("notice", text("notice")),
+            ("pair", text("debug-pair")),
+        ] {
+            r.push_str(k);
+            r.push_str(": ");
+            r.push_str(&v);
+            r.push('\n');
+        }
+        for (title, id) in [
+            ("candidates", "debug-cands"),
+            ("local SDP", "debug-local-sdp"),
+            ("remote SDP", "debug-remote-sdp"),
+            ("log", "debug-log"),
+        ] {
+            r.push_str("\n--- ");
+            r.push_str(title);
+            r.push('\n');
+            r.push_str(&text(id));
+        }
+        r
+    }
+
+    /// Wires the copy button: the report goes into a text area (selected,
+    /// so Ctrl+C works where the clipboard API is missing or refused) and
+    /// to the clipboard.
+    pub(crate) fn init() {
+        let Some(button) = el("debug-copy") else { return };
+        let click = cb(|_| {
+            let r = report();
+            if let Some(area) = el("debug-report").and_then(|e| e.dyn_into::<HtmlTextAreaElement>().ok()) {
+                area.set_value(&r);
+                let _ = area.remove_attribute("hidden");
+                area.select();
+            }
+            let clipboard = web_sys::window()
+                .and_then(|w| Reflect::get(&w.navigator(), &JsValue::from_str("clipboard")).ok())
+                .filter(|c| c.is_object());
+            if let Some(c) = clipboard {
+                if let Ok(f) = Reflect::get(&c, &JsValue::from_str("writeText")) {
+                    if let Ok(f) = f.dyn_into::<js_sys::Function>() {
+                        // A refusal (no focus, no permission) leaves the text area.
+                        if let Ok(p) = f.call1(&c, &JsValue::from_str(&r)) {
+                            crate::js::then(&js_sys::Promise::resolve(&p), |_| {});
+                        }
+                    }
+                }
+            }
+        });
+        let _ = button.add_event_listener_with_callback("click", &click);
+    }
+}
+
+#[cfg(not(feature = "debug"))]
+mod imp {
+    use wasm_bindgen::JsValue;
+
+    pub(crate) fn sdp(_local: bool, _sdp: &str) {}
+    pub(crate) fn candidate(_local: bool, _line: &str) {}
+    pub(crate) fn pair(_local: &JsValue, _remote: &JsValue, _rtt: &JsValue) {}
+    pub(crate) fn init() {}
+}
+
+pub(crate) use imp::*;
