@@ -250,6 +250,8 @@ pub struct Call {
     route: Route,
     /// `endCall` was sent; it must go out at most once.
     end_called: bool,
+    /// When the connection first came up: the call timer counts from here.
+    connected_at: Option<u64>,
 }
 
 impl Call {
@@ -288,6 +290,7 @@ impl Call {
             remote_muted: None,
             route: Route::Unknown,
             end_called: false,
+            connected_at: None,
         }
     }
 
@@ -302,6 +305,13 @@ impl Call {
 
     pub fn flags(&self) -> Flags {
         self.flags
+    }
+
+    /// When media first flowed (the first `Connected`), on the clock of
+    /// `handle`; the call timer shows the time since. Kept through
+    /// reconnections and after the end (the final duration).
+    pub fn connected_at(&self) -> Option<u64> {
+        self.connected_at
     }
 
     fn out(&mut self, e: Effect) {
@@ -698,6 +708,7 @@ impl Call {
             ConnState::Connected => {
                 if !self.connected_once {
                     self.connected_once = true;
+                    self.connected_at = Some(now);
                     self.out(Effect::QueryRoute);
                     self.out(Effect::SetTimer(Timer::Route, ROUTE_POLL_MS));
                 } else {

@@ -1,6 +1,8 @@
 //! The view model: what the screen shows, as plain data. The shell maps it
 //! onto the static HTML template (data attributes that CSS keys on, texts).
 
+use alloc::string::String;
+
 use crate::text::Msg;
 
 /// The stage of the call, as the person sees it.
@@ -124,9 +126,79 @@ pub fn avatar_src(v: &str) -> Option<&str> {
     (clean && (path || image)).then_some(v)
 }
 
+/// The call timer's text: `m:ss`, or `h:mm:ss` from one hour on.
+pub fn format_elapsed(ms: u64) -> String {
+    let s = ms / 1000;
+    let two = |n: u64| [(b'0' + (n / 10 % 10) as u8) as char, (b'0' + (n % 10) as u8) as char];
+    let mut out = String::new();
+    if s >= 3600 {
+        out.push_str(&crate::json::itoa(s / 3600));
+        out.push(':');
+        out.extend(two(s / 60 % 60));
+    } else {
+        out.push_str(&crate::json::itoa(s / 60));
+    }
+    out.push(':');
+    out.extend(two(s % 60));
+    out
+}
+
+/// What a key press asks for. Single keys, since the page has no text
+/// field; modifier combinations are left to the host and the browser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shortcut {
+    Press(crate::machine::Button),
+    /// Show or hide the list of shortcuts.
+    Help,
+    /// Close the help (Escape); never ends the call.
+    CloseHelp,
+}
+
+/// `key` is `KeyboardEvent.key`; `modified` is true when Ctrl, Alt or Meta
+/// is held (those belong to the host: copy, reload, zoom).
+pub fn shortcut(key: &str, modified: bool) -> Option<Shortcut> {
+    use crate::machine::Button;
+    if modified {
+        return None;
+    }
+    Some(match key {
+        "m" | "M" => Shortcut::Press(Button::Mic),
+        "v" | "V" => Shortcut::Press(Button::Cam),
+        // Capital E (Shift+E): hanging up must not happen by a stray key.
+        "E" => Shortcut::Press(Button::End),
+        "?" => Shortcut::Help,
+        "Escape" => Shortcut::CloseHelp,
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn elapsed_times() {
+        assert_eq!(format_elapsed(0), "0:00");
+        assert_eq!(format_elapsed(999), "0:00");
+        assert_eq!(format_elapsed(61_000), "1:01");
+        assert_eq!(format_elapsed(59 * 60_000 + 59_999), "59:59");
+        assert_eq!(format_elapsed(3_600_000), "1:00:00");
+        assert_eq!(format_elapsed(36_000_000 + 62_000), "10:01:02");
+        assert_eq!(format_elapsed(u64::MAX).is_empty(), false);
+    }
+
+    #[test]
+    fn shortcuts() {
+        use crate::machine::Button;
+        assert_eq!(shortcut("m", false), Some(Shortcut::Press(Button::Mic)));
+        assert_eq!(shortcut("V", false), Some(Shortcut::Press(Button::Cam)));
+        assert_eq!(shortcut("E", false), Some(Shortcut::Press(Button::End)));
+        assert_eq!(shortcut("e", false), None, "a lower-case e does not hang up");
+        assert_eq!(shortcut("m", true), None, "Ctrl/Alt/Meta combinations are the host's");
+        assert_eq!(shortcut("?", false), Some(Shortcut::Help));
+        assert_eq!(shortcut("Escape", false), Some(Shortcut::CloseHelp));
+        assert_eq!(shortcut("Enter", false), None);
+    }
 
     #[test]
     fn avatar_values() {

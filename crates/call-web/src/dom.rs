@@ -2,8 +2,9 @@
 //! and turns clicks and `hashchange` into inputs. The template's CSS keys on
 //! the root element's `data-*` attributes; no markup is generated here.
 
-use call_core::{Button, Dev, Input, View};
-use wasm_bindgen::JsCast;
+use call_core::view::{shortcut, Shortcut};
+use call_core::{Button, Dev, Input, Phase, View};
+use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Document, Element, HtmlMediaElement, MediaStream, MediaStreamTrack, Window};
 
 use crate::input;
@@ -24,6 +25,8 @@ fn media_el(id: &str) -> Option<HtmlMediaElement> {
 pub(crate) struct Ui {
     root: Element,
     last: Option<View>,
+    /// The call timer's `setInterval` handle while it runs.
+    ticking: Option<i32>,
 }
 
 fn set_text(id: &str, text: &str) {
@@ -83,7 +86,7 @@ impl Ui {
         let root = window.document()?.document_element()?;
         #[cfg(feature = "debug")]
         set_hidden("debug", false);
-        Some(Ui { root, last: None })
+        Some(Ui { root, last: None, ticking: None })
     }
 
     pub(crate) fn set_avatar(&self, value: Option<&str>) {
@@ -138,6 +141,27 @@ impl Ui {
         self.last = Some(v.clone());
     }
 
+    /// Runs the call timer while in call (from the first connection, kept
+    /// through reconnection); afterwards the last value stays as the
+    /// call's duration.
+    pub(crate) fn timer(&mut self, since: Option<u64>, phase: Phase) {
+        let Some(w) = web_sys::window() else { return };
+        let running = matches!(phase, Phase::InCall | Phase::Reconnecting);
+        match (since, running, self.ticking) {
+            (Some(t), true, None) => {
+                let tick = move || set_text("timer", &call_core::view::format_elapsed(crate::now_ms().saturating_sub(t)));
+                tick();
+                let f = cb(move |_| tick());
+                self.ticking = w.set_interval_with_callback_and_timeout_and_arguments_0(&f, 1000).ok();
+            }
+            (_, false, Some(h)) => {
+                w.clear_interval_with_handle(h);
+                self.ticking = None;
+            }
+            _ => {}
+        }
+    }
+
     /// Shows our own camera in the mirrored thumbnail.
     pub(crate) fn show_local(&self, track: Option<MediaStreamTrack>) {
         let Some(el) = media_el("local-video") else { return };
@@ -189,11 +213,49 @@ pub(crate) fn listen(window: &Window) {
             let _ = target.add_event_listener_with_callback("change", &net);
         }
     }
-    for (id, b) in [("answer", Button::Answer), ("end", Button::End), ("mic", Button::Mic), ("cam", Button::Cam)] {
+    for (id, b) in BUTTONS {
         if let Some(el) = by_id(id) {
             let _ = el.add_event_listener_with_callback("click", &cb(move |_| input(Input::Click(b))));
         }
     }
+    if let Some(d) = doc() {
+        let _ = d.add_event_listener_with_callback("keydown", &cb(on_key));
+    }
+    if let Some(el) = by_id("help-btn") {
+        let _ = el.add_event_listener_with_callback("click", &cb(|_| toggle_help(None)));
+    }
+}
+
+const BUTTONS: [(&str, Button); 4] =
+    [("answer", Button::Answer), ("end", Button::End), ("mic", Button::Mic), ("cam", Button::Cam)];
+
+/// Keyboard shortcuts (`call_core::view::shortcut`): a key acts only when
+/// its button is on screen, as if the button were pressed.
+fn on_key(e: JsValue) {
+    let Some(e) = e.dyn_ref::<web_sys::KeyboardEvent>() else { return };
+    if e.repeat() {
+        return;
+    }
+    let Some(s) = shortcut(&e.key(), e.ctrl_key() || e.alt_key() || e.meta_key()) else { return };
+    match s {
+        Shortcut::Press(b) => {
+            let shown = BUTTONS.iter().any(|(id, x)| *x == b && by_id(id).is_some_and(|el| !el.has_attribute("hidden")));
+            if !shown {
+                return;
+            }
+            input(Input::Click(b));
+        }
+        Shortcut::Help => toggle_help(None),
+        Shortcut::CloseHelp => toggle_help(Some(false)),
+    }
+    e.prevent_default();
+}
+
+/// Shows, hides (`Some`) or toggles (`None`) the shortcut list.
+fn toggle_help(show: Option<bool>) {
+    let Some(el) = by_id("help") else { return };
+    let show = show.unwrap_or(el.has_attribute("hidden"));
+    set_hidden("help", !show);
 }
 
 /// The panic screen (see `panic_hook`): plain DOM writes only.
