@@ -40,6 +40,7 @@ pub mod ice;
 pub mod json;
 pub mod machine;
 pub mod payload;
+pub mod quality;
 pub mod text;
 pub mod view;
 

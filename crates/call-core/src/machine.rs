@@ -40,7 +40,8 @@ pub const DISCONNECT_GRACE_MS: u64 = 3000;
 pub const RESTART_ATTEMPT_MS: u64 = 8000;
 /// Restart attempts before the call is reported as lost (Android: 3).
 pub const MAX_RESTARTS: u32 = 3;
-/// How often the selected candidate pair is looked up while in a call.
+/// How often the selected candidate pair and the quality statistics are
+/// looked up while in a call.
 pub const ROUTE_POLL_MS: u64 = 5000;
 /// The ring-back tone: 425 Hz, 1 s on, 4 s off (the European ring-back
 /// cadence the original page used).
@@ -147,6 +148,8 @@ pub enum Input {
     /// Remote video frames arrive (`true`) or stopped (`false`).
     RemoteVideo(bool),
     Route(Route),
+    /// A `getStats` sample, taken with each route query.
+    Stats(crate::quality::Sample),
     Click(Button),
     Timer(Timer),
     /// The shell caught a panic or an unexpected exception.
@@ -252,6 +255,8 @@ pub struct Call {
     end_called: bool,
     /// When the connection first came up: the call timer counts from here.
     connected_at: Option<u64>,
+    last_sample: Option<crate::quality::Sample>,
+    quality: Option<crate::quality::Quality>,
 }
 
 impl Call {
@@ -291,6 +296,8 @@ impl Call {
             route: Route::Unknown,
             end_called: false,
             connected_at: None,
+            last_sample: None,
+            quality: None,
         }
     }
 
@@ -391,6 +398,13 @@ impl Call {
             }
             Input::RemoteVideo(live) => self.remote_video_live = live,
             Input::Route(r) => self.route = r,
+            Input::Stats(cur) => {
+                if let Some(prev) = self.last_sample.replace(cur) {
+                    if let Some(q) = crate::quality::assess(&prev, &cur) {
+                        self.quality = Some(q);
+                    }
+                }
+            }
             Input::Click(b) => self.click(now, b),
             Input::Timer(t) => self.timer(now, t),
             Input::Crashed => self.fail(Msg::Crashed),
@@ -948,6 +962,7 @@ impl Call {
             remote_mic: self.remote_muted.map(|m| m.audio_enabled),
             avatar: matches!(p, Phase::Incoming | Phase::Ringing | Phase::Connecting) || (in_call && !remote_video),
             route: if in_call { self.route } else { Route::Unknown },
+            quality: if in_call { self.quality } else { None },
             ringback: p == Phase::Ringing,
             end_label: if p == Phase::Incoming { Msg::Decline } else { Msg::EndCall },
             mic_label: if self.mic == Dev::On { Msg::MuteMic } else { Msg::UnmuteMic },

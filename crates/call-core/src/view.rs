@@ -105,6 +105,8 @@ pub struct View {
     pub remote_mic: Option<bool>,
     pub avatar: bool,
     pub route: Route,
+    /// The connection quality indicator (in call, once measured).
+    pub quality: Option<crate::quality::Quality>,
     /// The ring-back tone plays.
     pub ringback: bool,
     /// Accessible labels of the toggle buttons, which say what a press does.

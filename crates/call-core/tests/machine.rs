@@ -2201,3 +2201,36 @@ fn a_fresh_call_has_nothing_to_do_and_an_idle_view() {
     assert_eq!(c.view().phase, Phase::Idle);
     assert!(!c.view().end && !c.view().answer && !c.view().avatar);
 }
+
+// ====================================================================
+// Call timer and connection quality
+// ====================================================================
+
+#[test]
+fn the_timer_starts_at_the_first_connection_and_survives_reconnection() {
+    let mut s = caller_in_call();
+    let t = s.call.connected_at().expect("connected");
+    s.feed(Input::Connection(ConnState::Disconnected));
+    s.after(1000, Input::Connection(ConnState::Connected));
+    assert_eq!(s.call.connected_at(), Some(t), "a reconnection does not restart the timer");
+    s.feed(Input::Click(Button::End));
+    assert_eq!(s.call.connected_at(), Some(t), "kept after the end: the call's duration");
+    let (s, _) = started("", "#startCall", HostApi::FULL);
+    assert_eq!(s.call.connected_at(), None);
+}
+
+#[test]
+fn stats_samples_grade_the_connection_in_call_only() {
+    use call_core::quality::{Level, Sample};
+    let mut s = caller_in_call();
+    let a = Sample { at_ms: 0, rtt_ms: Some(30), packets_received: 100, ..Sample::default() };
+    assert_eq!(s.feed(Input::Stats(a)), vec![]);
+    assert_eq!(s.view().quality, None, "one sample is no interval");
+    s.feed(Input::Stats(Sample { at_ms: 5000, packets_received: 600, bytes_received: 625_000, ..a }));
+    let q = s.view().quality.expect("graded");
+    assert_eq!((q.level, q.down_kbps, q.rtt_ms), (Level::Good, 1000, Some(30)));
+    s.feed(Input::Stats(Sample { at_ms: 10_000, rtt_ms: Some(900), packets_received: 700, bytes_received: 700_000, ..a }));
+    assert_eq!(s.view().quality.map(|q| q.level), Some(Level::Poor));
+    s.feed(Input::Click(Button::End));
+    assert_eq!(s.view().quality, None, "not shown once the call is over");
+}

@@ -115,6 +115,7 @@ impl Ui {
             ("data-cam", dev(v.cam)),
             ("data-route", v.route.as_str()),
             ("data-show-avatar", if v.avatar { "on" } else { "off" }),
+            ("data-quality", v.quality.map_or("", |q| q.level.as_str())),
         ];
         for (k, val) in attrs {
             if r.get_attribute(k).as_deref() != Some(val) {
@@ -123,6 +124,12 @@ impl Ui {
         }
         set_text("status", v.status.map(|m| m.en()).unwrap_or(""));
         set_text("notice", v.notice.map(|m| m.en()).unwrap_or(""));
+        set_hidden("quality", v.quality.is_none());
+        if let Some(q) = &v.quality {
+            let label = ["Connection quality: ", q.level.as_str()].concat();
+            set_attr("quality", "aria-label", &label);
+            set_text("quality-details", &call_core::quality::details(q, v.route));
+        }
         set_hidden("answer", !v.answer);
         set_hidden("end", !v.end);
         set_hidden("mic", v.mic == Dev::None);
@@ -221,6 +228,9 @@ pub(crate) fn listen(window: &Window) {
     if let Some(d) = doc() {
         let _ = d.add_event_listener_with_callback("keydown", &cb(on_key));
     }
+    if let Some(el) = by_id("quality") {
+        let _ = el.add_event_listener_with_callback("click", &cb(|_| toggle("quality-details", "quality")));
+    }
     if let Some(el) = by_id("help-btn") {
         let _ = el.add_event_listener_with_callback("click", &cb(|_| toggle_help(None)));
     }
@@ -249,6 +259,14 @@ fn on_key(e: JsValue) {
         Shortcut::CloseHelp => toggle_help(Some(false)),
     }
     e.prevent_default();
+}
+
+/// Toggles a details element and its button's `aria-expanded`.
+fn toggle(id: &str, button: &str) {
+    let Some(el) = by_id(id) else { return };
+    let show = el.has_attribute("hidden");
+    set_hidden(id, !show);
+    set_attr(button, "aria-expanded", if show { "true" } else { "false" });
 }
 
 /// Shows, hides (`Some`) or toggles (`None`) the shortcut list.

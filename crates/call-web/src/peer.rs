@@ -3,7 +3,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use call_core::{CandidateInit, Channel, ConnState, IceServer, Input, Route};
+use call_core::{CandidateInit, Channel, ConnState, IceServer, Input};
 use js_sys::{Array, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -261,9 +261,17 @@ impl Peer {
     /// Looks up the selected candidate pair and reports P2P or relay.
     pub(crate) fn query_route(&self) {
         then(&self.pc.get_stats(), |r| {
-            if let Some(route) = r.ok().as_ref().and_then(route_from_stats) {
-                input(Input::Route(route));
+            let Ok(report) = r else { return };
+            let mut rtt = None;
+            if let Some((pair, local, remote)) = selected_pair(&report) {
+                let seconds = js_sys::Reflect::get(&pair, &JsValue::from_str("currentRoundTripTime")).unwrap_or(JsValue::UNDEFINED);
+                crate::debug::pair(&local, &remote, &seconds);
+                rtt = seconds.as_f64().map(|s| (s * 1000.0) as u32);
+                if let (Some(l), Some(r)) = (get_str(&local, "candidateType"), get_str(&remote, "candidateType")) {
+                    input(Input::Route(call_core::Route::from_pair(&l, &r)));
+                }
             }
+            input(Input::Stats(call_core::quality::Sample { rtt_ms: rtt, ..sample(&report) }));
         });
     }
 
@@ -275,10 +283,32 @@ impl Peer {
     }
 }
 
+fn num(obj: &JsValue, key: &str) -> u64 {
+    let v = js_sys::Reflect::get(obj, &JsValue::from_str(key)).ok().and_then(|v| v.as_f64()).unwrap_or(0.0);
+    // `as` saturates: NaN and negatives (packetsLost is signed) become 0.
+    v as u64
+}
+
+/// Sums the counters of a stats report for the quality indicator.
+fn sample(report: &JsValue) -> call_core::quality::Sample {
+    let map: &js_sys::Map = report.unchecked_ref();
+    let mut s = call_core::quality::Sample { at_ms: crate::now_ms(), ..Default::default() };
+    map.for_each(&mut |v, _k| match get_str(&v, "type").as_deref() {
+        Some("inbound-rtp") => {
+            s.packets_received = s.packets_received.saturating_add(num(&v, "packetsReceived"));
+            s.packets_lost = s.packets_lost.saturating_add(num(&v, "packetsLost"));
+            s.bytes_received = s.bytes_received.saturating_add(num(&v, "bytesReceived"));
+        }
+        Some("outbound-rtp") => s.bytes_sent = s.bytes_sent.saturating_add(num(&v, "bytesSent")),
+        _ => {}
+    });
+    s
+}
+
 /// The stats report is a maplike of id → stats object. The transport's
-/// `selectedCandidatePairId` names the pair; its local and remote candidate
-/// stats carry `candidateType`.
-fn route_from_stats(report: &JsValue) -> Option<Route> {
+/// `selectedCandidatePairId` names the pair, whose local and remote
+/// candidate stats carry `candidateType`. Returns (pair, local, remote).
+fn selected_pair(report: &JsValue) -> Option<(JsValue, JsValue, JsValue)> {
     let map: &js_sys::Map = report.unchecked_ref();
     let get = |id: &str| -> Option<JsValue> {
         let v = map.get(&JsValue::from_str(id));
@@ -293,7 +323,5 @@ fn route_from_stats(report: &JsValue) -> Option<Route> {
     let pair = get(&pair_id?)?;
     let local = get(&get_str(&pair, "localCandidateId")?)?;
     let remote = get(&get_str(&pair, "remoteCandidateId")?)?;
-    let rtt = js_sys::Reflect::get(&pair, &JsValue::from_str("currentRoundTripTime")).unwrap_or(JsValue::UNDEFINED);
-    crate::debug::pair(&local, &remote, &rtt);
-    Some(Route::from_pair(&get_str(&local, "candidateType")?, &get_str(&remote, "candidateType")?))
+    Some((pair, local, remote))
 }

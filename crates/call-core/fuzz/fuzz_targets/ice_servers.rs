@@ -48,6 +48,15 @@ fn entry(v: &Json) -> Entry<'_> {
     Entry { urls, username: v.get("username"), credential: v.get("credential") }
 }
 
+/// A username or credential: absent/null, or a string of sane size.
+fn field(f: Option<&Json>) -> Option<Option<&str>> {
+    match f {
+        None | Some(Json::Null) => Some(None),
+        Some(Json::Str(s)) if s.len() <= MAX_FIELD => Some(Some(s.as_str())),
+        _ => None,
+    }
+}
+
 fn check_servers(text: &str) {
     let parsed = Json::parse(text);
     let (servers, dropped) = match parse_ice_servers(text) {
@@ -83,11 +92,6 @@ fn check_servers(text: &str) {
     let mut expect_dropped = false;
     for item in &items {
         let e = entry(item);
-        let field = |f: Option<&Json>| match f {
-            None | Some(Json::Null) => Some(None),
-            Some(Json::Str(s)) if s.len() <= MAX_FIELD => Some(Some(s.as_str())),
-            _ => None,
-        };
         let (Some(urls), Some(user), Some(cred)) = (e.urls, field(e.username), field(e.credential)) else {
             expect_dropped = true;
             continue;

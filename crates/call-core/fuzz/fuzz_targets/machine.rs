@@ -1,0 +1,542 @@
+//! The call state machine (`machine::Call`) driven by a simulated shell.
+//!
+//! The fuzz input is decoded into `Started` and then at most 200 steps, each
+//! a time step (timers that fall due fire first, in due order, once, as the
+//! browser does) and one input, built from hostile strings (fragments,
+//! payloads, ICE server lists, candidates, channel messages). The first byte
+//! picks the mode: "shell" mode feeds results only for work that was asked
+//! for (media after `AcquireMedia`, `LocalDescriptionSet` after
+//! `CreateOffer`…), connection events only while a peer exists, as the
+//! browser shell can; "free" mode feeds anything at any time.
+//!
+//! After every step (invariants from PROTOCOL.md and machine.rs):
+//! - no panic; `EndCall` at most once ever, last, only once the call is over
+//!   and only if the host has `endCall`; nothing at all after it;
+//! - once the phase is ended/failed, no effect but that single `EndCall`,
+//!   and the phase stays; `ClosePeer` at most once, only when the call ends;
+//! - privacy: no `CreatePeer` and no `SetRemote` while the view shows the
+//!   incoming-call prompt, and none before the person (or the host's
+//!   `#acceptCall`, or `#startCall`) consented to a call;
+//! - every `SetTimer` delay is in 1..=20 000 ms;
+//! - `CreatePeer` and `HandToHost` at most once; a `SetRemote` SDP passes
+//!   the SDP check; every message sent on a channel parses as that
+//!   channel's message; only the caller makes (restart) offers, only the
+//!   callee asks for a restart; at most 3 restart attempts while the
+//!   connection is down;
+//! - flags: `disableVideoCompletely` never captures or shows video,
+//!   `noOutgoingVideoInitially` starts with the camera off, `relayOnly`
+//!   reaches `CreatePeer`; `CreatePeer`'s servers are valid for Chromium;
+//! - the view is consistent with its phase (Answer only while incoming,
+//!   Decline label only then, ring-back only while ringing, status texts,
+//!   device controls only in a live call, remote video xor avatar in call).
+//!
+//! In shell mode, at the end: with no more input but time passing, a call
+//! whose connection is down after it was up must end (restarts are bounded).
+#![no_main]
+
+use call_core::channel::{parse_message, Incoming, Renegotiation};
+use call_core::machine::{CONNECT_TIMEOUT_MS, MAX_RESTARTS};
+use call_core::payload::looks_like_sdp;
+use call_core::{
+    Button, Call, Channel, ConnState, Dev, Effect, HostApi, HostCall, Input, Media, Msg, Phase, Route, Timer, View,
+};
+use call_core_fuzz::{
+    hostile_candidate, hostile_hash, hostile_message, hostile_search, hostile_servers, webrtc_accepts,
+};
+use libfuzzer_sys::arbitrary::{Result, Unstructured};
+use libfuzzer_sys::fuzz_target;
+
+const MAX_STEPS: usize = 200;
+const MAX_TIMER_MS: u64 = CONNECT_TIMEOUT_MS;
+
+#[derive(Default)]
+struct Pending {
+    servers: u32,
+    media: u32,
+    camera: u32,
+    /// CreateOffer/CreateAnswer: LocalDescriptionSet or PeerError.
+    local: u32,
+    /// SetRemote: RemoteDescriptionSet or PeerError.
+    remote: u32,
+    /// CreatePeer and HandToHost can fail synchronously: PeerError.
+    may_fail: u32,
+}
+
+struct Harness {
+    call: Call,
+    shell: bool,
+    host: HostApi,
+    now: u64,
+    /// (due, timer), in the order set.
+    timers: Vec<(u64, Timer)>,
+    pending: Pending,
+    trace: Vec<String>,
+    // what the shell knows
+    peer: bool,
+    peer_closed: bool,
+    local_set: bool,
+    remote_set: bool,
+    connected: bool,
+    /// The last connection state fed while a peer existed.
+    last_conn: Option<ConnState>,
+    connected_once: bool,
+    open: [bool; 3],
+    // invariant bookkeeping
+    end_calls: u32,
+    close_peers: u32,
+    create_peers: u32,
+    hand_overs: u32,
+    consent: bool,
+    answered: bool,
+    caller: bool,
+    callee: bool,
+    acquired: u32,
+    restarts_while_down: u32,
+}
+
+fn chan_index(ch: Channel) -> usize {
+    match ch {
+        Channel::IceTrickling => 0,
+        Channel::MutedState => 1,
+        Channel::Renegotiation => 2,
+    }
+}
+
+fn short(s: impl std::fmt::Debug) -> String {
+    let s = format!("{s:?}");
+    if s.len() > 300 {
+        let cut = (0..=300).rev().find(|&i| s.is_char_boundary(i)).unwrap_or(0);
+        format!("{}…", &s[..cut])
+    } else {
+        s
+    }
+}
+
+impl Harness {
+    fn fail(&self, what: &str) -> ! {
+        panic!("INVARIANT: {what}\n--- inputs (time ms, input) ---\n{}", self.trace.join("\n"));
+    }
+
+    fn check(&self, ok: bool, what: impl FnOnce() -> String) {
+        if !ok {
+            self.fail(&what());
+        }
+    }
+
+    /// Fires due timers up to `until`, then sets the clock there.
+    fn advance(&mut self, until: u64) {
+        loop {
+            let next = (0..self.timers.len()).filter(|&i| self.timers[i].0 <= until).min_by_key(|&i| (self.timers[i].0, i));
+            let Some(i) = next else { break };
+            let (due, t) = self.timers.remove(i);
+            self.now = self.now.max(due);
+            self.feed(Input::Timer(t));
+        }
+        self.now = self.now.max(until);
+    }
+
+    fn feed(&mut self, input: Input) {
+        self.trace.push(format!("{:>8} {}", self.now, short(&input)));
+        let before = self.call.view();
+        let flags = self.call.flags();
+        // What the shell does with the input (before the machine sees it).
+        match &input {
+            Input::HashChanged(h) | Input::Started { hash: h, .. } => {
+                let h = h.strip_prefix('#').unwrap_or(h);
+                let is = |c: &str| h == c || h.starts_with(&format!("{c}="));
+                if is("startCall") {
+                    self.consent = true;
+                }
+                if h.starts_with("acceptCall=") {
+                    self.consent = true;
+                    self.answered = true;
+                }
+            }
+            Input::Click(Button::Answer) if before.phase == Phase::Incoming => {
+                self.consent = true;
+                self.answered = true;
+            }
+            Input::Connection(s) if self.peer => {
+                self.connected = *s == ConnState::Connected;
+                self.last_conn = Some(*s);
+                if self.connected {
+                    self.connected_once = true;
+                    self.restarts_while_down = 0;
+                }
+            }
+            Input::LocalDescriptionSet => self.local_set = true,
+            Input::RemoteDescriptionSet => self.remote_set = true,
+            _ => {}
+        }
+        self.call.handle(self.now, input);
+        let mut effects = Vec::new();
+        while let Some(e) = self.call.poll_effect() {
+            effects.push(e);
+        }
+        let after = self.call.view();
+        self.trace.push(format!("           -> {} | phase {}", short(&effects), after.phase.as_str()));
+        self.check_step(&before, &after, &effects, flags);
+        self.check_view(&after);
+    }
+
+    fn check_step(&mut self, before: &View, after: &View, effects: &[Effect], flags: call_core::command::Flags) {
+        let over = |p: Phase| matches!(p, Phase::Ended | Phase::Failed);
+        if over(before.phase) {
+            self.check(effects.iter().all(|e| *e == Effect::EndCall), || "effects after the call was over".into());
+            self.check(after.phase == before.phase, || "the phase changed after the call was over".into());
+        }
+        let mut closed_at = None;
+        for (i, e) in effects.iter().enumerate() {
+            match e {
+                Effect::EndCall => {
+                    self.end_calls += 1;
+                    self.check(self.end_calls == 1, || "EndCall emitted twice".into());
+                    self.check(over(after.phase), || "EndCall while the call goes on".into());
+                    self.check(self.host.end_call, || "EndCall without host.endCall".into());
+                    self.check(effects[i + 1..].iter().all(|e| matches!(e, Effect::Log(_))), || {
+                        "effects after EndCall (the window is closed)".into()
+                    });
+                }
+                Effect::ClosePeer => {
+                    self.close_peers += 1;
+                    self.peer_closed = true;
+                    closed_at = Some(i);
+                    self.check(self.close_peers == 1, || "ClosePeer twice".into());
+                    self.check(over(after.phase), || "ClosePeer while the call goes on".into());
+                }
+                Effect::SetTimer(t, ms) => {
+                    self.check(*ms > 0 && *ms <= MAX_TIMER_MS, || format!("timer {t:?} with delay {ms}"));
+                    self.timers.push((self.now + ms, *t));
+                }
+                Effect::CreatePeer { servers, relay_only, video } => {
+                    self.create_peers += 1;
+                    self.peer = true;
+                    self.pending.may_fail += 1;
+                    self.check(self.create_peers == 1, || "CreatePeer twice".into());
+                    self.check(self.consent, || "CreatePeer before the person consented to a call".into());
+                    self.check(after.phase != Phase::Incoming, || "CreatePeer while the prompt shows".into());
+                    self.check(*relay_only == flags.relay_only, || "relayOnly flag not honoured".into());
+                    self.check(*video != flags.disable_video_completely, || "video transceiver vs flag".into());
+                    self.check(servers.len() <= 8, || "more than 8 ICE servers".into());
+                    for s in servers {
+                        for u in &s.urls {
+                            self.check(webrtc_accepts(u, s.username.as_deref(), s.credential.as_deref()), || {
+                                format!("CreatePeer with a URL Chromium refuses: {u:?}")
+                            });
+                        }
+                    }
+                }
+                Effect::SetRemote { offer, sdp } => {
+                    self.pending.remote += 1;
+                    self.check(looks_like_sdp(sdp), || "SetRemote with a non-SDP".into());
+                    self.check(after.phase != Phase::Incoming, || "SetRemote while the prompt shows".into());
+                    self.check(self.peer, || "SetRemote without a peer".into());
+                    if *offer {
+                        self.check(self.answered || self.connected_once, || "remote offer used before answering".into());
+                    }
+                }
+                Effect::CreateOffer { ice_restart } => {
+                    self.pending.local += 1;
+                    self.check(self.peer, || "CreateOffer without a peer".into());
+                    if !ice_restart {
+                        self.caller = true;
+                    } else {
+                        if !self.connected {
+                            self.restarts_while_down += 1;
+                        }
+                        self.check(self.caller && !self.callee, || "a restart offer from the callee".into());
+                        self.check(self.connected_once, || "ICE restart before the call connected".into());
+                    }
+                }
+                Effect::CreateAnswer => {
+                    self.pending.local += 1;
+                    self.check(!self.caller, || "the caller creates an answer".into());
+                    self.callee = true;
+                }
+                Effect::HandToHost(h) => {
+                    self.hand_overs += 1;
+                    self.pending.may_fail += 1;
+                    self.check(self.hand_overs == 1, || "HandToHost twice".into());
+                    // (In free mode a LocalDescriptionSet may come before the
+                    // offer or answer was even asked for.)
+                    let ok = match h {
+                        HostCall::StartCall => (self.caller || !self.shell) && self.host.start_call,
+                        HostCall::AcceptCall => (self.callee || !self.shell) && self.host.accept_call,
+                    };
+                    self.check(ok, || format!("{h:?} by the wrong side or without host support"));
+                }
+                Effect::AcquireMedia { video } => {
+                    self.pending.media += 1;
+                    self.acquired += 1;
+                    self.check(!video || !flags.disable_video_completely, || "camera with disableVideoCompletely".into());
+                    if self.acquired == 1 && flags.no_outgoing_video_initially {
+                        self.check(!video, || "camera on with noOutgoingVideoInitially".into());
+                    }
+                }
+                Effect::StartCamera => {
+                    self.pending.camera += 1;
+                    self.check(!flags.disable_video_completely, || "StartCamera with disableVideoCompletely".into());
+                }
+                Effect::LoadIceServers => self.pending.servers += 1,
+                Effect::Send(ch, text) => {
+                    let m = parse_message(*ch, text);
+                    self.check(m.is_some(), || format!("sent a malformed {ch:?} message: {text}"));
+                    if let Some(Incoming::Renegotiation(Renegotiation::RestartRequest)) = m {
+                        self.check(!self.caller, || "the caller asks for a restart".into());
+                        self.check(self.connected_once, || "restart request before the call connected".into());
+                        if !self.connected {
+                            self.restarts_while_down += 1;
+                        }
+                    }
+                }
+                Effect::SendDescription => self.check(self.connected_once, || "SendDescription before connecting".into()),
+                Effect::AddCandidate(_)
+                | Effect::SetMic(_)
+                | Effect::StopCamera
+                | Effect::QueryRoute
+                | Effect::Log(_) => {}
+            }
+        }
+        self.check(self.restarts_while_down <= MAX_RESTARTS, || "more than 3 restart attempts while down".into());
+        if let Some(i) = closed_at {
+            self.check(
+                effects[i + 1..].iter().all(|e| {
+                    matches!(e, Effect::Log(_) | Effect::EndCall | Effect::SetTimer(Timer::EndAfterFailure, _))
+                }),
+                || "effects after ClosePeer".into(),
+            );
+        }
+        if after.phase == Phase::Incoming {
+            self.check(!self.peer, || "a peer exists while the prompt shows".into());
+        }
+    }
+
+    fn check_view(&self, v: &View) {
+        let flags = self.call.flags();
+        let p = v.phase;
+        let live = matches!(p, Phase::Connecting | Phase::Ringing | Phase::InCall | Phase::Reconnecting);
+        let in_call = matches!(p, Phase::InCall | Phase::Reconnecting);
+        let bad = |what: &str| format!("view: {what}: {v:?}");
+        self.check(v.answer == (p == Phase::Incoming), || bad("Answer button outside the prompt"));
+        self.check((v.end_label == Msg::Decline) == (p == Phase::Incoming), || bad("Decline label"));
+        self.check(v.ringback == (p == Phase::Ringing), || bad("ring-back"));
+        let status_ok = match p {
+            Phase::Idle | Phase::InCall => v.status.is_none(),
+            Phase::Incoming => v.status == Some(Msg::IncomingCall),
+            Phase::Connecting => v.status == Some(Msg::Connecting),
+            Phase::Ringing => v.status == Some(Msg::Ringing),
+            Phase::Reconnecting => v.status == Some(Msg::Reconnecting),
+            Phase::Ended => v.status.is_some() && v.notice.is_none(),
+            Phase::Failed => v.status == Some(Msg::CallFailed) && v.notice.is_some(),
+        };
+        self.check(status_ok, || bad("status/notice"));
+        self.check(live || (v.mic == Dev::None && v.cam == Dev::None), || bad("device controls outside a call"));
+        self.check(!v.remote_video || in_call, || bad("remote video outside a call"));
+        self.check(!in_call || v.avatar != v.remote_video, || bad("avatar and remote video"));
+        self.check(in_call || v.route == Route::Unknown, || bad("route outside a call"));
+        // The End button is there from the first command on (not when
+        // there is no host to end anything with).
+        self.check(!v.end || p != Phase::Idle, || bad("End button while idle"));
+        self.check(v.end || matches!(p, Phase::Idle | Phase::Failed), || bad("no End button"));
+        if flags.disable_video_completely {
+            self.check(!v.remote_video && v.cam == Dev::None, || bad("video with disableVideoCompletely"));
+        }
+        if v.mic != Dev::None {
+            let label = if v.mic == Dev::On { Msg::MuteMic } else { Msg::UnmuteMic };
+            self.check(v.mic_label == label, || bad("mic label"));
+        }
+    }
+
+    /// One step: a time step, then one input (None when the shell has
+    /// nothing sensible to feed in shell mode).
+    fn step(&mut self, u: &mut Unstructured) -> Result<()> {
+        let dt = match u.choose_index(8)? {
+            0 | 1 => 0,
+            2 => u.int_in_range(1..=200)?,
+            3 => u.int_in_range(100..=3000)?,
+            4 => [150, 1500, 2000, 2500, 3000, 5000, 8000, 20_000][u.choose_index(8)?],
+            5 => u.int_in_range(0..=30_000)?,
+            _ => u.int_in_range(0..=50)?,
+        };
+        self.advance(self.now + dt);
+        let shell = self.shell;
+        let p = &self.pending;
+        let live_peer = self.peer && !self.peer_closed;
+        let input = match u.choose_index(21)? {
+            0 => Input::HashChanged(hostile_hash(u)?),
+            1 if !shell || p.servers > 0 => {
+                self.pending.servers = self.pending.servers.saturating_sub(1);
+                Input::IceServers(hostile_servers(u)?)
+            }
+            2 if !shell || p.media > 0 => {
+                self.pending.media = self.pending.media.saturating_sub(1);
+                if u.ratio(1, 4)? {
+                    Input::Media(Err(()))
+                } else {
+                    Input::Media(Ok(Media { audio: u.ratio(4, 5)?, video: u.arbitrary()? }))
+                }
+            }
+            3 => Input::CameraPresent(u.arbitrary()?),
+            4 if !shell || p.camera > 0 => {
+                self.pending.camera = self.pending.camera.saturating_sub(1);
+                Input::CameraStarted(u.ratio(3, 4)?)
+            }
+            5 if !shell || p.local > 0 => {
+                self.pending.local = self.pending.local.saturating_sub(1);
+                Input::LocalDescriptionSet
+            }
+            6 if !shell || p.remote > 0 => {
+                self.pending.remote = self.pending.remote.saturating_sub(1);
+                Input::RemoteDescriptionSet
+            }
+            7 if !shell || p.local + p.remote + p.may_fail > 0 => {
+                let pe = &mut self.pending;
+                match u.choose_index(3)? {
+                    0 if pe.local > 0 => pe.local -= 1,
+                    1 if pe.remote > 0 => pe.remote -= 1,
+                    _ if pe.may_fail > 0 => pe.may_fail -= 1,
+                    _ if pe.local > 0 => pe.local -= 1,
+                    _ => pe.remote = pe.remote.saturating_sub(1),
+                }
+                Input::PeerError
+            }
+            8 | 9 if !shell || (live_peer && self.local_set) => {
+                let c = hostile_candidate(u)?;
+                if u.ratio(1, 10)? {
+                    Input::GatheringComplete
+                } else {
+                    Input::Candidate(c)
+                }
+            }
+            10 | 11 if !shell || live_peer => {
+                let s = [
+                    ConnState::New,
+                    ConnState::Connecting,
+                    ConnState::Connected,
+                    ConnState::Disconnected,
+                    ConnState::Failed,
+                    ConnState::Closed,
+                ][u.choose_index(6)?];
+                // Up only once both descriptions are in and the SDP went out.
+                if shell && s == ConnState::Connected && !(self.local_set && self.remote_set && self.hand_overs > 0) {
+                    return Ok(());
+                }
+                Input::Connection(s)
+            }
+            12 if !shell || live_peer => {
+                let ch = Channel::ALL[u.choose_index(3)?];
+                if shell && !self.connected_once {
+                    return Ok(());
+                }
+                let i = chan_index(ch);
+                if u.ratio(1, 6)? {
+                    self.open[i] = false;
+                    Input::ChannelClosed(ch)
+                } else {
+                    self.open[i] = true;
+                    Input::ChannelOpen(ch)
+                }
+            }
+            13 | 14 if !shell || live_peer => {
+                let ch = Channel::ALL[u.choose_index(3)?];
+                if shell && !self.open[chan_index(ch)] {
+                    return Ok(());
+                }
+                Input::ChannelMessage(ch, hostile_message(u)?)
+            }
+            15 => Input::NetworkChanged,
+            16 if !shell || live_peer => Input::RemoteVideo(u.arbitrary()?),
+            17 if !shell || live_peer => Input::Route([Route::P2p, Route::Relay, Route::Unknown][u.choose_index(3)?]),
+            18 | 19 => Input::Click([Button::Answer, Button::End, Button::Mic, Button::Cam][u.choose_index(4)?]),
+            20 => {
+                // Jump to the next timer.
+                if let Some(due) = self.timers.iter().map(|(d, _)| *d).min() {
+                    self.advance(due);
+                }
+                return Ok(());
+            }
+            _ if !shell && u.ratio(1, 50)? => Input::Crashed,
+            _ => return Ok(()),
+        };
+        self.feed(input);
+        Ok(())
+    }
+}
+
+fn run(data: &[u8]) -> Result<()> {
+    let mut u = Unstructured::new(data);
+    let shell = u.arbitrary::<u8>()? & 1 == 0;
+    let search = hostile_search(&mut u)?;
+    let hash = hostile_hash(&mut u)?;
+    let host = if u.ratio(7, 8)? {
+        HostApi::FULL
+    } else if u.ratio(1, 4)? {
+        HostApi::default() // no window.calls at all
+    } else {
+        HostApi {
+            present: true,
+            start_call: u.arbitrary()?,
+            accept_call: u.arbitrary()?,
+            end_call: u.arbitrary()?,
+            get_ice_servers: u.arbitrary()?,
+        }
+    };
+    let webrtc = u.ratio(15, 16)?;
+    let mut h = Harness {
+        call: Call::new(),
+        shell,
+        host,
+        now: 100_000 + u.int_in_range(0..=1u64 << 32)?,
+        timers: Vec::new(),
+        pending: Pending::default(),
+        trace: vec![format!("mode: {}", if shell { "shell" } else { "free" })],
+        peer: false,
+        peer_closed: false,
+        local_set: false,
+        remote_set: false,
+        connected: false,
+        last_conn: None,
+        connected_once: false,
+        open: [false; 3],
+        end_calls: 0,
+        close_peers: 0,
+        create_peers: 0,
+        hand_overs: 0,
+        consent: false,
+        answered: false,
+        caller: false,
+        callee: false,
+        acquired: 0,
+        restarts_while_down: 0,
+    };
+    h.feed(Input::Started { search, hash, host, webrtc });
+    for _ in 0..MAX_STEPS {
+        if u.is_empty() {
+            break;
+        }
+        h.step(&mut u)?;
+    }
+    // Liveness: nothing more happens but time passes. A call whose
+    // connection dropped (disconnected or failed) after it was up must end
+    // by itself (bounded restarts); one never connected must not stay
+    // "connecting" once its descriptions are in (the connect timeout).
+    if h.shell && !h.peer_closed {
+        let down = h.connected_once && matches!(h.last_conn, Some(ConnState::Disconnected | ConnState::Failed));
+        let connecting = !h.connected_once && h.remote_set && h.local_set && h.hand_overs > 0;
+        for _ in 0..100 {
+            let Some(due) = h.timers.iter().map(|(d, _)| *d).min() else { break };
+            h.advance(due);
+        }
+        if down || connecting {
+            let p = h.call.view().phase;
+            h.check(matches!(p, Phase::Ended | Phase::Failed), || {
+                format!("the call is stuck in {} with no more input", p.as_str())
+            });
+        }
+    }
+    Ok(())
+}
+
+fuzz_target!(|data: &[u8]| {
+    let _ = run(data);
+});
