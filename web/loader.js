@@ -1,9 +1,10 @@
 // Loader of the call page (the only hand-written JavaScript of the page).
-// The packer fills in BLOB (base64 of gzip(glue ++ wasm)), GLUE (the glue's
-// length) and VERSION. Decompression is native (DecompressionStream, Chromium
-// 80+); the glue runs as an inline script, the wasm is instantiated from
-// bytes: no network request. If this fails the page says so and, like any
-// failure, ends the call after a pause.
+// The packer fills in BLOB (base64 of gzip(css ++ markup ++ glue ++ wasm)),
+// LENGTHS (of the first three) and VERSION. Decompression is native
+// (DecompressionStream, Chromium 80+); styles and markup go in place, the
+// glue runs as an inline script, the wasm is instantiated from bytes: no
+// network request. If this fails the page says so and, like any failure,
+// ends the call after a pause.
 (function () {
   function fail(e) {
     var s = document.getElementById("status");
@@ -15,15 +16,23 @@
   }
   try {
     console.info("calls-webapp-rs VERSION");
-    var b = atob("BLOB"), n = GLUE, u = new Uint8Array(b.length);
+    var b = atob("BLOB"), l = LENGTHS, u = new Uint8Array(b.length);
     for (var i = 0; i < b.length; i++) u[i] = b.charCodeAt(i);
     new Response(new Blob([u]).stream().pipeThrough(new DecompressionStream("gzip")))
       .arrayBuffer()
       .then(function (a) {
-        var d = new Uint8Array(a), s = document.createElement("script");
-        s.textContent = new TextDecoder().decode(d.subarray(0, n));
+        var d = new Uint8Array(a), t = new TextDecoder(), o = 0;
+        function next(n) {
+          o += n;
+          return t.decode(d.subarray(o - n, o));
+        }
+        var st = document.createElement("style"), s = document.createElement("script");
+        st.textContent = next(l[0]);
+        document.head.appendChild(st);
+        document.body.innerHTML = next(l[1]);
+        s.textContent = next(l[2]);
         document.head.appendChild(s);
-        return wasm_bindgen({ module_or_path: d.subarray(n) });
+        return wasm_bindgen({ module_or_path: d.subarray(o) });
       })
       .catch(fail);
   } catch (e) {

@@ -20,15 +20,21 @@ fn between<'a>(s: &'a str, start: &str, end: &str) -> &'a str {
     &s[a..a + b]
 }
 
-/// Returns (glue, wasm) as the loader would see them.
-fn unpack(html: &str) -> (String, Vec<u8>) {
+/// Returns (css, markup, glue, wasm) as the loader would see them.
+fn unpack(html: &str) -> (String, String, String, Vec<u8>) {
     let b64 = between(html, "atob(\"", "\")");
-    let glue_len: usize = between(html, "n = ", ",").trim().parse().expect("glue length");
+    let lengths: Vec<usize> =
+        between(html, "l = [", "]").split(',').map(|n| n.trim().parse().expect("a length")).collect();
     let gz = call_core::payload::base64_decode(b64).expect("base64");
     let mut all = Vec::new();
     flate2::read::GzDecoder::new(&gz[..]).read_to_end(&mut all).expect("gzip");
-    let wasm = all.split_off(glue_len);
-    (String::from_utf8(all).expect("utf-8 glue"), wasm)
+    let mut parts = Vec::new();
+    for n in lengths {
+        let rest = all.split_off(n);
+        parts.push(String::from_utf8(std::mem::replace(&mut all, rest)).expect("utf-8 part"));
+    }
+    let [css, markup, glue] = <[String; 3]>::try_from(parts).expect("three text parts");
+    (css, markup, glue, all)
 }
 
 fn check(name: &str) -> (String, Vec<u8>, usize) {
@@ -36,8 +42,13 @@ fn check(name: &str) -> (String, Vec<u8>, usize) {
     for outside in ["src=\"http", "href=\"http", "<link", "@import", "url(", "fetch(\"http"] {
         assert!(!html.contains(outside), "{}: `{outside}` would be a network request", path.display());
     }
-    let (glue, wasm) = unpack(&html);
+    let (css, markup, glue, wasm) = unpack(&html);
     assert!(glue.contains("wasm_bindgen"), "the glue defines wasm_bindgen");
+    assert!(css.contains("#remote-video"), "the styles are there");
+    for id in ["remote-video", "status", "answer", "end", "mic", "cam"] {
+        assert!(markup.contains(&format!("id=\"{id}\"")), "the markup has #{id}");
+    }
+    assert!(!markup.contains("<script"), "no script in the markup");
     crate::wasmcheck::validate_for_chromium_87(&wasm).expect("module valid for Chromium 87");
     (glue, wasm, html.len())
 }

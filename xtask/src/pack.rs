@@ -88,22 +88,51 @@ fn gzip(data: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Assembles the page from the template, the loader and the payload.
+/// Assembles the page. Styles, markup, glue and module all go into one
+/// gzip stream: the template's CSS and SVG markup compress to a third, and
+/// every byte of the file counts. What stays outside is the document shell
+/// (`<html>` with its state attributes, meta tags), a one-line style for
+/// the first paint, a `#status` for the loader's error message, and the
+/// loader, which puts styles and markup in place before the module starts.
 pub(crate) fn page(glue: &str, wasm: &[u8]) -> Result<String> {
     let web = root().join("web");
     let template = String::from_utf8(read(&web.join("index.html"))?).map_err(|_| "template is not UTF-8")?;
     let loader = String::from_utf8(read(&web.join("loader.js"))?).map_err(|_| "loader is not UTF-8")?;
-    let mut blob = glue.as_bytes().to_vec();
-    blob.extend_from_slice(wasm);
+    let template = minify_css(&template);
+    let part = |start: &str, end: &str| -> Result<(usize, usize)> {
+        let a = template.find(start).ok_or_else(|| format!("template lacks {start}"))? + start.len();
+        let b = a + template[a..].find(end).ok_or_else(|| format!("template lacks {end}"))?;
+        Ok((a, b))
+    };
+    let (css_a, css_b) = part("<style>", "</style>")?;
+    let (body_a, body_b) = part("<body>", "<!-- CALL_SCRIPT -->")?;
+    let css = &template[css_a..css_b];
+    let markup: String = template[body_a..body_b].lines().map(str::trim).collect();
+    let mut blob = Vec::new();
+    for p in [css.as_bytes(), markup.as_bytes(), glue.as_bytes(), wasm] {
+        blob.extend_from_slice(p);
+    }
+    let lengths = format!("[{},{},{}]", css.len(), markup.len(), glue.len());
     let b64 = call_core::payload::base64_encode(&gzip(&blob));
     let version = version();
     // BLOB last: base64 may contain the other placeholders' letters.
     let loader = minify_loader(&loader)
-        .replace("GLUE", &glue.len().to_string())
+        .replace("LENGTHS", &lengths)
         .replace("VERSION", &version)
         .replace("BLOB", &b64);
-    let script = format!("<script>{loader}</script>");
-    let html = minify_css(&template).replace("{{VERSION}}", &version).replace("<!-- CALL_SCRIPT -->", &script);
+    let head = &template[..css_a - "<style>".len()];
+    let after_style = &template[css_b + "</style>".len()..body_a];
+    let html = [
+        head,
+        "<style>html{background:#111418;color:#f2f4f7;font:16px system-ui,sans-serif}</style>",
+        after_style,
+        "<p id=\"status\" role=\"status\"></p><script>",
+        &loader,
+        "</script>",
+        &template[body_b + "<!-- CALL_SCRIPT -->".len()..],
+    ]
+    .concat()
+    .replace("{{VERSION}}", &version);
     if html.contains("{{") || html.contains("<!-- CALL_SCRIPT") {
         return Err("template placeholder left unfilled".into());
     }
