@@ -59,6 +59,9 @@ pub struct Flags {
     /// `relayOnly`: `iceTransportPolicy: "relay"`, so the other side never
     /// learns this device's addresses. Our addition; unknown to old hosts.
     pub relay_only: bool,
+    /// `lowData`: cap the outgoing video at a low bitrate and resolution,
+    /// for metered or slow connections. Our addition.
+    pub low_data: bool,
 }
 
 /// Parses `location.search` (with or without the leading `?`). Unknown flags,
@@ -72,6 +75,7 @@ pub fn parse_flags(search: &str) -> Flags {
             "noOutgoingVideoInitially" => f.no_outgoing_video_initially = true,
             "disableVideoCompletely" => f.disable_video_completely = true,
             "relayOnly" => f.relay_only = true,
+            "lowData" => f.low_data = true,
             _ => {}
         }
     }
@@ -110,5 +114,6 @@ mod tests {
         assert!(f.no_outgoing_video_initially && f.relay_only && !f.disable_video_completely);
         assert!(parse_flags("disableVideoCompletely=").disable_video_completely);
         assert_eq!(parse_flags("?novideo&&="), Flags::default());
+        assert!(parse_flags("?lowData").low_data);
     }
 }

@@ -43,6 +43,13 @@ pub const MAX_RESTARTS: u32 = 3;
 /// How often the selected candidate pair and the quality statistics are
 /// looked up while in a call.
 pub const ROUTE_POLL_MS: u64 = 5000;
+/// Outgoing video cap on a relayed path: the TURN server carries every
+/// byte and is shared by many users (chatmail relays); 800 kbit/s is still
+/// a sharp 640×480 picture in VP8.
+pub const RELAY_VIDEO_KBPS: u32 = 800;
+/// Outgoing video cap with the `lowData` flag (the shell also halves the
+/// resolution at caps this low).
+pub const LOW_DATA_VIDEO_KBPS: u32 = 200;
 /// The ring-back tone: 425 Hz, 1 s on, 4 s off (the European ring-back
 /// cadence the original page used).
 pub const RINGBACK_HZ: f32 = 425.0;
@@ -187,6 +194,8 @@ pub enum Effect {
     StopCamera,
     SetTimer(Timer, u64),
     QueryRoute,
+    /// Cap the outgoing video at this many kbit/s (`None`: lift the cap).
+    LimitVideo(Option<u32>),
     /// Close the peer connection and stop all capture.
     ClosePeer,
     Log(String),
@@ -255,6 +264,8 @@ pub struct Call {
     end_called: bool,
     /// When the connection first came up: the call timer counts from here.
     connected_at: Option<u64>,
+    /// The outgoing video cap last asked of the shell (`None`: no cap).
+    video_cap: Option<u32>,
     last_sample: Option<crate::quality::Sample>,
     quality: Option<crate::quality::Quality>,
 }
@@ -296,6 +307,7 @@ impl Call {
             route: Route::Unknown,
             end_called: false,
             connected_at: None,
+            video_cap: None,
             last_sample: None,
             quality: None,
         }
@@ -397,7 +409,10 @@ impl Call {
                 }
             }
             Input::RemoteVideo(live) => self.remote_video_live = live,
-            Input::Route(r) => self.route = r,
+            Input::Route(r) => {
+                self.route = r;
+                self.limit_video();
+            }
             Input::Stats(cur) => {
                 if let Some(prev) = self.last_sample.replace(cur) {
                     if let Some(q) = crate::quality::assess(&prev, &cur) {
@@ -747,6 +762,22 @@ impl Call {
             ConnState::Failed => self.fail(Msg::ConnectFailed),
             ConnState::Closed if self.connected_once => self.end(Msg::PeerHungUp),
             _ => {}
+        }
+    }
+
+    /// Caps the outgoing video for the relay or the `lowData` flag, when
+    /// the right cap changed.
+    fn limit_video(&mut self) {
+        let cap = if self.flags.low_data {
+            Some(LOW_DATA_VIDEO_KBPS)
+        } else if self.route == Route::Relay {
+            Some(RELAY_VIDEO_KBPS)
+        } else {
+            None
+        };
+        if cap != self.video_cap && self.peer_created {
+            self.video_cap = cap;
+            self.out(Effect::LimitVideo(cap));
         }
     }
 

@@ -10,7 +10,7 @@ use call_core::channel::Renegotiation;
 use call_core::ice::{HOST_BURST_MS, HOST_WAIT_MS, RELAY_WAIT_MS, SRFLX_BURST_MS, SRFLX_WAIT_MS};
 use call_core::machine::{
     CONNECT_TIMEOUT_MS, DISCONNECT_GRACE_MS, FAILURE_LINGER_MS, ICE_SERVERS_TIMEOUT_MS, MAX_RESTARTS,
-    RESTART_ATTEMPT_MS, ROUTE_POLL_MS,
+    RELAY_VIDEO_KBPS, LOW_DATA_VIDEO_KBPS, RESTART_ATTEMPT_MS, ROUTE_POLL_MS,
 };
 use call_core::payload::PayloadError;
 use call_core::{
@@ -1584,12 +1584,13 @@ fn end_call_is_never_emitted_twice() {
 #[test]
 fn route_is_shown_only_in_the_call() {
     let mut s = caller_connecting();
-    assert_eq!(s.feed(Input::Route(Route::Relay)), vec![]);
+    // A relayed path is capped as soon as it is known.
+    assert_eq!(s.feed(Input::Route(Route::Relay)), vec![Effect::LimitVideo(Some(RELAY_VIDEO_KBPS))]);
     assert_eq!(s.view().route, Route::Unknown);
     s.feed(Input::Connection(ConnState::Connected));
-    assert_eq!(s.feed(Input::Route(Route::Relay)), vec![]);
+    assert_eq!(s.feed(Input::Route(Route::Relay)), vec![], "asked once");
     assert_eq!(s.view(), View { route: Route::Relay, ..live_view(Phase::InCall) });
-    s.feed(Input::Route(Route::P2p));
+    assert_eq!(s.feed(Input::Route(Route::P2p)), vec![Effect::LimitVideo(None)], "a direct path lifts the cap");
     assert_eq!(s.view().route, Route::P2p);
     s.click(Button::End);
     assert_eq!(s.view().route, Route::Unknown);
@@ -2233,4 +2234,19 @@ fn stats_samples_grade_the_connection_in_call_only() {
     assert_eq!(s.view().quality.map(|q| q.level), Some(Level::Poor));
     s.feed(Input::Click(Button::End));
     assert_eq!(s.view().quality, None, "not shown once the call is over");
+}
+
+#[test]
+fn low_data_caps_the_video_on_every_path() {
+    let (mut early, _) = started("?lowData", "#startCall", HostApi::FULL);
+    assert_eq!(early.feed(Input::Route(Route::P2p)), vec![], "no peer yet, nothing to cap");
+    let mut s = callee_prompt("?lowData");
+    s.after(2000, Input::Click(Button::Answer));
+    s.after(30, Input::Media(Ok(AV)));
+    s.after(5, Input::RemoteDescriptionSet);
+    s.after(5, Input::LocalDescriptionSet);
+    s.after(40, Input::Candidate(cand("relay", 2)));
+    s.after(500, Input::Connection(ConnState::Connected));
+    assert_eq!(s.feed(Input::Route(Route::P2p)), vec![Effect::LimitVideo(Some(LOW_DATA_VIDEO_KBPS))]);
+    assert_eq!(s.feed(Input::Route(Route::Relay)), vec![], "the lower cap stays");
 }

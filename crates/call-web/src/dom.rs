@@ -124,6 +124,7 @@ impl Ui {
         }
         set_text("status", v.status.map(|m| m.en()).unwrap_or(""));
         set_text("notice", v.notice.map(|m| m.en()).unwrap_or(""));
+        set_hidden("pip", !(v.remote_video && pip_supported()));
         set_hidden("quality", v.quality.is_none());
         if let Some(q) = &v.quality {
             let label = ["Connection quality: ", q.level.as_str()].concat();
@@ -228,6 +229,9 @@ pub(crate) fn listen(window: &Window) {
     if let Some(d) = doc() {
         let _ = d.add_event_listener_with_callback("keydown", &cb(on_key));
     }
+    if let Some(el) = by_id("pip") {
+        let _ = el.add_event_listener_with_callback("click", &cb(|_| toggle_pip()));
+    }
     if let Some(el) = by_id("quality") {
         let _ = el.add_event_listener_with_callback("click", &cb(|_| toggle("quality-details", "quality")));
     }
@@ -259,6 +263,35 @@ fn on_key(e: JsValue) {
         Shortcut::CloseHelp => toggle_help(Some(false)),
     }
     e.prevent_default();
+}
+
+fn js_call(obj: &JsValue, name: &str) -> Option<JsValue> {
+    let f: js_sys::Function = js_sys::Reflect::get(obj, &name.into()).ok()?.dyn_into().ok()?;
+    f.call0(obj).ok()
+}
+
+/// Picture-in-picture exists (Chromium, Safari; not Firefox, not most
+/// WebViews): the button shows only then.
+fn pip_supported() -> bool {
+    doc().and_then(|d| js_sys::Reflect::get(&d, &"pictureInPictureEnabled".into()).ok()).is_some_and(|v| v.is_truthy())
+}
+
+/// The remote video in a floating window, or back.
+fn toggle_pip() {
+    let Some(d) = doc() else { return };
+    let active = js_sys::Reflect::get(&d, &"pictureInPictureElement".into()).is_ok_and(|e| e.is_truthy());
+    let p = if active {
+        js_call(&d, "exitPictureInPicture")
+    } else {
+        by_id("remote-video").and_then(|v| js_call(&v, "requestPictureInPicture"))
+    };
+    if let Some(p) = p {
+        then(&js_sys::Promise::resolve(&p), |r| {
+            if r.is_err() {
+                crate::log("picture-in-picture refused");
+            }
+        });
+    }
 }
 
 /// Toggles a details element and its button's `aria-expanded`.

@@ -189,6 +189,11 @@ impl Shell {
                 self.ui.show_local(None);
             }
             Effect::SetTimer(t, ms) => after(ms, move || input(Input::Timer(t))),
+            Effect::LimitVideo(kbps) => {
+                if let Some(p) = &self.peer {
+                    p.limit_video(kbps);
+                }
+            }
             Effect::QueryRoute => {
                 if let Some(p) = &self.peer {
                     p.query_route();

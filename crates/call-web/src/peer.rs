@@ -232,6 +232,37 @@ impl Peer {
         }
     }
 
+    /// Caps the outgoing video (kbit/s) through the sender's encoding
+    /// parameters: no renegotiation, nothing in the SDP changes. At low
+    /// caps the resolution is halved too, or VP8 stays sharp but stutters.
+    pub(crate) fn limit_video(&self, kbps: Option<u32>) {
+        let Some(sender) = self.transceiver("video").map(|t| t.sender()) else { return };
+        let key = |k: &str| JsValue::from_str(k);
+        let call = |obj: &JsValue, name: &str, arg: Option<&JsValue>| -> Option<JsValue> {
+            let f: js_sys::Function = Reflect::get(obj, &key(name)).ok()?.dyn_into().ok()?;
+            match arg {
+                Some(a) => f.call1(obj, a).ok(),
+                None => f.call0(obj).ok(),
+            }
+        };
+        let Some(params) = call(&sender, "getParameters", None) else { return };
+        let Some(first) = Reflect::get(&params, &key("encodings")).ok().map(|e| js_sys::Array::from(&e).get(0)) else {
+            return;
+        };
+        if !first.is_object() {
+            return crate::log("no video encoding to cap yet");
+        }
+        let _ = match kbps {
+            Some(k) => Reflect::set(&first, &key("maxBitrate"), &JsValue::from_f64(f64::from(k) * 1000.0)),
+            None => Reflect::delete_property(first.unchecked_ref::<js_sys::Object>(), &key("maxBitrate")),
+        };
+        let scale = if kbps.is_some_and(|k| k <= 300) { 2.0 } else { 1.0 };
+        let _ = Reflect::set(&first, &key("scaleResolutionDownBy"), &JsValue::from_f64(scale));
+        if let Some(p) = call(&sender, "setParameters", Some(&params)) {
+            log_failure(&Promise::resolve(&p), "setParameters");
+        }
+    }
+
     pub(crate) fn local_sdp(&self) -> Option<String> {
         self.pc.local_description().map(|d| d.sdp())
     }

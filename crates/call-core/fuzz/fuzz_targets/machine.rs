@@ -30,6 +30,8 @@
 //!   Decline label only then, ring-back only while ringing, status texts,
 //!   device controls only in a live call, remote video xor avatar in call).
 //!
+//! `CALL_FUZZ_TRACE=1 <binary> <input file>` prints the inputs and effects.
+//!
 //! In shell mode, at the end: with no more input but time passing, a call
 //! whose connection is down after it was up must end (restarts are bounded).
 #![no_main]
@@ -533,6 +535,9 @@ fn run(data: &[u8]) -> Result<()> {
                 format!("the call is stuck in {} with no more input", p.as_str())
             });
         }
+    }
+    if std::env::var_os("CALL_FUZZ_TRACE").is_some() {
+        eprintln!("{}\nfinal view: {:?}", h.trace.join("\n"), h.call.view());
     }
     Ok(())
 }

@@ -230,23 +230,20 @@ pub fn plain_ice_url(url: &str, username: Option<&str>, credential: Option<&str>
             return false;
         }
     }
-    let (host, port) = if let Some(rest) = hostport.strip_prefix('[') {
+    let (name_ok, port) = if let Some(rest) = hostport.strip_prefix('[') {
         let Some((h, after)) = rest.split_once(']') else { return false };
-        if h.is_empty() || !h.bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.') {
-            return false;
-        }
+        let ok = !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
         match after.strip_prefix(':') {
-            Some(p) => (h, Some(p)),
-            None if after.is_empty() => (h, None),
-            None => return false,
+            Some(p) => (ok, Some(p)),
+            None => (ok && after.is_empty(), None),
         }
     } else {
-        match hostport.split_once(':') {
+        let (h, p) = match hostport.split_once(':') {
             Some((h, p)) => (h, Some(p)),
             None => (hostport, None),
-        }
+        };
+        (!h.is_empty() && h.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b)), p)
     };
-    let name_ok = !host.is_empty() && host.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b));
     let port_ok = port.is_none_or(|p| {
         !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u32>().is_ok_and(|n| (1..=65535).contains(&n))
     });
