@@ -80,6 +80,8 @@ pub enum Button {
     End,
     Mic,
     Cam,
+    /// Start or stop sharing the screen.
+    Screen,
 }
 
 /// `RTCPeerConnection.connectionState`.
@@ -155,6 +157,12 @@ pub enum Input {
     /// Remote video frames arrive (`true`) or stopped (`false`).
     RemoteVideo(bool),
     Route(Route),
+    /// The browser can share the screen (`getDisplayMedia` exists).
+    CanShareScreen(bool),
+    /// Screen capture started (`true`) or was refused or cancelled.
+    ScreenStarted(bool),
+    /// The shared screen's track ended (the browser's own "Stop sharing").
+    ScreenEnded,
     /// A `getStats` sample, taken with each route query.
     Stats(crate::quality::Sample),
     Click(Button),
@@ -194,6 +202,11 @@ pub enum Effect {
     StopCamera,
     SetTimer(Timer, u64),
     QueryRoute,
+    /// Ask for a screen to share (`getDisplayMedia`); the shell sends it
+    /// on the video sender in place of the camera when it comes.
+    StartScreen,
+    /// Stop sharing: the camera (if on) goes back on the video sender.
+    StopScreen,
     /// Cap the outgoing video at this many kbit/s (`None`: lift the cap).
     LimitVideo(Option<u32>),
     /// Close the peer connection and stop all capture.
@@ -264,6 +277,9 @@ pub struct Call {
     end_called: bool,
     /// When the connection first came up: the call timer counts from here.
     connected_at: Option<u64>,
+    can_share_screen: bool,
+    /// Our screen is on the video sender.
+    sharing: bool,
     /// The outgoing video cap last asked of the shell (`None`: no cap).
     video_cap: Option<u32>,
     last_sample: Option<crate::quality::Sample>,
@@ -308,6 +324,8 @@ impl Call {
             end_called: false,
             connected_at: None,
             video_cap: None,
+            can_share_screen: false,
+            sharing: false,
             last_sample: None,
             quality: None,
         }
@@ -412,6 +430,21 @@ impl Call {
             Input::Route(r) => {
                 self.route = r;
                 self.limit_video();
+            }
+            Input::CanShareScreen(can) => self.can_share_screen = can,
+            Input::ScreenStarted(ok) => {
+                self.sharing = ok && self.in_call();
+                if ok && !self.sharing {
+                    self.out(Effect::StopScreen); // the call moved on meanwhile
+                }
+                self.send_muted_state();
+            }
+            Input::ScreenEnded => {
+                if self.sharing {
+                    self.sharing = false;
+                    self.out(Effect::StopScreen);
+                    self.send_muted_state();
+                }
             }
             Input::Stats(cur) => {
                 if let Some(prev) = self.last_sample.replace(cur) {
@@ -860,7 +893,8 @@ impl Call {
     }
 
     fn muted_state(&self) -> MutedState {
-        MutedState { audio_enabled: self.mic == Dev::On, video_enabled: self.cam == Dev::On }
+        // A shared screen is video the other side should see.
+        MutedState { audio_enabled: self.mic == Dev::On, video_enabled: self.cam == Dev::On || self.sharing }
     }
 
     fn send_muted_state(&mut self) {
@@ -902,8 +936,26 @@ impl Call {
                     self.out(Effect::StartCamera);
                 }
             }
+            Button::Screen if self.screen_available() => {
+                if self.sharing {
+                    self.sharing = false;
+                    self.out(Effect::StopScreen);
+                    self.send_muted_state();
+                } else {
+                    self.out(Effect::StartScreen);
+                }
+            }
             _ => {}
         }
+    }
+
+    fn in_call(&self) -> bool {
+        matches!(self.phase, Phase::InCall | Phase::Reconnecting)
+    }
+
+    /// Sharing needs the API, a call, and video allowed at all.
+    fn screen_available(&self) -> bool {
+        self.can_share_screen && self.in_call() && !self.flags.disable_video_completely
     }
 
     fn cam_available(&self) -> bool {
@@ -994,6 +1046,11 @@ impl Call {
             avatar: matches!(p, Phase::Incoming | Phase::Ringing | Phase::Connecting) || (in_call && !remote_video),
             route: if in_call { self.route } else { Route::Unknown },
             quality: if in_call { self.quality } else { None },
+            screen: match (self.screen_available(), self.sharing) {
+                (false, _) => Dev::None,
+                (true, true) => Dev::On,
+                (true, false) => Dev::Off,
+            },
             ringback: p == Phase::Ringing,
             end_label: if p == Phase::Incoming { Msg::Decline } else { Msg::EndCall },
             mic_label: if self.mic == Dev::On { Msg::MuteMic } else { Msg::UnmuteMic },

@@ -105,6 +105,8 @@ pub struct View {
     pub remote_mic: Option<bool>,
     pub avatar: bool,
     pub route: Route,
+    /// Screen sharing: `None` where unavailable, `On` while sharing.
+    pub screen: Dev,
     /// The connection quality indicator (in call, once measured).
     pub quality: Option<crate::quality::Quality>,
     /// The ring-back tone plays.

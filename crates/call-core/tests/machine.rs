@@ -2250,3 +2250,49 @@ fn low_data_caps_the_video_on_every_path() {
     assert_eq!(s.feed(Input::Route(Route::P2p)), vec![Effect::LimitVideo(Some(LOW_DATA_VIDEO_KBPS))]);
     assert_eq!(s.feed(Input::Route(Route::Relay)), vec![], "the lower cap stays");
 }
+
+// ====================================================================
+// Screen sharing
+// ====================================================================
+
+#[test]
+fn screen_sharing_replaces_the_camera_and_reports_video_on() {
+    let mut s = caller_in_call();
+    s.feed(Input::ChannelOpen(Channel::MutedState));
+    assert_eq!(s.view().screen, Dev::None, "not without the API");
+    assert_eq!(s.click(Button::Screen), vec![]);
+    s.feed(Input::CanShareScreen(true));
+    assert_eq!(s.view().screen, Dev::Off);
+    // Camera off first: the other side then shows the avatar...
+    s.click(Button::Cam);
+    assert_eq!(s.click(Button::Screen), vec![Effect::StartScreen]);
+    assert_eq!(s.view().screen, Dev::Off, "not before the capture runs");
+    // ...until the screen comes: that is video to show.
+    let on = r#"{"audioEnabled":true,"videoEnabled":true}"#;
+    let off = r#"{"audioEnabled":true,"videoEnabled":false}"#;
+    assert_eq!(s.feed(Input::ScreenStarted(true)), vec![Effect::Send(Channel::MutedState, on.into())]);
+    assert_eq!(s.view().screen, Dev::On);
+    assert_eq!(s.click(Button::Screen), vec![Effect::StopScreen, Effect::Send(Channel::MutedState, off.into())]);
+    assert_eq!(s.view().screen, Dev::Off);
+    // The browser's own "Stop sharing" ends it the same way, once.
+    s.click(Button::Screen);
+    s.feed(Input::ScreenStarted(true));
+    assert_eq!(s.feed(Input::ScreenEnded), vec![Effect::StopScreen, Effect::Send(Channel::MutedState, off.into())]);
+    assert_eq!(s.feed(Input::ScreenEnded), vec![]);
+    // A cancelled picker changes nothing.
+    s.click(Button::Screen);
+    assert_eq!(s.feed(Input::ScreenStarted(false)), vec![Effect::Send(Channel::MutedState, off.into())]);
+    assert_eq!(s.view().screen, Dev::Off);
+}
+
+#[test]
+fn no_screen_sharing_without_video_or_outside_a_call() {
+    let mut s = started("?disableVideoCompletely", "#startCall", HostApi::FULL).0;
+    s.feed(Input::CanShareScreen(true));
+    assert_eq!(s.click(Button::Screen), vec![]);
+    assert_eq!(s.view().screen, Dev::None);
+    let mut s = caller_connecting();
+    s.feed(Input::CanShareScreen(true));
+    assert_eq!(s.view().screen, Dev::None, "not while connecting");
+    assert_eq!(s.click(Button::Screen), vec![]);
+}

@@ -116,6 +116,7 @@ impl Ui {
             ("data-route", v.route.as_str()),
             ("data-show-avatar", if v.avatar { "on" } else { "off" }),
             ("data-quality", v.quality.map_or("", |q| q.level.as_str())),
+            ("data-screen", dev(v.screen)),
         ];
         for (k, val) in attrs {
             if r.get_attribute(k).as_deref() != Some(val) {
@@ -125,6 +126,9 @@ impl Ui {
         set_text("status", v.status.map(|m| m.en()).unwrap_or(""));
         set_text("notice", v.notice.map(|m| m.en()).unwrap_or(""));
         set_hidden("pip", !(v.remote_video && pip_supported()));
+        set_hidden("screen", v.screen == Dev::None);
+        set_attr("screen", "aria-pressed", if v.screen == Dev::On { "true" } else { "false" });
+        set_attr("screen", "aria-label", if v.screen == Dev::On { "Stop sharing" } else { "Share screen" });
         set_hidden("quality", v.quality.is_none());
         if let Some(q) = &v.quality {
             let label = ["Connection quality: ", q.level.as_str()].concat();
@@ -240,8 +244,14 @@ pub(crate) fn listen(window: &Window) {
     }
 }
 
-const BUTTONS: [(&str, Button); 4] =
-    [("answer", Button::Answer), ("end", Button::End), ("mic", Button::Mic), ("cam", Button::Cam)];
+const BUTTONS: [(&str, Button); 6] = [
+    ("answer", Button::Answer),
+    ("end", Button::End),
+    ("mic", Button::Mic),
+    ("cam", Button::Cam),
+    ("screen", Button::Screen),
+    ("stop-sharing", Button::Screen),
+];
 
 /// Keyboard shortcuts (`call_core::view::shortcut`): a key acts only when
 /// its button is on screen, as if the button were pressed.

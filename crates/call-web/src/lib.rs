@@ -41,6 +41,8 @@ pub(crate) enum Ev {
     CameraTrack(MediaStreamTrack),
     /// The peer sends this track.
     RemoteTrack(MediaStreamTrack),
+    /// The person picked a screen to share.
+    ScreenTrack(MediaStreamTrack),
 }
 
 #[cfg(target_feature = "atomics")]
@@ -112,11 +114,23 @@ impl Shell {
             }
             Ev::CameraTrack(track) => {
                 self.media.set_camera(track.clone());
+                // While sharing, the screen keeps the sender and preview.
+                if !self.media.sharing() {
+                    if let Some(p) = &self.peer {
+                        p.send_video(Some(&track));
+                    }
+                    self.ui.show_local(Some(track));
+                }
+                self.step(Input::CameraStarted(true));
+            }
+            Ev::ScreenTrack(track) => {
+                track.set_onended(Some(&js::cb(|_| input(Input::ScreenEnded))));
+                self.media.set_screen(track.clone());
                 if let Some(p) = &self.peer {
                     p.send_video(Some(&track));
                 }
                 self.ui.show_local(Some(track));
-                self.step(Input::CameraStarted(true));
+                self.step(Input::ScreenStarted(true));
             }
             Ev::RemoteTrack(track) => self.ui.show_remote(track),
         }
@@ -183,10 +197,21 @@ impl Shell {
             Effect::StartCamera => media::start_camera(),
             Effect::StopCamera => {
                 self.media.stop_camera();
-                if let Some(p) = &self.peer {
-                    p.send_video(None);
+                if !self.media.sharing() {
+                    if let Some(p) = &self.peer {
+                        p.send_video(None);
+                    }
+                    self.ui.show_local(None);
                 }
-                self.ui.show_local(None);
+            }
+            Effect::StartScreen => media::start_screen(),
+            Effect::StopScreen => {
+                self.media.stop_screen();
+                let cam = self.media.camera_track();
+                if let Some(p) = &self.peer {
+                    p.send_video(cam.as_ref());
+                }
+                self.ui.show_local(cam);
             }
             Effect::SetTimer(t, ms) => after(ms, move || input(Input::Timer(t))),
             Effect::LimitVideo(kbps) => {
@@ -248,4 +273,5 @@ pub fn start() {
     dom::listen(&window);
     media::watch_devices();
     input(started);
+    input(Input::CanShareScreen(media::can_share_screen()));
 }

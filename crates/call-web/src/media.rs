@@ -1,4 +1,4 @@
-//! Local capture: microphone and camera.
+//! Local capture: microphone, camera and a shared screen.
 
 use alloc::string::String;
 
@@ -16,6 +16,8 @@ use crate::{dispatch, input, Ev};
 pub(crate) struct Local {
     mic: Option<MediaStreamTrack>,
     cam: Option<MediaStreamTrack>,
+    /// While sharing, this goes on the video sender instead of the camera.
+    screen: Option<MediaStreamTrack>,
 }
 
 fn devices() -> Option<MediaDevices> {
@@ -62,8 +64,26 @@ impl Local {
         }
     }
 
+    pub(crate) fn sharing(&self) -> bool {
+        self.screen.is_some()
+    }
+
+    pub(crate) fn set_screen(&mut self, t: MediaStreamTrack) {
+        if let Some(old) = self.screen.replace(t) {
+            old.stop();
+        }
+    }
+
+    pub(crate) fn stop_screen(&mut self) {
+        if let Some(t) = self.screen.take() {
+            t.set_onended(None);
+            t.stop();
+        }
+    }
+
     pub(crate) fn stop_all(&mut self) {
         self.stop_camera();
+        self.stop_screen();
         if let Some(t) = self.mic.take() {
             t.stop();
         }
@@ -100,6 +120,32 @@ pub(crate) fn start_camera() {
     get_user_media(false, true, |s| match s.and_then(|s| tracks(&s, true)) {
         Some(t) => dispatch(Ev::CameraTrack(t)),
         None => input(Input::CameraStarted(false)),
+    });
+}
+
+/// `getDisplayMedia` exists (desktop browsers; not Android WebView).
+pub(crate) fn can_share_screen() -> bool {
+    devices().is_some_and(|md| js_sys::Reflect::has(&md, &"getDisplayMedia".into()).unwrap_or(false))
+}
+
+/// Asks the person to pick a screen or window; the track comes back as
+/// [`Ev::ScreenTrack`], a refusal or cancel as `ScreenStarted(false)`.
+pub(crate) fn start_screen() {
+    let p = devices().and_then(|md| {
+        let f: js_sys::Function = js_sys::Reflect::get(&md, &"getDisplayMedia".into()).ok()?.dyn_into().ok()?;
+        let c = js_sys::Object::new();
+        js_sys::Reflect::set(&c, &"video".into(), &JsValue::TRUE).ok()?;
+        f.call1(&md, &c).ok()
+    });
+    let Some(p) = p else { return input(Input::ScreenStarted(false)) };
+    then(&Promise::resolve(&p), |r| {
+        match r.ok().and_then(|s| s.dyn_into::<MediaStream>().ok()).and_then(|s| tracks(&s, true)) {
+            Some(t) => dispatch(Ev::ScreenTrack(t)),
+            None => {
+                crate::log("screen sharing refused or cancelled");
+                input(Input::ScreenStarted(false))
+            }
+        }
     });
 }
 

@@ -39,6 +39,7 @@
 use call_core::channel::{parse_message, Incoming, Renegotiation};
 use call_core::machine::{CONNECT_TIMEOUT_MS, MAX_RESTARTS};
 use call_core::payload::looks_like_sdp;
+use call_core::quality::Sample;
 use call_core::{
     Button, Call, Channel, ConnState, Dev, Effect, HostApi, HostCall, Input, Media, Msg, Phase, Route, Timer, View,
 };
@@ -56,6 +57,7 @@ struct Pending {
     servers: u32,
     media: u32,
     camera: u32,
+    screen: u32,
     /// CreateOffer/CreateAnswer: LocalDescriptionSet or PeerError.
     local: u32,
     /// SetRemote: RemoteDescriptionSet or PeerError.
@@ -94,6 +96,8 @@ struct Harness {
     callee: bool,
     acquired: u32,
     restarts_while_down: u32,
+    /// The last `getStats` sample fed.
+    sample: Sample,
 }
 
 fn chan_index(ch: Channel) -> usize {
@@ -292,11 +296,14 @@ impl Harness {
                     }
                 }
                 Effect::SendDescription => self.check(self.connected_once, || "SendDescription before connecting".into()),
-                Effect::AddCandidate(_)
-                | Effect::SetMic(_)
-                | Effect::StopCamera
-                | Effect::QueryRoute
-                | Effect::Log(_) => {}
+                Effect::StartScreen => {
+                    self.pending.screen += 1;
+                    self.check(!flags.disable_video_completely, || "StartScreen with disableVideoCompletely".into());
+                }
+                // AddCandidate, SetMic, StopCamera, StopScreen, QueryRoute,
+                // LimitVideo, Log, and effects added later: no invariant of
+                // their own (the phase rules above still apply to them).
+                _ => {}
             }
         }
         self.check(self.restarts_while_down <= MAX_RESTARTS, || "more than 3 restart attempts while down".into());
@@ -336,12 +343,16 @@ impl Harness {
         self.check(!v.remote_video || in_call, || bad("remote video outside a call"));
         self.check(!in_call || v.avatar != v.remote_video, || bad("avatar and remote video"));
         self.check(in_call || v.route == Route::Unknown, || bad("route outside a call"));
+        self.check(in_call || v.quality.is_none(), || bad("quality outside a call"));
+        self.check(in_call || v.screen == Dev::None, || bad("screen sharing outside a call"));
         // The End button is there from the first command on (not when
         // there is no host to end anything with).
         self.check(!v.end || p != Phase::Idle, || bad("End button while idle"));
         self.check(v.end || matches!(p, Phase::Idle | Phase::Failed), || bad("no End button"));
         if flags.disable_video_completely {
-            self.check(!v.remote_video && v.cam == Dev::None, || bad("video with disableVideoCompletely"));
+            self.check(!v.remote_video && v.cam == Dev::None && v.screen == Dev::None, || {
+                bad("video with disableVideoCompletely")
+            });
         }
         if v.mic != Dev::None {
             let label = if v.mic == Dev::On { Msg::MuteMic } else { Msg::UnmuteMic };
@@ -364,7 +375,7 @@ impl Harness {
         let shell = self.shell;
         let p = &self.pending;
         let live_peer = self.peer && !self.peer_closed;
-        let input = match u.choose_index(21)? {
+        let input = match u.choose_index(26)? {
             0 => Input::HashChanged(hostile_hash(u)?),
             1 if !shell || p.servers > 0 => {
                 self.pending.servers = self.pending.servers.saturating_sub(1);
@@ -449,7 +460,32 @@ impl Harness {
             15 => Input::NetworkChanged,
             16 if !shell || live_peer => Input::RemoteVideo(u.arbitrary()?),
             17 if !shell || live_peer => Input::Route([Route::P2p, Route::Relay, Route::Unknown][u.choose_index(3)?]),
-            18 | 19 => Input::Click([Button::Answer, Button::End, Button::Mic, Button::Cam][u.choose_index(4)?]),
+            18 | 19 => Input::Click(
+                [Button::Answer, Button::End, Button::Mic, Button::Cam, Button::Screen][u.choose_index(5)?],
+            ),
+            21 => Input::CanShareScreen(u.ratio(3, 4)?),
+            22 if !shell || p.screen > 0 => {
+                self.pending.screen = self.pending.screen.saturating_sub(1);
+                Input::ScreenStarted(u.ratio(3, 4)?)
+            }
+            23 if !shell || self.pending.screen == 0 => Input::ScreenEnded,
+            24 | 25 if !shell || live_peer => {
+                // Cumulative counters, mostly growing, sometimes reset.
+                let prev = self.sample;
+                let grow = |u: &mut Unstructured, x: u64| -> Result<u64> {
+                    Ok(if u.ratio(1, 10)? { u.arbitrary()? } else { x.saturating_add(u.int_in_range(0..=5000)?) })
+                };
+                let s = Sample {
+                    at_ms: grow(u, prev.at_ms)?,
+                    rtt_ms: if u.ratio(1, 5)? { None } else { Some(u.int_in_range(0..=2000)?) },
+                    packets_received: grow(u, prev.packets_received)?,
+                    packets_lost: grow(u, prev.packets_lost)?,
+                    bytes_received: grow(u, prev.bytes_received)?,
+                    bytes_sent: grow(u, prev.bytes_sent)?,
+                };
+                self.sample = s;
+                Input::Stats(s)
+            }
             20 => {
                 // Jump to the next timer.
                 if let Some(due) = self.timers.iter().map(|(d, _)| *d).min() {
@@ -510,6 +546,7 @@ fn run(data: &[u8]) -> Result<()> {
         callee: false,
         acquired: 0,
         restarts_while_down: 0,
+        sample: Sample::default(),
     };
     h.feed(Input::Started { search, hash, host, webrtc });
     for _ in 0..MAX_STEPS {
