@@ -1,6 +1,7 @@
 // Loader of the call page (the only hand-written JavaScript of the page).
-// The packer fills in BLOB (base64 of gzip(css ++ markup ++ glue ++ wasm)),
-// LENGTHS (of the first three) and VERSION. Decompression is native
+// The packer fills in BLOB (gzip(css ++ markup ++ glue ++ wasm), 7 bits per
+// character), SIZE (its byte count), LENGTHS (of the first three parts) and
+// VERSION. Decompression is native
 // (DecompressionStream, Chromium 80+); styles and markup go in place, the
 // glue runs as an inline script, the wasm is instantiated from bytes: no
 // network request. If this fails the page says so and, like any failure,
@@ -16,8 +17,27 @@
   }
   try {
     console.info("calls-webapp-rs VERSION");
-    var b = atob("BLOB"), l = LENGTHS, u = new Uint8Array(b.length);
-    for (var i = 0; i < b.length; i++) u[i] = b.charCodeAt(i);
+    // 7 bits per character; see xtask/src/b7.rs for the format.
+    var s = "BLOB", n = SIZE, l = LENGTHS, x = [0, 10, 13, 34, 92, 60];
+    var u = new Uint8Array(n), k = 0, acc = 0, bits = 0;
+    function put(v) {
+      acc = (acc << 7) | v;
+      bits += 7;
+      if (bits >= 8) {
+        bits -= 8;
+        if (k < n) u[k++] = acc >> bits;
+        acc &= (1 << bits) - 1;
+      }
+    }
+    for (var i = 0; i < s.length; i++) {
+      var c = s.charCodeAt(i);
+      if (c < 128) put(c);
+      else {
+        c -= 256;
+        put(x[c >> 7]);
+        put(c & 127);
+      }
+    }
     new Response(new Blob([u]).stream().pipeThrough(new DecompressionStream("gzip")))
       .arrayBuffer()
       .then(function (a) {

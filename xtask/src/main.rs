@@ -11,6 +11,8 @@
 //! - `demo`: setup, build, then two simulated Delta Chat windows on
 //!   127.0.0.1 calling each other.
 
+mod fuzz;
+mod b7;
 mod imports;
 mod interop;
 mod pack;
@@ -36,6 +38,7 @@ fn main() -> ExitCode {
         Some("package") => setup::run().and_then(|()| pack::build_all()).and_then(|()| package::run()),
         Some("test") => test(rest),
         Some("demo") => demo(rest),
+        Some("fuzz") => fuzz::seconds(rest).and_then(fuzz::run),
         _ => {
             eprintln!("usage: cargo xtask <setup|build|package|check-wasm FILE.wasm|deployed-page|test [cargo test args]|demo [--port N]>");
             return ExitCode::from(2);
@@ -95,7 +98,8 @@ fn test(extra: &[String]) -> Result {
     if !extra.is_empty() {
         c.args(extra);
     }
-    run(&mut c)
+    run(&mut c)?;
+    fuzz::run(10)
 }
 
 fn demo(extra: &[String]) -> Result {

@@ -113,13 +113,15 @@ pub(crate) fn page(glue: &str, wasm: &[u8]) -> Result<String> {
         blob.extend_from_slice(p);
     }
     let lengths = format!("[{},{},{}]", css.len(), markup.len(), glue.len());
-    let b64 = call_core::payload::base64_encode(&gzip(&blob));
+    let gz = gzip(&blob);
+    let text = crate::b7::encode(&gz);
     let version = version();
-    // BLOB last: base64 may contain the other placeholders' letters.
+    // BLOB last: the encoded text may contain the other placeholders.
     let loader = minify_loader(&loader)
         .replace("LENGTHS", &lengths)
+        .replace("SIZE", &gz.len().to_string())
         .replace("VERSION", &version)
-        .replace("BLOB", &b64);
+        .replace("BLOB", &text);
     let head = &template[..css_a - "<style>".len()];
     let after_style = &template[css_b + "</style>".len()..body_a];
     let html = [
@@ -133,7 +135,8 @@ pub(crate) fn page(glue: &str, wasm: &[u8]) -> Result<String> {
     ]
     .concat()
     .replace("{{VERSION}}", &version);
-    if html.contains("{{") || html.contains("<!-- CALL_SCRIPT") {
+    let outside_payload = html.replacen(&loader, "", 1);
+    if outside_payload.contains("{{") || outside_payload.contains("<!-- CALL_SCRIPT") {
         return Err("template placeholder left unfilled".into());
     }
     Ok(html)
