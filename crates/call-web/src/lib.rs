@@ -15,6 +15,7 @@ extern crate alloc;
 extern crate std; // native builds (clippy, docs) get std's panic handler
 
 mod debug;
+mod devices;
 mod dom;
 mod host;
 mod js;
@@ -43,6 +44,14 @@ pub(crate) enum Ev {
     RemoteTrack(MediaStreamTrack),
     /// The person picked a screen to share.
     ScreenTrack(MediaStreamTrack),
+    /// The person picked a device in the dialog (or "switch camera").
+    PickDevice(devices::Kind, alloc::string::String),
+    /// A microphone track from a newly picked device.
+    MicTrack(MediaStreamTrack),
+    /// Open or close the device dialog.
+    DevicesDialog,
+    /// Step to the next camera.
+    NextCamera,
 }
 
 #[cfg(target_feature = "atomics")]
@@ -109,6 +118,7 @@ impl Shell {
             Ev::Core(i) => self.step(i),
             Ev::LocalStream(stream) => {
                 let m = self.media.set_stream(stream);
+                devices::update_switch(); // labels and ids exist once permitted
                 self.ui.show_local(self.media.camera_track());
                 self.step(Input::Media(Ok(m)));
             }
@@ -123,6 +133,33 @@ impl Shell {
                 }
                 self.step(Input::CameraStarted(true));
             }
+            Ev::PickDevice(kind, id) => match kind {
+                devices::Kind::Camera => {
+                    self.media.cam_id = Some(id.clone());
+                    if self.media.camera_track().is_some() {
+                        media::start_camera(Some(id));
+                    }
+                }
+                devices::Kind::Mic => {
+                    if self.media.mic_track().is_some() {
+                        media::start_mic(&id);
+                    }
+                    self.media.mic_id = Some(id);
+                }
+                devices::Kind::Speaker => devices::set_speaker(&id),
+            },
+            Ev::MicTrack(track) => {
+                if let Some(p) = &self.peer {
+                    p.send_audio(&track);
+                }
+                self.media.set_mic_track(track);
+            }
+            Ev::DevicesDialog => {
+                let cam = self.media.camera_track().as_ref().and_then(devices::track_device);
+                let mic = self.media.mic_track().and_then(devices::track_device);
+                devices::toggle([cam, mic, None]);
+            }
+            Ev::NextCamera => devices::next_camera(self.media.camera_track().as_ref().and_then(devices::track_device)),
             Ev::ScreenTrack(track) => {
                 track.set_onended(Some(&js::cb(|_| input(Input::ScreenEnded))));
                 self.media.set_screen(track.clone());
@@ -194,7 +231,7 @@ impl Shell {
                 }
             }
             Effect::SetMic(on) => self.media.set_mic(on),
-            Effect::StartCamera => media::start_camera(),
+            Effect::StartCamera => media::start_camera(self.media.cam_id.clone()),
             Effect::StopCamera => {
                 self.media.stop_camera();
                 if !self.media.sharing() {
@@ -271,6 +308,7 @@ pub fn start() {
         *s = Some(shell);
     }
     dom::listen(&window);
+    devices::listen();
     media::watch_devices();
     input(started);
     input(Input::CanShareScreen(media::can_share_screen()));

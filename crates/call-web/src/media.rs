@@ -18,6 +18,9 @@ pub(crate) struct Local {
     cam: Option<MediaStreamTrack>,
     /// While sharing, this goes on the video sender instead of the camera.
     screen: Option<MediaStreamTrack>,
+    /// Devices the person picked (`None`: the browser's default).
+    pub(crate) cam_id: Option<String>,
+    pub(crate) mic_id: Option<String>,
 }
 
 fn devices() -> Option<MediaDevices> {
@@ -34,6 +37,14 @@ impl Local {
         self.mic = tracks(&stream, false);
         self.cam = tracks(&stream, true);
         Media { audio: self.mic.is_some(), video: self.cam.is_some() }
+    }
+
+    /// A new microphone track (another device); mute state carries over.
+    pub(crate) fn set_mic_track(&mut self, t: MediaStreamTrack) {
+        if let Some(old) = self.mic.replace(t.clone()) {
+            t.set_enabled(old.enabled());
+            old.stop();
+        }
     }
 
     pub(crate) fn mic_track(&self) -> Option<&MediaStreamTrack> {
@@ -90,11 +101,21 @@ impl Local {
     }
 }
 
+/// `true`, `false`, or `{deviceId: {exact: id}}` for a picked device.
+fn constraint(on: bool, id: Option<&str>) -> JsValue {
+    let Some(id) = id.filter(|_| on) else { return JsValue::from_bool(on) };
+    let exact = js_sys::Object::new();
+    let outer = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&exact, &"exact".into(), &JsValue::from_str(id));
+    let _ = js_sys::Reflect::set(&outer, &"deviceId".into(), &exact);
+    outer.into()
+}
+
 /// Calls getUserMedia; `f` gets the stream, or `None` on any failure.
-fn get_user_media(audio: bool, video: bool, f: impl FnOnce(Option<MediaStream>) + 'static) {
+fn get_user_media(audio: JsValue, video: JsValue, f: impl FnOnce(Option<MediaStream>) + 'static) {
     let c = MediaStreamConstraints::new();
-    c.set_audio(&JsValue::from_bool(audio));
-    c.set_video(&JsValue::from_bool(video));
+    c.set_audio(&audio);
+    c.set_video(&video);
     let p = devices().ok_or(JsValue::NULL).and_then(|md| md.get_user_media_with_constraints(&c));
     let p = p.unwrap_or_else(|e| Promise::reject(&e));
     then(&p, move |r| match r {
@@ -109,17 +130,26 @@ fn get_user_media(audio: bool, video: bool, f: impl FnOnce(Option<MediaStream>) 
 /// Captures the microphone, and the camera when `video`; the result comes
 /// back as [`Ev::LocalStream`] or `Input::Media(Err)`.
 pub(crate) fn acquire(video: bool) {
-    get_user_media(true, video, |s| match s {
+    get_user_media(JsValue::TRUE, JsValue::from_bool(video), |s| match s {
         Some(s) => dispatch(Ev::LocalStream(s)),
         None => input(Input::Media(Err(()))),
     });
 }
 
-/// Turns the camera on again during the call.
-pub(crate) fn start_camera() {
-    get_user_media(false, true, |s| match s.and_then(|s| tracks(&s, true)) {
+/// Turns the camera on again during the call, or switches to camera `id`.
+pub(crate) fn start_camera(id: Option<String>) {
+    get_user_media(JsValue::FALSE, constraint(true, id.as_deref()), |s| match s.and_then(|s| tracks(&s, true)) {
         Some(t) => dispatch(Ev::CameraTrack(t)),
         None => input(Input::CameraStarted(false)),
+    });
+}
+
+/// Switches to microphone `id`; the track comes back as [`Ev::MicTrack`].
+pub(crate) fn start_mic(id: &str) {
+    get_user_media(constraint(true, Some(id)), JsValue::FALSE, |s| {
+        if let Some(t) = s.and_then(|s| tracks(&s, false)) {
+            dispatch(Ev::MicTrack(t));
+        }
     });
 }
 
@@ -161,6 +191,7 @@ pub(crate) fn watch_devices() {
                 d.dyn_into::<MediaDeviceInfo>().map(|d| d.kind() == MediaDeviceKind::Videoinput).unwrap_or(false)
             });
             input(Input::CameraPresent(cam));
+            crate::devices::update_switch();
         });
     }
     check();

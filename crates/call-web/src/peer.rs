@@ -232,6 +232,13 @@ impl Peer {
         }
     }
 
+    /// Sends `track` on the audio transceiver (another microphone).
+    pub(crate) fn send_audio(&self, track: &web_sys::MediaStreamTrack) {
+        if let Some(t) = self.transceiver("audio") {
+            log_failure(&t.sender().replace_track(Some(track)), "replaceTrack");
+        }
+    }
+
     /// Caps the outgoing video (kbit/s) through the sender's encoding
     /// parameters: no renegotiation, nothing in the SDP changes. At low
     /// caps the resolution is halved too, or VP8 stays sharp but stutters.

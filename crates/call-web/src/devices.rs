@@ -1,0 +1,171 @@
+//! Choosing devices during a call: camera, microphone and (where
+//! `setSinkId` exists) speaker, from a small dialog; and a "switch camera"
+//! button that steps to the next camera (front/back on phones, where each
+//! is its own device). A new track replaces the old one on its sender:
+//! no renegotiation. Device labels are shown as text, never markup.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use js_sys::{Array, Reflect};
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{Document, Element, MediaDeviceInfo, MediaDeviceKind};
+
+use crate::js::{cb, then};
+use crate::{dispatch, Ev};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Camera,
+    Mic,
+    Speaker,
+}
+
+const SELECTS: [(&str, Kind); 3] = [("sel-cam", Kind::Camera), ("sel-mic", Kind::Mic), ("sel-spk", Kind::Speaker)];
+
+fn doc() -> Option<Document> {
+    web_sys::window()?.document()
+}
+
+fn el(id: &str) -> Option<Element> {
+    doc()?.get_element_by_id(id)
+}
+
+fn kind_of(k: MediaDeviceKind) -> Option<Kind> {
+    match k {
+        MediaDeviceKind::Videoinput => Some(Kind::Camera),
+        MediaDeviceKind::Audioinput => Some(Kind::Mic),
+        MediaDeviceKind::Audiooutput => Some(Kind::Speaker),
+        _ => None,
+    }
+}
+
+/// All devices as (kind, id, label), in the browser's order.
+fn list(f: impl FnOnce(Vec<(Kind, String, String)>) + 'static) {
+    let Some(md) = web_sys::window().and_then(|w| w.navigator().media_devices().ok()) else { return };
+    let Ok(p) = md.enumerate_devices() else { return };
+    then(&p, move |r| {
+        let Ok(arr) = r else { return };
+        let arr: Array = arr.unchecked_into();
+        let devices = arr
+            .iter()
+            .filter_map(|d| d.dyn_into::<MediaDeviceInfo>().ok())
+            .filter_map(|d| Some((kind_of(d.kind())?, d.device_id(), d.label())))
+            .filter(|(_, id, _)| !id.is_empty())
+            .collect();
+        f(devices)
+    });
+}
+
+/// `setSinkId` on the remote audio element (Chromium, Firefox 116+).
+fn can_pick_speaker() -> bool {
+    el("remote-audio").is_some_and(|a| Reflect::has(&a, &"setSinkId".into()).unwrap_or(false))
+}
+
+/// Fills the dialog's lists; `current` are the ids in use.
+fn fill(current: [Option<String>; 3]) {
+    list(move |devices| {
+        let Some(d) = doc() else { return };
+        for ((id, kind), cur) in SELECTS.iter().zip(current.iter()) {
+            let Some(select) = el(id) else { continue };
+            select.set_text_content(None);
+            for (_, dev_id, label) in devices.iter().filter(|(k, _, _)| k == kind) {
+                let Ok(o) = d.create_element("option") else { continue };
+                let _ = o.set_attribute("value", dev_id);
+                let shown = if label.is_empty() { dev_id.get(..8).unwrap_or(dev_id) } else { label };
+                o.set_text_content(Some(shown));
+                if cur.as_deref() == Some(dev_id.as_str()) {
+                    let _ = o.set_attribute("selected", "");
+                }
+                let _ = select.append_child(&o);
+            }
+        }
+        if let Some(row) = el("row-spk") {
+            let _ = if can_pick_speaker() { row.remove_attribute("hidden") } else { row.set_attribute("hidden", "") };
+        }
+    });
+}
+
+/// The device id a track captures from.
+pub(crate) fn track_device(t: &web_sys::MediaStreamTrack) -> Option<String> {
+    let settings = Reflect::get(t, &"getSettings".into()).ok()?.dyn_into::<js_sys::Function>().ok()?.call0(t).ok()?;
+    Reflect::get(&settings, &"deviceId".into()).ok()?.as_string()
+}
+
+/// Opens or closes the dialog; `current` as for [`fill`].
+pub(crate) fn toggle(current: [Option<String>; 3]) {
+    let Some(dialog) = el("devices") else { return };
+    let open = dialog.has_attribute("hidden");
+    if open {
+        fill(current);
+        let _ = dialog.remove_attribute("hidden");
+    } else {
+        let _ = dialog.set_attribute("hidden", "");
+    }
+    if let Some(b) = el("devices-btn") {
+        let _ = b.set_attribute("aria-expanded", if open { "true" } else { "false" });
+    }
+}
+
+/// Routes the remote audio to a speaker.
+pub(crate) fn set_speaker(id: &str) {
+    let Some(audio) = el("remote-audio") else { return };
+    let Some(f) = Reflect::get(&audio, &"setSinkId".into()).ok().and_then(|f| f.dyn_into::<js_sys::Function>().ok()) else {
+        return;
+    };
+    if let Ok(p) = f.call1(&audio, &JsValue::from_str(id)) {
+        then(&js_sys::Promise::resolve(&p), |r| {
+            if r.is_err() {
+                crate::log("the speaker could not be selected");
+            }
+        });
+    }
+}
+
+/// The camera after `current` in the device list (wrapping), if there are
+/// at least two; the "switch camera" button.
+pub(crate) fn next_camera(current: Option<String>) {
+    list(move |devices| {
+        let cams: Vec<&String> = devices.iter().filter(|(k, _, _)| *k == Kind::Camera).map(|(_, id, _)| id).collect();
+        if cams.len() < 2 {
+            return;
+        }
+        let at = cams.iter().position(|id| Some(id.as_str()) == current.as_deref());
+        let next = at.map_or(0, |i| (i + 1) % cams.len());
+        if let Some(id) = cams.get(next) {
+            dispatch(Ev::PickDevice(Kind::Camera, String::clone(id)));
+        }
+    });
+}
+
+/// Shows the switch button only with two or more cameras; called when
+/// devices change.
+pub(crate) fn update_switch() {
+    list(|devices| {
+        let cams = devices.iter().filter(|(k, _, _)| *k == Kind::Camera).count();
+        if let Some(b) = el("switch-cam") {
+            let _ = if cams >= 2 { b.remove_attribute("hidden") } else { b.set_attribute("hidden", "") };
+        }
+    });
+}
+
+/// Wires the dialog's lists and buttons.
+pub(crate) fn listen() {
+    for (id, kind) in SELECTS {
+        let Some(select) = el(id) else { continue };
+        let s2 = select.clone();
+        let on_change = cb(move |_| {
+            if let Some(v) = Reflect::get(&s2, &"value".into()).ok().and_then(|v| v.as_string()) {
+                dispatch(Ev::PickDevice(kind, v));
+            }
+        });
+        let _ = select.add_event_listener_with_callback("change", &on_change);
+    }
+    if let Some(b) = el("devices-btn") {
+        let _ = b.add_event_listener_with_callback("click", &cb(|_| dispatch(Ev::DevicesDialog)));
+    }
+    if let Some(b) = el("switch-cam") {
+        let _ = b.add_event_listener_with_callback("click", &cb(|_| dispatch(Ev::NextCamera)));
+    }
+    update_switch();
+}
