@@ -53,6 +53,7 @@ pub(crate) fn encode(data: &[u8]) -> String {
 }
 
 /// The loader's algorithm, in Rust: the tests check the pair.
+#[cfg(test)]
 pub(crate) fn decode(s: &str, len: usize) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(len);
     let (mut acc, mut bits) = (0u32, 0u32);

@@ -52,7 +52,10 @@ pub fn parse_ice_servers(text: &str) -> Result<(Vec<IceServer>, bool), IceServer
     let mut out = Vec::new();
     for item in &items {
         match parse_server(item) {
-            Some(s) if out.len() < MAX_SERVERS => out.push(s),
+            Some((s, partly)) if out.len() < MAX_SERVERS => {
+                dropped |= partly;
+                out.push(s);
+            }
             _ => dropped = true,
         }
     }
@@ -67,35 +70,73 @@ fn short_str(v: Option<&Json>) -> Option<Option<String>> {
     }
 }
 
-fn parse_server(v: &Json) -> Option<IceServer> {
-    let urls: Vec<String> = match v.get("urls").or_else(|| v.get("url"))? {
-        Json::Str(s) => vec![s.clone()],
-        Json::Arr(a) => a.iter().filter_map(|u| u.as_str().map(str::to_owned)).collect(),
+/// One server with the URLs worth keeping, and whether any URL of it was
+/// left out; `None` if nothing of it is usable.
+fn parse_server(v: &Json) -> Option<(IceServer, bool)> {
+    let urls: Vec<Option<&str>> = match v.get("urls").or_else(|| v.get("url"))? {
+        Json::Str(s) => vec![Some(s.as_str())],
+        Json::Arr(a) => a.iter().map(Json::as_str).collect(),
         _ => return None,
     };
     let username = short_str(v.get("username"))?;
     let credential = short_str(v.get("credential"))?;
-    let has_creds = username.is_some() && credential.is_some();
+    // Chromium throws on TURN without both, and libwebrtc on empty ones.
+    let filled = |f: &Option<String>| f.as_ref().is_some_and(|s| !s.is_empty());
+    let has_creds = filled(&username) && filled(&credential);
+    let given = urls.len();
     let urls: Vec<String> = urls
         .into_iter()
+        .flatten()
         .filter(|u| u.len() <= MAX_FIELD && url_kind(u).is_some_and(|k| !k.turn || has_creds))
         .take(MAX_URLS)
+        .map(str::to_owned)
         .collect();
-    (!urls.is_empty()).then_some(IceServer { urls, username, credential })
+    let partly = urls.len() < given;
+    (!urls.is_empty()).then_some((IceServer { urls, username, credential }, partly))
 }
 
-/// `turn:`/`turns:` or `stun:`/`stuns:` with a non-empty host part.
+/// The kind of a server URL, if it has a shape Chromium accepts (its
+/// libwebrtc ICE server parsing would otherwise make `RTCPeerConnection`
+/// throw, for the whole list): `stun:`/`stuns:`/`turn:`/`turns:`, a host
+/// (IPv4 address, DNS name or bracketed IPv6 address), an optional port in
+/// 1..=65535, and only for TURN an optional `?transport=udp|tcp`.
 fn url_kind(url: &str) -> Option<ServerKinds> {
     let (scheme, rest) = url.split_once(':')?;
-    let ok_rest = !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\');
-    if !ok_rest {
+    let kind = match scheme {
+        "turn" | "turns" => ServerKinds { turn: true, stun: false },
+        "stun" | "stuns" => ServerKinds { turn: false, stun: true },
+        _ => return None,
+    };
+    let (host_port, query) = match rest.split_once('?') {
+        Some((h, q)) => (h, Some(q)),
+        None => (rest, None),
+    };
+    if query.is_some_and(|q| !kind.turn || !(q == "transport=udp" || q == "transport=tcp")) {
         return None;
     }
-    match scheme {
-        "turn" | "turns" => Some(ServerKinds { turn: true, stun: false }),
-        "stun" | "stuns" => Some(ServerKinds { turn: false, stun: true }),
-        _ => None,
-    }
+    let (host_ok, port) = match host_port.strip_prefix('[') {
+        Some(v6) => {
+            let (addr, after) = v6.split_once(']')?;
+            let ok = !addr.is_empty() && addr.bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
+            match after.strip_prefix(':') {
+                Some(p) => (ok, Some(p)),
+                None => (ok && after.is_empty(), None),
+            }
+        }
+        None => {
+            let (host, port) = match host_port.split_once(':') {
+                Some((h, p)) => (h, Some(p)),
+                None => (host_port, None),
+            };
+            let name = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_';
+            (!host.is_empty() && host.bytes().all(name), port)
+        }
+    };
+    let port_ok = port.is_none_or(|p| {
+        let digits = !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit());
+        digits && (1..=65535).contains(&p.bytes().fold(0u32, |n, d| n * 10 + u32::from(d - b'0')))
+    });
+    (host_ok && port_ok).then_some(kind)
 }
 
 /// Which kinds of servers a validated list contains.
@@ -304,6 +345,45 @@ mod tests {
         assert_eq!(s, vec![IceServer { urls: vec!["stun:1.2.3.4".into()], username: None, credential: None }]);
         let many = format!("[{}]", vec![r#"{"urls":"stun:1.1.1.1"}"#; 50].join(","));
         assert_eq!(parse_ice_servers(&many).unwrap().0.len(), MAX_SERVERS);
+    }
+
+    #[test]
+    fn only_urls_chromium_accepts() {
+        // Found by the `ice_servers` and `machine` fuzz targets: each of
+        // these was kept and would have made `RTCPeerConnection` throw,
+        // failing the call instead of dropping one server.
+        let creds = r#","username":"u","credential":"p""#;
+        for bad in [
+            "turn:?transport=udp", "turn::3478", "turn:1.2.3.4:", "turn:1.2.3.4:0", "turn:1.2.3.4:65536",
+            "turn:1.2.3.4:34x", "turn:u@1.2.3.4", "turn:1.2.3.4?transport=tls", "turn:1.2.3.4?x=1",
+            "stun:1.2.3.4?transport=udp", "stun:[]:3478", "stun:[::1", "stun:[::1]x", "stun:a b", "stun:a/b",
+            "stun:2001:db8::1",
+        ] {
+            let list = format!(r#"[{{"urls":"{bad}"{creds}}}]"#);
+            assert_eq!(parse_ice_servers(&list), Ok((vec![], true)), "{bad}");
+        }
+        for good in [
+            "turn:203.0.113.5:3478", "turns:turn.example.org:443?transport=tcp", "turn:1.2.3.4?transport=udp",
+            "stun:[2001:db8::1]:3478", "stuns:[::ffff:192.0.2.1]", "stun:stun_1.example", "turn:h:65535",
+        ] {
+            let list = format!(r#"[{{"urls":"{good}"{creds}}}]"#);
+            assert_eq!(parse_ice_servers(&list).map(|(s, d)| (s.len(), d)), Ok((1, false)), "{good}");
+        }
+        // TURN with empty credentials: libwebrtc refuses it.
+        let empty = r#"[{"urls":"turn:203.0.113.5:3478","username":"","credential":""}]"#;
+        assert_eq!(parse_ice_servers(empty), Ok((vec![], true)));
+    }
+
+    #[test]
+    fn a_dropped_url_counts_as_dropped() {
+        // Found by the `ice_servers` fuzz target: a URL left out of a kept
+        // server did not set `dropped`, so nobody was told.
+        let (s, dropped) = parse_ice_servers(r#"[{"urls":["stun:1.2.3.4","turn:1.2.3.4",7]}]"#).unwrap();
+        assert!(dropped);
+        assert_eq!(s, vec![IceServer { urls: vec!["stun:1.2.3.4".into()], username: None, credential: None }]);
+        let nine = format!(r#"[{{"urls":[{}]}}]"#, [r#""stun:1.1.1.1""#; 9].join(","));
+        let (s, dropped) = parse_ice_servers(&nine).unwrap();
+        assert!(dropped && s[0].urls.len() == MAX_URLS);
     }
 
     #[test]

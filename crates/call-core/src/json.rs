@@ -174,10 +174,13 @@ impl Parser<'_> {
         Some(Json::Num(value))
     }
 
+    /// Exactly four hex digits (`from_str_radix` alone would also take a
+    /// sign: `\u+0e9`).
     fn hex4(&mut self) -> Option<u32> {
-        let h = core::str::from_utf8(self.s.get(self.i..self.i.checked_add(4)?)?).ok()?;
+        let h = self.s.get(self.i..self.i.checked_add(4)?)?;
+        let v = h.iter().try_fold(0u32, |acc, &d| Some(acc * 16 + (d as char).to_digit(16)?))?;
         self.i += 4;
-        u32::from_str_radix(h, 16).ok()
+        Some(v)
     }
 
     fn string(&mut self) -> Option<String> {
@@ -297,6 +300,16 @@ mod tests {
         assert!(Json::parse(&deep).is_none());
         let ok_depth = "[".repeat(MAX_DEPTH) + &"]".repeat(MAX_DEPTH);
         assert!(Json::parse(&ok_depth).is_some());
+    }
+
+    #[test]
+    fn unicode_escape_is_four_hex_digits() {
+        // Found by the `json` fuzz target (against serde_json): a sign was
+        // accepted as part of the four digits.
+        for bad in [r#""\u+0e9""#, r#""\u-0e9""#, r#""\u 0e9""#, r#""\ud83d\u+e00""#] {
+            assert!(Json::parse(bad).is_none(), "{bad}");
+        }
+        assert_eq!(Json::parse(r#""\u00E9\u00e9""#).unwrap().as_str(), Some("éé"));
     }
 
     #[test]

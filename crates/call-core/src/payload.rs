@@ -70,8 +70,9 @@ pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
                 continue;
             }
             b'\n' | b'\r' | b'\t' => continue,
+            // Data after padding; a space here is a `+` (data) too.
+            _ if pad > 0 => return None,
             b' ' => 62,
-            _ if pad > 0 => return None, // data after padding
             _ => b64_value(c)?,
         };
         acc = (acc << 6) | v;
@@ -172,6 +173,16 @@ mod tests {
         assert_eq!(decode_sdp_payload(""), Err(PayloadError::NotSdp));
         let huge = "A".repeat(MAX_PAYLOAD_LEN + 1);
         assert_eq!(decode_sdp_payload(&huge), Err(PayloadError::TooLarge));
+    }
+
+    #[test]
+    fn space_after_padding_is_data_after_padding() {
+        // Found by the `payload` fuzz target: a space (a form-decoded `+`)
+        // after `=` was decoded as data and appended a garbage byte.
+        assert_eq!(base64_decode("QQ== "), None);
+        assert_eq!(base64_decode("QQ==\r\n"), Some(vec![b'A']));
+        let raw = base64_encode(SDP.as_bytes()) + " ";
+        assert_eq!(decode_sdp_payload(&raw), Err(PayloadError::NotBase64));
     }
 
     #[test]

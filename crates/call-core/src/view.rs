@@ -122,11 +122,22 @@ pub struct View {
 /// as an `<img>` `src` property (never spliced into HTML or CSS), so this is
 /// defence in depth against a hostile host value such as
 /// `javascript:…`, `//evil.example/x` or a CSS `url()` break-out.
+///
+/// Refused anywhere in the value: quotes, `<`, `>`, backslash (a URL parser
+/// reads `/\host` as `//host`), parentheses, whitespace and control
+/// characters: none occurs in a path or base64 data URL a host sends.
 pub fn avatar_src(v: &str) -> Option<&str> {
     let v = v.trim();
-    let clean = v.len() <= 512 * 1024 && !v.chars().any(|c| c.is_control() || c == '"' || c == '\'' || c == '\\');
+    let unsafe_char =
+        |c: char| c.is_whitespace() || c.is_control() || matches!(c, '"' | '\'' | '`' | '<' | '>' | '\\' | '(' | ')');
+    let clean = v.len() <= 512 * 1024 && !v.chars().any(unsafe_char);
     let path = v.starts_with('/') && !v.starts_with("//");
-    let image = ["data:image/png", "data:image/jpeg", "data:image/gif", "data:image/webp"].iter().any(|p| v.starts_with(p));
+    // The media type must end where the parameters or the data begin
+    // (`data:image/pngfoo,` is not a PNG).
+    let image = ["png", "jpeg", "gif", "webp"].iter().any(|t| {
+        let rest = v.strip_prefix("data:image/").and_then(|r| r.strip_prefix(t));
+        rest.is_some_and(|r| r.starts_with(';') || r.starts_with(','))
+    });
     (clean && (path || image)).then_some(v)
 }
 
@@ -215,6 +226,16 @@ mod tests {
         ] {
             assert_eq!(avatar_src(bad), None, "{bad}");
         }
+        // Found by the `avatar` fuzz target: these passed and could break
+        // out of a CSS `url()` or an unquoted attribute.
+        for bad in [
+            "/a);background:url(//evil.example/x", "/a b", "/a\u{a0}b", "/a\u{2028}b", "/<svg>", "/a`b",
+            "data:image/pngfoo,x", "data:image/png", "data:image/gif;base64,R0l(GOD",
+        ] {
+            assert_eq!(avatar_src(bad), None, "{bad}");
+        }
+        assert_eq!(avatar_src("  /avatar?v=2  "), Some("/avatar?v=2"));
+        assert_eq!(avatar_src("data:image/webp,UklGR"), Some("data:image/webp,UklGR"));
         assert_eq!(Route::from_pair("relay", "host"), Route::Relay);
         assert_eq!(Route::from_pair("host", "prflx"), Route::P2p);
     }

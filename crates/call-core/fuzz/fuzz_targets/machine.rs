@@ -44,7 +44,8 @@ use call_core::{
     Button, Call, Channel, ConnState, Dev, Effect, HostApi, HostCall, Input, Media, Msg, Phase, Route, Timer, View,
 };
 use call_core_fuzz::{
-    hostile_candidate, hostile_hash, hostile_message, hostile_search, hostile_servers, webrtc_accepts,
+    b64, cand, hostile_candidate, hostile_hash, hostile_message, hostile_search, hostile_servers, webrtc_accepts,
+    ANSWER, ANSWER_2, OFFER_2, TURN_JSON,
 };
 use libfuzzer_sys::arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
@@ -98,6 +99,10 @@ struct Harness {
     restarts_while_down: u32,
     /// The last `getStats` sample fed.
     sample: Sample,
+    // what the simulated peer owes (for the happy-path driver)
+    answer_sent: bool,
+    peer_owes_answer: bool,
+    peer_owes_offer: bool,
 }
 
 fn chan_index(ch: Channel) -> usize {
@@ -288,6 +293,7 @@ impl Harness {
                     let m = parse_message(*ch, text);
                     self.check(m.is_some(), || format!("sent a malformed {ch:?} message: {text}"));
                     if let Some(Incoming::Renegotiation(Renegotiation::RestartRequest)) = m {
+                        self.peer_owes_offer = true;
                         self.check(!self.caller, || "the caller asks for a restart".into());
                         self.check(self.connected_once, || "restart request before the call connected".into());
                         if !self.connected {
@@ -295,7 +301,10 @@ impl Harness {
                         }
                     }
                 }
-                Effect::SendDescription => self.check(self.connected_once, || "SendDescription before connecting".into()),
+                Effect::SendDescription => {
+                    self.check(self.connected_once, || "SendDescription before connecting".into());
+                    self.peer_owes_answer = self.caller;
+                }
                 Effect::StartScreen => {
                     self.pending.screen += 1;
                     self.check(!flags.disable_video_completely, || "StartScreen with disableVideoCompletely".into());
@@ -360,6 +369,58 @@ impl Harness {
         }
     }
 
+    /// What the shell and the other peer do next when all goes well: the
+    /// oldest outstanding request succeeds, the remote side answers, the
+    /// connection comes up, the channels open. This gets runs deep into
+    /// calls; the fuzzer interleaves everything else.
+    fn happy(&mut self) -> Option<Input> {
+        let phase = self.call.view().phase;
+        let live_peer = self.peer && !self.peer_closed;
+        let p = &mut self.pending;
+        Some(if p.servers > 0 {
+            p.servers -= 1;
+            Input::IceServers(Ok(TURN_JSON.into()))
+        } else if p.media > 0 {
+            p.media -= 1;
+            Input::Media(Ok(Media { audio: true, video: true }))
+        } else if p.local > 0 {
+            p.local -= 1;
+            Input::LocalDescriptionSet
+        } else if p.remote > 0 {
+            p.remote -= 1;
+            Input::RemoteDescriptionSet
+        } else if p.screen > 0 {
+            p.screen -= 1;
+            Input::ScreenStarted(true)
+        } else if p.camera > 0 {
+            p.camera -= 1;
+            Input::CameraStarted(true)
+        } else if live_peer && self.local_set && self.hand_overs == 0 {
+            Input::Candidate(cand("relay", 7))
+        } else if self.caller && self.hand_overs > 0 && !self.answer_sent {
+            self.answer_sent = true;
+            Input::HashChanged(format!("#onAnswer={}", b64(ANSWER)))
+        } else if live_peer && !self.connected && self.local_set && self.remote_set && self.hand_overs > 0 {
+            Input::Connection(ConnState::Connected)
+        } else if live_peer && self.connected && self.open.contains(&false) {
+            let i = self.open.iter().position(|o| !o).unwrap_or(0);
+            self.open[i] = true;
+            Input::ChannelOpen(Channel::ALL[i])
+        } else if live_peer && self.peer_owes_answer {
+            self.peer_owes_answer = false;
+            Input::ChannelMessage(Channel::Renegotiation, Renegotiation::Answer(ANSWER_2.into()).to_json())
+        } else if live_peer && self.peer_owes_offer {
+            self.peer_owes_offer = false;
+            Input::ChannelMessage(Channel::Renegotiation, Renegotiation::Offer(OFFER_2.into()).to_json())
+        } else if phase == Phase::Incoming {
+            Input::Click(Button::Answer)
+        } else if phase == Phase::Idle {
+            Input::HashChanged("#startCall".into())
+        } else {
+            return None;
+        })
+    }
+
     /// One step: a time step, then one input (None when the shell has
     /// nothing sensible to feed in shell mode).
     fn step(&mut self, u: &mut Unstructured) -> Result<()> {
@@ -375,7 +436,11 @@ impl Harness {
         let shell = self.shell;
         let p = &self.pending;
         let live_peer = self.peer && !self.peer_closed;
-        let input = match u.choose_index(26)? {
+        let input = match u.choose_index(34)? {
+            26..=33 => match self.happy() {
+                Some(i) => i,
+                None => return Ok(()),
+            },
             0 => Input::HashChanged(hostile_hash(u)?),
             1 if !shell || p.servers > 0 => {
                 self.pending.servers = self.pending.servers.saturating_sub(1);
@@ -547,6 +612,9 @@ fn run(data: &[u8]) -> Result<()> {
         acquired: 0,
         restarts_while_down: 0,
         sample: Sample::default(),
+        answer_sent: false,
+        peer_owes_answer: false,
+        peer_owes_offer: false,
     };
     h.feed(Input::Started { search, hash, host, webrtc });
     for _ in 0..MAX_STEPS {

@@ -22,6 +22,10 @@ pub const ANSWER: &str = "v=0\r\no=- 7 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
 m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=ice-ufrag:aNsW\r\na=ice-pwd:answerpassword0123456\r\n\
 a=fingerprint:sha-256 EE:FF:00:11\r\na=setup:active\r\na=mid:0\r\n";
 
+pub const ANSWER_2: &str = "v=0\r\no=- 8 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
+m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=ice-ufrag:aNs2\r\na=ice-pwd:answerpassword6543210\r\n\
+a=fingerprint:sha-256 EE:FF:00:22\r\na=setup:active\r\na=mid:0\r\n";
+
 pub const TURN_JSON: &str =
     r#"[{"urls":["turn:203.0.113.5:3478"],"username":"1735000000","credential":"s3cret"}]"#;
 pub const STUN_JSON: &str = r#"[{"urls":"stun:203.0.113.5:3478"}]"#;
@@ -135,10 +139,12 @@ pub fn hostile_candidate(u: &mut Unstructured) -> Result<CandidateInit> {
         2 => cand("relay", n),
         3 => cand("prflx", n),
         4 => cand("weird", n),
+        // Any text, but placed: a browser's RTCIceCandidate always has an
+        // sdpMid or an sdpMLineIndex.
         _ => CandidateInit {
             candidate: any_string(u, 120)?,
             sdp_mid: if u.arbitrary()? { Some(any_string(u, 8)?) } else { None },
-            sdp_m_line_index: u.arbitrary()?,
+            sdp_m_line_index: Some(u.arbitrary()?),
             username_fragment: if u.arbitrary()? { Some(any_string(u, 8)?) } else { None },
         },
     })
