@@ -36,6 +36,7 @@ extern crate std;
 
 pub mod channel;
 pub mod command;
+pub mod i18n;
 pub mod ice;
 pub mod json;
 pub mod machine;

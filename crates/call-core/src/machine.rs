@@ -555,7 +555,7 @@ impl Call {
             }
             Err(e) => {
                 self.notice = Some(Msg::BadPayload(e));
-                self.log(Msg::BadPayload(e).en());
+                self.log([Msg::BadPayload(e).en(), " (", e.as_str(), ")"].concat());
                 None
             }
         }

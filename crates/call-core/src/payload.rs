@@ -19,6 +19,18 @@ pub enum PayloadError {
     NotSdp,
 }
 
+impl PayloadError {
+    /// What failed, for the log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PayloadError::TooLarge => "too large",
+            PayloadError::NotBase64 => "not base64",
+            PayloadError::NotText => "not UTF-8 text",
+            PayloadError::NotSdp => "not an SDP",
+        }
+    }
+}
+
 /// Decodes `%XX` escapes. Invalid escapes are kept as they are; base64
 /// decoding then rejects them.
 pub fn percent_decode(s: &str) -> String {

@@ -8,6 +8,7 @@
 
 use alloc::string::String;
 
+use crate::i18n::Lang;
 use crate::json::itoa;
 use crate::view::Route;
 
@@ -89,18 +90,18 @@ fn rate(kbps: u32) -> String {
 }
 
 /// The details line: `Direct · 42 ms · 0.1 % lost · ↓ 1.2 Mbit/s · ↑ 640 kbit/s`.
-pub fn details(q: &Quality, route: Route) -> String {
+pub fn details(q: &Quality, route: Route, lang: Lang) -> String {
     let mut parts: alloc::vec::Vec<String> = alloc::vec::Vec::new();
     match route {
-        Route::P2p => parts.push("Direct".into()),
-        Route::Relay => parts.push("Relayed".into()),
+        Route::P2p => parts.push(lang.text("direct").into()),
+        Route::Relay => parts.push(lang.text("relayed").into()),
         Route::Unknown => {}
     }
     if let Some(r) = q.rtt_ms {
         parts.push([&itoa(u64::from(r)), " ms"].concat());
     }
     let l = q.loss_permille;
-    parts.push([&itoa(u64::from(l / 10)), ".", &itoa(u64::from(l % 10)), " % lost"].concat());
+    parts.push([&itoa(u64::from(l / 10)), ".", &itoa(u64::from(l % 10)), " % ", lang.text("lost")].concat());
     parts.push(["↓ ", &rate(q.down_kbps)].concat());
     parts.push(["↑ ", &rate(q.up_kbps)].concat());
     parts.join(" · ")
@@ -142,14 +143,17 @@ mod tests {
         let b = Sample { at_ms: 1, rtt_ms: Some(u32::MAX), packets_received: u64::MAX, packets_lost: u64::MAX, bytes_received: u64::MAX, bytes_sent: u64::MAX };
         let q = assess(&a, &b).unwrap();
         assert_eq!(q.level, Level::Poor);
-        assert!(!details(&q, Route::Relay).is_empty());
+        assert!(!details(&q, Route::Relay, crate::i18n::EN).is_empty());
     }
 
     #[test]
     fn details_text() {
         let q = Quality { level: Level::Good, rtt_ms: Some(42), loss_permille: 1, down_kbps: 1234, up_kbps: 640 };
-        assert_eq!(details(&q, Route::P2p), "Direct · 42 ms · 0.1 % lost · ↓ 1.2 Mbit/s · ↑ 640 kbit/s");
+        let en = crate::i18n::EN;
+        assert_eq!(details(&q, Route::P2p, en), "Direct · 42 ms · 0.1 % lost · ↓ 1.2 Mbit/s · ↑ 640 kbit/s");
         let q = Quality { rtt_ms: None, ..q };
-        assert_eq!(details(&q, Route::Unknown), "0.1 % lost · ↓ 1.2 Mbit/s · ↑ 640 kbit/s");
+        assert_eq!(details(&q, Route::Unknown, en), "0.1 % lost · ↓ 1.2 Mbit/s · ↑ 640 kbit/s");
+        let de = crate::i18n::find("de").unwrap();
+        assert_eq!(details(&q, Route::Relay, de), "Über Relay · 0.1 % verloren · ↓ 1.2 Mbit/s · ↑ 640 kbit/s");
     }
 }

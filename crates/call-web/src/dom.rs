@@ -2,6 +2,7 @@
 //! and turns clicks and `hashchange` into inputs. The template's CSS keys on
 //! the root element's `data-*` attributes; no markup is generated here.
 
+use call_core::i18n::Lang;
 use call_core::view::{shortcut, Shortcut};
 use call_core::{Button, Dev, Input, Phase, View};
 use wasm_bindgen::{JsCast, JsValue};
@@ -27,6 +28,7 @@ pub(crate) struct Ui {
     last: Option<View>,
     /// The call timer's `setInterval` handle while it runs.
     ticking: Option<i32>,
+    lang: Lang,
 }
 
 fn set_text(id: &str, text: &str) {
@@ -86,7 +88,9 @@ impl Ui {
         let root = window.document()?.document_element()?;
         #[cfg(feature = "debug")]
         set_hidden("debug", false);
-        Some(Ui { root, last: None, ticking: None })
+        let lang = pick_lang(window);
+        translate(&root, lang);
+        Some(Ui { root, last: None, ticking: None, lang })
     }
 
     pub(crate) fn set_avatar(&self, value: Option<&str>) {
@@ -123,26 +127,27 @@ impl Ui {
                 let _ = r.set_attribute(k, val);
             }
         }
-        set_text("status", v.status.map(|m| m.en()).unwrap_or(""));
-        set_text("notice", v.notice.map(|m| m.en()).unwrap_or(""));
+        let lang = self.lang;
+        set_text("status", v.status.map(|m| m.text(lang)).unwrap_or(""));
+        set_text("notice", v.notice.map(|m| m.text(lang)).unwrap_or(""));
         set_hidden("pip", !(v.remote_video && pip_supported()));
         set_hidden("screen", v.screen == Dev::None);
         set_attr("screen", "aria-pressed", if v.screen == Dev::On { "true" } else { "false" });
-        set_attr("screen", "aria-label", if v.screen == Dev::On { "Stop sharing" } else { "Share screen" });
+        set_attr("screen", "aria-label", lang.text(if v.screen == Dev::On { "stop_sharing" } else { "share_screen" }));
         set_hidden("quality", v.quality.is_none());
         if let Some(q) = &v.quality {
-            let label = ["Connection quality: ", q.level.as_str()].concat();
-            set_attr("quality", "aria-label", &label);
-            set_text("quality-details", &call_core::quality::details(q, v.route));
+            let label = ["quality_", q.level.as_str()].concat();
+            set_attr("quality", "aria-label", lang.text(&label));
+            set_text("quality-details", &call_core::quality::details(q, v.route, lang));
         }
         set_hidden("answer", !v.answer);
         set_hidden("end", !v.end);
         set_hidden("mic", v.mic == Dev::None);
         set_hidden("cam", v.cam == Dev::None);
-        set_attr("end", "aria-label", v.end_label.en());
-        set_attr("mic", "aria-label", v.mic_label.en());
+        set_attr("end", "aria-label", v.end_label.text(lang));
+        set_attr("mic", "aria-label", v.mic_label.text(lang));
         set_attr("mic", "aria-pressed", if v.mic == Dev::Off { "true" } else { "false" });
-        set_attr("cam", "aria-label", v.cam_label.en());
+        set_attr("cam", "aria-label", v.cam_label.text(lang));
         set_attr("cam", "aria-pressed", if v.cam == Dev::Off { "true" } else { "false" });
         #[cfg(feature = "debug")]
         set_text("debug-route", match v.route {
@@ -317,6 +322,39 @@ fn toggle_help(show: Option<bool>) {
     let Some(el) = by_id("help") else { return };
     let show = show.unwrap_or(el.has_attribute("hidden"));
     set_hidden("help", !show);
+}
+
+/// The `lang` query flag, else the browser's languages, else English.
+fn pick_lang(window: &Window) -> Lang {
+    let search = window.location().search().unwrap_or_default();
+    let browser: alloc::vec::Vec<alloc::string::String> =
+        window.navigator().languages().iter().filter_map(|l| l.as_string()).collect();
+    call_core::i18n::pick(call_core::i18n::query_value(&search, "lang"), browser.iter().map(|s| s.as_str()))
+}
+
+/// Sets `lang`/`dir` and the template's own texts: `data-t` names the key
+/// of an element's text, `data-tl` of its `aria-label`. Text nodes only,
+/// never markup.
+fn translate(root: &Element, lang: Lang) {
+    let _ = root.set_attribute("lang", lang.code());
+    let _ = root.set_attribute("dir", if lang.rtl() { "rtl" } else { "ltr" });
+    let Some(d) = doc() else { return };
+    for (sel, attr) in [("[data-t]", "data-t"), ("[data-tl]", "data-tl")] {
+        let Ok(list) = d.query_selector_all(sel) else { continue };
+        for i in 0..list.length() {
+            let Some(e) = list.item(i).and_then(|n| n.dyn_into::<Element>().ok()) else { continue };
+            let Some(key) = e.get_attribute(attr) else { continue };
+            let text = lang.text(&key);
+            if text.is_empty() {
+                continue;
+            }
+            if attr == "data-t" {
+                e.set_text_content(Some(text));
+            } else {
+                let _ = e.set_attribute("aria-label", text);
+            }
+        }
+    }
 }
 
 /// The panic screen (see `panic_hook`): plain DOM writes only.
