@@ -69,8 +69,32 @@ fn build(v: &Variant) -> Result<String> {
     let glue = String::from_utf8(read(&work.join("call_web.js"))?).map_err(|_| "glue is not UTF-8")?;
     check_glue_syntax(&glue)?;
     let (wasm, glue) = imports::shorten(&read(&opt)?, &strip_comments(&glue))?;
+    let glue = minify(glue)?;
     wasmcheck::validate_for_chromium_87(&wasm)?;
     page(&glue, &wasm)
+}
+
+/// esbuild, targeting Chromium 87 (it refuses syntax it cannot lower);
+/// the glue unchanged where esbuild is not installed.
+fn minify(glue: String) -> Result<String> {
+    let path = crate::setup::esbuild_path();
+    if !path.exists() {
+        return Ok(glue);
+    }
+    let mut child = Command::new(path)
+        .args(["--minify", "--target=chrome87", "--loader=js", "--log-level=error"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("esbuild: {e}"))?;
+    let mut stdin = child.stdin.take().ok_or("esbuild stdin")?;
+    let writer = std::thread::spawn(move || std::io::Write::write_all(&mut stdin, glue.as_bytes()));
+    let out = child.wait_with_output().map_err(|e| format!("esbuild: {e}"))?;
+    writer.join().map_err(|_| "esbuild writer")?.map_err(|e| format!("esbuild stdin: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("esbuild failed: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    String::from_utf8(out.stdout).map_err(|_| "esbuild output is not UTF-8".into())
 }
 
 fn target_dir() -> PathBuf {
