@@ -199,7 +199,7 @@ mod tests {
         assert_eq!(format_elapsed(59 * 60_000 + 59_999), "59:59");
         assert_eq!(format_elapsed(3_600_000), "1:00:00");
         assert_eq!(format_elapsed(36_000_000 + 62_000), "10:01:02");
-        assert_eq!(format_elapsed(u64::MAX).is_empty(), false);
+        assert!(!format_elapsed(u64::MAX).is_empty());
     }
 
     #[test]
