@@ -265,6 +265,9 @@ pub struct Call {
     trickle_open: bool,
     trickle_out: Vec<String>,
     muted_open: bool,
+    /// The peer has channel 5 (the Android client and this page do; the
+    /// deployed TypeScript page does not): restarts can be negotiated.
+    reneg_open: bool,
 
     /// Last reported connection state.
     conn: ConnState,
@@ -316,6 +319,7 @@ impl Call {
             trickle_open: false,
             trickle_out: Vec::new(),
             muted_open: false,
+            reneg_open: false,
             conn: ConnState::New,
             restart: Restart::default(),
             remote_video_live: false,
@@ -840,6 +844,16 @@ impl Call {
         }
         let g = self.restart.generation;
         self.out(Effect::SetTimer(Timer::Restart(g), RESTART_ATTEMPT_MS));
+        if !self.reneg_open {
+            // A peer without channel 5 cannot take a restart offer (and a
+            // local offer nobody answers would wedge the connection's
+            // signaling state). ICE may still recover by itself; the
+            // attempt timers bound the wait, and "failed" is final.
+            if self.conn == ConnState::Failed {
+                return self.fail(Msg::ConnectionLost);
+            }
+            return self.log("the peer cannot renegotiate; waiting for ICE to recover");
+        }
         self.log(["ICE restart attempt ", &crate::json::itoa(self.restart.attempts as u64)].concat());
         match self.role {
             Some(Role::Caller) => {
@@ -888,7 +902,7 @@ impl Call {
                 self.muted_open = true;
                 self.send_muted_state();
             }
-            Channel::Renegotiation => {}
+            Channel::Renegotiation => self.reneg_open = true,
         }
     }
 

@@ -2296,3 +2296,46 @@ fn no_screen_sharing_without_video_or_outside_a_call() {
     assert_eq!(s.view().screen, Dev::None, "not while connecting");
     assert_eq!(s.click(Button::Screen), vec![]);
 }
+
+// ====================================================================
+// A peer without channel 5 (today's TypeScript page)
+// ====================================================================
+
+/// A caller in a call whose peer never opened channel 5.
+fn caller_with_old_peer() -> Sim {
+    let mut s = caller_connecting();
+    s.after(300, Input::Connection(ConnState::Connected));
+    s
+}
+
+#[test]
+fn no_restart_offer_to_a_peer_without_channel_5() {
+    let mut s = caller_with_old_peer();
+    let e = s.feed(Input::NetworkChanged);
+    assert_eq!(restart_offers(&e), 0, "no offer nobody can answer: {e:?}");
+    assert_eq!(s.phase(), Phase::InCall, "the path still works");
+    let e = s.run_for(60_000);
+    assert_eq!(restart_offers(&e), 0);
+    assert_eq!(s.phase(), Phase::InCall);
+    // A real outage: ICE gets its chance, bounded by the attempt timers.
+    s.feed(Input::Connection(ConnState::Disconnected));
+    let e = s.run_for(DISCONNECT_GRACE_MS + 1);
+    assert_eq!(restart_offers(&e), 0);
+    assert_eq!(s.phase(), Phase::Reconnecting);
+    s.feed(Input::Connection(ConnState::Connected));
+    assert_eq!(s.phase(), Phase::InCall, "ICE recovered by itself");
+    // "failed" is final without renegotiation: lost, then a clean end.
+    s.feed(Input::Connection(ConnState::Failed));
+    assert_eq!(s.phase(), Phase::Failed);
+    assert_eq!(s.view().notice, Some(Msg::ConnectionLost));
+    assert_eq!(s.run_for(FAILURE_LINGER_MS), vec![Effect::EndCall]);
+}
+
+#[test]
+fn callee_sends_no_restart_request_without_channel_5() {
+    let mut s = callee_handed_over();
+    s.after(500, Input::Connection(ConnState::Connected));
+    let e = s.feed(Input::NetworkChanged);
+    let requests = count(&e, |e| matches!(e, Effect::Send(Channel::Renegotiation, _)));
+    assert_eq!(requests, 0, "{e:?}");
+}

@@ -263,6 +263,8 @@ pub fn caller_in_call() -> Sim {
     let e = s.after(300, Input::Connection(ConnState::Connected));
     assert_eq!(e, vec![Effect::QueryRoute, Effect::SetTimer(Timer::Route, ROUTE_POLL_MS)]);
     assert_eq!(s.phase(), Phase::InCall);
+    // The peer speaks channel 5 (this page, Android).
+    assert_eq!(s.feed(Input::ChannelOpen(call_core::Channel::Renegotiation)), vec![]);
     s
 }
 
@@ -295,6 +297,7 @@ pub fn callee_in_call() -> Sim {
     let mut s = callee_handed_over();
     let e = s.after(500, Input::Connection(ConnState::Connected));
     assert_eq!(e, vec![Effect::QueryRoute, Effect::SetTimer(Timer::Route, ROUTE_POLL_MS)]);
+    assert_eq!(s.feed(Input::ChannelOpen(call_core::Channel::Renegotiation)), vec![]);
     s
 }
 
