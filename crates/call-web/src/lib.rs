@@ -70,6 +70,23 @@ unsafe impl Sync for Global {}
 
 static G: Global = Global { shell: RefCell::new(None), queue: RefCell::new(VecDeque::new()), busy: Cell::new(false) };
 
+/// What the panic handler shuts without the shell's state (which may be
+/// borrowed mid-panic): the peer connection, so the other side sees the
+/// call end, and the capture tracks, so the camera light goes off.
+struct LastResort(RefCell<alloc::vec::Vec<JsValue>>);
+
+// SAFETY: one thread, as for `Global`.
+unsafe impl Sync for LastResort {}
+
+static LAST_RESORT: LastResort = LastResort(RefCell::new(alloc::vec::Vec::new()));
+
+/// Registers an object with `close()` or `stop()` for the panic handler.
+pub(crate) fn close_on_panic(v: &JsValue) {
+    if let Ok(mut l) = LAST_RESORT.0.try_borrow_mut() {
+        l.push(v.clone());
+    }
+}
+
 #[cfg(target_arch = "wasm32")]
 #[global_allocator]
 // SAFETY: single-threaded, as above.
@@ -117,12 +134,16 @@ impl Shell {
         match ev {
             Ev::Core(i) => self.step(i),
             Ev::LocalStream(stream) => {
+                for t in stream.get_tracks().iter() {
+                    close_on_panic(&t);
+                }
                 let m = self.media.set_stream(stream);
                 devices::update_switch(); // labels and ids exist once permitted
                 self.ui.show_local(self.media.camera_track());
                 self.step(Input::Media(Ok(m)));
             }
             Ev::CameraTrack(track) => {
+                close_on_panic(&track);
                 self.media.set_camera(track.clone());
                 // While sharing, the screen keeps the sender and preview.
                 if !self.media.sharing() {
@@ -149,6 +170,7 @@ impl Shell {
                 devices::Kind::Speaker => devices::set_speaker(&id),
             },
             Ev::MicTrack(track) => {
+                close_on_panic(&track);
                 if let Some(p) = &self.peer {
                     p.send_audio(&track);
                 }
@@ -161,6 +183,7 @@ impl Shell {
             }
             Ev::NextCamera => devices::next_camera(self.media.camera_track().as_ref().and_then(devices::track_device)),
             Ev::ScreenTrack(track) => {
+                close_on_panic(&track);
                 track.set_onended(Some(&js::cb(|_| input(Input::ScreenEnded))));
                 self.media.set_screen(track.clone());
                 if let Some(p) = &self.peer {
@@ -281,9 +304,32 @@ impl Shell {
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
     web_sys::console::error_1(&JsValue::from_str("call page panicked"));
+    // From now on no event reaches the (possibly inconsistent) state: the
+    // loop believes an event is being handled and only queues.
+    G.busy.set(true);
+    if let Ok(list) = LAST_RESORT.0.try_borrow() {
+        for v in list.iter() {
+            for m in ["close", "stop"] {
+                if let Ok(f) = js_sys::Reflect::get(v, &JsValue::from_str(m)) {
+                    if let Some(f) = f.dyn_ref::<js_sys::Function>() {
+                        let _ = f.call0(v);
+                    }
+                }
+            }
+        }
+    }
     dom::show_crash();
     host::end_call_later_without_wasm(call_core::machine::FAILURE_LINGER_MS);
     core::arch::wasm32::unreachable()
+}
+
+/// Debug build only: panics on purpose, so that a test can prove the last
+/// resort works (error screen, `endCall` without the wasm instance).
+#[cfg(feature = "debug")]
+#[wasm_bindgen]
+#[allow(clippy::panic)]
+pub fn debug_panic() {
+    panic!("debug_panic called");
 }
 
 /// Entry point, run by the loader once the module is instantiated.

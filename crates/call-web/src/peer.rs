@@ -103,6 +103,7 @@ fn log_failure(p: &Promise, what: &'static str) {
 impl Peer {
     pub(crate) fn new(servers: &[IceServer], relay_only: bool, video: bool) -> Result<Peer, JsValue> {
         let pc = RtcPeerConnection::new_with_configuration(&config(servers, relay_only))?;
+        crate::close_on_panic(&pc);
         on(|f| pc.set_onicecandidate(f), |e: RtcPeerConnectionIceEvent| {
             input(match e.candidate() {
                 Some(c) if !c.candidate().is_empty() => {
