@@ -1,0 +1,297 @@
+//! Plumbing for the end-to-end tests in `tests/browser.rs`: a browser per
+//! test, a limit on calls in flight, and a "messenger" that carries the SDP
+//! between two call pages the way Delta Chat does (base64 in the URL
+//! fragment).
+
+use std::sync::{Condvar, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+pub use testhost::browser::HostCall;
+pub use testhost::{base64, encode_uri_component, err, Browser, Error, Page, Result, Server};
+
+/// The default bound of every wait: generous, CI machines are slow.
+pub const T: Duration = Duration::from_secs(20);
+
+// ---------------------------------------------------------------------------
+// At most two calls in flight: each is a Chromium encoding and decoding
+// video twice, and the machine has two cores.
+
+const SLOTS: usize = 2;
+static USED: Mutex<usize> = Mutex::new(0);
+static FREED: Condvar = Condvar::new();
+
+/// Slots for calls in flight; given back on drop.
+pub struct Permit(usize);
+
+/// One slot.
+pub fn permit() -> Permit {
+    take(1)
+}
+
+/// Every slot: for tests that measure time, which another call running at
+/// the same moment would distort.
+pub fn permit_exclusive() -> Permit {
+    take(SLOTS)
+}
+
+fn take(n: usize) -> Permit {
+    let mut used = USED.lock().unwrap_or_else(|e| e.into_inner());
+    while *used + n > SLOTS {
+        used = FREED.wait(used).unwrap_or_else(|e| e.into_inner());
+    }
+    *used += n;
+    Permit(n)
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        let mut used = USED.lock().unwrap_or_else(|e| e.into_inner());
+        *used -= self.0;
+        FREED.notify_all();
+    }
+}
+
+// ---------------------------------------------------------------------------
+
+/// What one test needs: a server, a browser and a slot. Fields drop in
+/// order: the browser (and its pages) before the server.
+pub struct Env {
+    pub browser: Browser,
+    pub server: Server,
+    _permit: Permit,
+}
+
+impl Env {
+    /// Fails with a clear message if `dist/` was not built.
+    pub fn new() -> Result<Env> {
+        Env::with_permit(false)
+    }
+
+    /// Alone on the machine (no other test's call in flight): for timing.
+    pub fn exclusive() -> Result<Env> {
+        Env::with_permit(true)
+    }
+
+    fn with_permit(exclusive: bool) -> Result<Env> {
+        testhost::require_dist()?;
+        let permit = if exclusive { permit_exclusive() } else { permit() };
+        let server = Server::start()?;
+        let browser = Browser::launch()?;
+        Ok(Env { browser, server, _permit: permit })
+    }
+
+    /// A new call window; `config` is the host shim's `__hostConfig`.
+    pub fn page(&self, name: &str, config: Value) -> Result<Page> {
+        self.browser.new_page(name, config)
+    }
+
+    /// A new call window that loads `path` (e.g. `/call.html#startCall`).
+    pub fn open(&self, name: &str, config: Value, path: &str) -> Result<Page> {
+        let p = self.page(name, config)?;
+        p.goto(&self.server.url(path))?;
+        Ok(p)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        self.server.url(path)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The messenger
+
+/// How a host writes the base64 payload into the fragment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Enc {
+    /// Desktop: raw base64 with literal `=` padding.
+    Raw,
+    /// Android: `encodeURIComponent` of the base64 (`%2B`, `%2F`, `%3D`).
+    UrlEncoded,
+}
+
+/// The fragment payload for an SDP.
+pub fn payload(sdp: &str, enc: Enc) -> String {
+    let b = base64(sdp.as_bytes());
+    match enc {
+        Enc::Raw => b,
+        Enc::UrlEncoded => encode_uri_component(&b),
+    }
+}
+
+/// Waits for the caller's `startCall(offer)` and returns the offer.
+pub fn wait_offer(caller: &Page) -> Result<String> {
+    sdp_of(caller, "startCall")
+}
+
+/// Waits for the callee's `acceptCall(answer)` and returns the answer.
+pub fn wait_answer(callee: &Page) -> Result<String> {
+    sdp_of(callee, "acceptCall")
+}
+
+fn sdp_of(p: &Page, call: &str) -> Result<String> {
+    let c = p.wait_host_call(call, T)?;
+    match c.arg {
+        Some(sdp) if sdp.starts_with("v=0") => Ok(sdp),
+        other => err(format!("{}: {call} got {other:?}, not an SDP", p.name())),
+    }
+}
+
+/// Hands an offer to the callee: `#offerIncomingCall=` (prompt) or
+/// `#acceptCall=` (answered in the host's UI), by `hashchange`.
+pub fn send_offer(callee: &Page, offer: &str, prompt: bool, enc: Enc) -> Result<()> {
+    let cmd = if prompt { "offerIncomingCall" } else { "acceptCall" };
+    callee.set_hash(&format!("#{cmd}={}", payload(offer, enc)))
+}
+
+/// Hands the callee's answer to the caller (`#onAnswer=`).
+pub fn send_answer(caller: &Page, answer: &str, enc: Enc) -> Result<()> {
+    caller.set_hash(&format!("#onAnswer={}", payload(answer, enc)))
+}
+
+/// Waits for `<html data-phase>` to be `phase` on every page.
+/// On failure the message also has the state of the other pages.
+pub fn wait_phase(pages: &[&Page], phase: &str) -> Result<()> {
+    for p in pages {
+        if let Err(e) = p.wait_data("phase", phase, T) {
+            let others: String = pages.iter().filter(|o| o.name() != p.name()).map(|o| o.dump()).collect();
+            return err(format!("{e}\n{others}"));
+        }
+    }
+    Ok(())
+}
+
+/// The whole call with the prompt: `a` must have been sent `#startCall`
+/// and `b` be open. Delivers the offer to `b`, presses Answer there,
+/// delivers the answer to `a` and waits until both are in the call.
+/// Returns (offer, answer).
+pub fn connect(a: &Page, b: &Page) -> Result<(String, String)> {
+    let offer = wait_offer(a)?;
+    send_offer(b, &offer, true, Enc::Raw)?;
+    b.wait_data("phase", "incoming", T)?;
+    b.click("#answer")?;
+    let answer = wait_answer(b)?;
+    send_answer(a, &answer, Enc::Raw)?;
+    wait_phase(&[a, b], "in-call")?;
+    Ok((offer, answer))
+}
+
+/// The `m=` kinds of an SDP, in order (`audio`, `video`, `application`).
+pub fn m_lines(sdp: &str) -> Vec<String> {
+    sdp.lines()
+        .filter_map(|l| l.strip_prefix("m="))
+        .map(|l| l.split(' ').next().unwrap_or("").to_string())
+        .collect()
+}
+
+/// The `typ` of every candidate line in an SDP.
+pub fn candidate_types(sdp: &str) -> Vec<String> {
+    sdp.lines()
+        .filter(|l| l.starts_with("a=candidate:"))
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            w.by_ref().find(|x| *x == "typ")?;
+            w.next().map(str::to_string)
+        })
+        .collect()
+}
+
+/// The first `a=ice-ufrag:` value of an SDP.
+pub fn ice_ufrag(sdp: &str) -> Option<String> {
+    sdp.lines().find_map(|l| l.trim().strip_prefix("a=ice-ufrag:").map(str::to_string))
+}
+
+// ---------------------------------------------------------------------------
+// Media checks (JavaScript evaluated in the page)
+
+/// Remote video is playing: the `<video>` has a live track, a picture size,
+/// its clock advances, and the connection keeps decoding frames.
+const VIDEO_FLOWING: &str = r#"(async () => {
+  const v = document.getElementById('remote-video');
+  const s = v && v.srcObject;
+  if (!s || !s.getVideoTracks().some(t => t.readyState === 'live')) return false;
+  const i0 = await window.__host.inbound(); const t0 = v.currentTime;
+  await new Promise(r => setTimeout(r, 400));
+  const i1 = await window.__host.inbound(); const t1 = v.currentTime;
+  return v.videoWidth > 0 && t1 > t0 && !!i0 && !!i1 && i1.videoFrames > i0.videoFrames;
+})()"#;
+
+/// Remote audio is playing: the `<audio>` plays a live track and packets
+/// keep arriving.
+const AUDIO_FLOWING: &str = r#"(async () => {
+  const a = document.getElementById('remote-audio');
+  const s = a && a.srcObject;
+  if (!s || !s.getAudioTracks().some(t => t.readyState === 'live') || a.paused) return false;
+  const i0 = await window.__host.inbound();
+  await new Promise(r => setTimeout(r, 400));
+  const i1 = await window.__host.inbound();
+  return !!i0 && !!i1 && i1.audioPackets > i0.audioPackets;
+})()"#;
+
+/// Waits until `p` shows the other side's moving picture.
+pub fn wait_video(p: &Page) -> Result<()> {
+    p.wait_for(VIDEO_FLOWING, T).map(|_| ())
+}
+
+/// Waits until `p` plays the other side's audio.
+pub fn wait_audio(p: &Page) -> Result<()> {
+    p.wait_for(AUDIO_FLOWING, T).map(|_| ())
+}
+
+/// Fails unless `js` is true on `p`, with the page's state in the message.
+pub fn check(p: &Page, js: &str, what: &str) -> Result<()> {
+    if p.eval_bool(js)? {
+        Ok(())
+    } else {
+        err(format!("{}: {what}\n(check: {js})\n{}", p.name(), p.dump()))
+    }
+}
+
+/// Fails unless `cond`, with `p`'s state in the message.
+pub fn ensure(p: &Page, cond: bool, what: &str) -> Result<()> {
+    if cond {
+        Ok(())
+    } else {
+        err(format!("{}: {what}\n{}", p.name(), p.dump()))
+    }
+}
+
+/// No CSP violation and no alert()/confirm()/prompt() on the page.
+pub fn check_clean(p: &Page) -> Result<()> {
+    check(p, "window.__host.csp.length === 0", "the page violated its Content-Security-Policy")?;
+    check(p, "window.__host.alerts.length === 0", "something called alert/confirm/prompt")
+}
+
+/// A minimal SDP that passes the page's payload check (for prompts that are
+/// never answered).
+pub const DUMMY_OFFER: &str = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
+m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=ice-ufrag:abcd\r\n\
+a=ice-pwd:0123456789abcdefghijkl\r\na=fingerprint:sha-256 AA:BB:CC\r\na=setup:actpass\r\na=sendrecv\r\n\
+a=rtpmap:111 opus/48000/2\r\n";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sdp_helpers() {
+        let sdp = "v=0\r\nm=audio 9 X\r\na=ice-ufrag:ab\r\na=candidate:1 1 udp 1 1.2.3.4 5 typ relay raddr 0.0.0.0\r\nm=video 9 X\r\nm=application 9 X\r\n";
+        assert_eq!(m_lines(sdp), ["audio", "video", "application"]);
+        assert_eq!(candidate_types(sdp), ["relay"]);
+        assert_eq!(ice_ufrag(sdp).as_deref(), Some("ab"));
+        assert!(payload("a+b", Enc::UrlEncoded).contains('%') || payload("a+b", Enc::Raw) == "YSti");
+    }
+
+    #[test]
+    fn permits_are_bounded() {
+        let a = permit();
+        let b = permit();
+        drop(a);
+        let c = permit();
+        drop(b);
+        drop(c);
+        let all = permit_exclusive();
+        drop(all);
+        let _d = permit();
+    }
+}

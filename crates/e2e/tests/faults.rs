@@ -1,0 +1,337 @@
+//! The reliability matrix (issue "Reliability: every failure is visible,
+//! nothing gets stuck, nothing panics"): hostile input from the host and
+//! from the peer, faults of the host API and of the network. Each test is
+//! one row; every wait is bounded.
+
+use std::time::{Duration, Instant};
+
+use e2e::*;
+use serde_json::json;
+
+/// Records data channels (to inject hostile messages from a peer) and the
+/// console (to see what the page logged), before any page script runs.
+const SPY: &str = "window.__spy = { log: [], channels: [] }; (function () { \
+  var s = window.__spy, log = console.log; \
+  console.log = function () { s.log.push([].slice.call(arguments).map(String).join(' ')); return log.apply(console, arguments); }; \
+  var create = RTCPeerConnection.prototype.createDataChannel; \
+  RTCPeerConnection.prototype.createDataChannel = function () { var dc = create.apply(this, arguments); s.channels.push(dc); return dc; }; \
+})();";
+
+/// Takes `window.calls` as the host defines it and passes it on without
+/// `drop` (a method name), or not at all (`*`).
+fn strip_host(drop: &str) -> String {
+    format!(
+        "Object.defineProperty(window, 'calls', {{ configurable: true, get: function () {{ return undefined; }}, \
+         set: function (v) {{ if ('{drop}' === '*') return; delete v['{drop}']; \
+         Object.defineProperty(window, 'calls', {{ value: v, writable: true, configurable: true }}); }} }});"
+    )
+}
+
+fn spied(env: &Env, name: &str, config: serde_json::Value, path: &str) -> Result<Page> {
+    let p = env.page(name, config)?;
+    p.call("Page.addScriptToEvaluateOnNewDocument", json!({ "source": SPY }))?;
+    p.goto(&env.url(path))?;
+    Ok(p)
+}
+
+fn notice(p: &Page) -> Result<String> {
+    Ok(p.text("notice")?.unwrap_or_default())
+}
+
+/// Row: `#onAnswer=` garbage, not base64, base64 of something that is not
+/// an SDP: a clear message, and a later valid answer still connects.
+#[test]
+fn bad_answers_then_a_good_one() -> Result<()> {
+    let env = Env::new()?;
+    let b = env.open("B", json!({}), "/call.html")?;
+    let a = spied(&env, "A", json!({}), "/call.html#startCall")?;
+    let offer = wait_offer(&a)?;
+    a.wait_data("phase", "ringing", T)?;
+    let bad_answers = [
+        ("#onAnswer=%%%".to_string(), "not base64"),
+        ("#onAnswer=!!!not-base64!!!".to_string(), "not base64"),
+        (format!("#onAnswer={}", payload("hello, not an SDP", Enc::Raw)), "not an SDP"),
+    ];
+    for (n, (bad, why)) in bad_answers.iter().enumerate() {
+        a.set_hash(bad)?;
+        a.wait_for(&format!("window.__spy.log.filter(l => l.includes('damaged')).length > {n}"), T)?;
+        check(&a, &format!("window.__spy.log.filter(l => l.includes('damaged')).pop().includes('{why}')"), "the log says why")?;
+        ensure(&a, notice(&a)?.contains("damaged"), "a notice on screen")?;
+        ensure(&a, a.data("phase")? == "ringing", &format!("still ringing after {bad}"))?;
+    }
+    send_offer(&b, &offer, false, Enc::Raw)?;
+    let answer = wait_answer(&b)?;
+    send_answer(&a, &answer, Enc::UrlEncoded)?;
+    wait_phase(&[&a, &b], "in-call")?;
+    ensure(&a, notice(&a)?.is_empty(), "the notice clears once a valid answer is used")?;
+    check_clean(&a)
+}
+
+/// Row: `#acceptCall=` / `#offerIncomingCall=` not base64 or not an SDP:
+/// a message; a later valid command still works.
+#[test]
+fn bad_offers_then_a_good_one() -> Result<()> {
+    let env = Env::new()?;
+    let a = env.open("A", json!({}), "/call.html#startCall")?;
+    let offer = wait_offer(&a)?;
+    let b = env.open("B", json!({}), "/call.html#acceptCall=@@@")?;
+    b.wait_for("document.getElementById('notice').textContent.includes('damaged')", T)?;
+    ensure(&b, b.data("phase")? != "failed", "a bad payload does not fail the page")?;
+    b.set_hash(&format!("#offerIncomingCall={}", payload("v=1 no sdp here", Enc::Raw)))?;
+    b.wait_for("document.getElementById('notice').textContent.includes('damaged')", T)?;
+    check(&b, "window.__host.pcs === 0", "nothing was done with the bad offers")?;
+    send_offer(&b, &offer, true, Enc::UrlEncoded)?;
+    b.wait_data("phase", "incoming", T)?;
+    b.click("#answer")?;
+    send_answer(&a, &wait_answer(&b)?, Enc::Raw)?;
+    wait_phase(&[&a, &b], "in-call")
+}
+
+/// Row: unknown, empty and huge (1 MB) fragments: ignored or a message; no
+/// hang, no crash; a valid command afterwards works.
+#[test]
+fn odd_fragments_are_harmless() -> Result<()> {
+    let env = Env::new()?;
+    let p = env.open("P", json!({}), "/call.html#whatever")?;
+    p.set_hash("#")?;
+    p.set_hash("#somethingElse=abc")?;
+    let t = Instant::now();
+    p.eval("location.hash = '#onAnswer=' + 'A'.repeat(1024 * 1024); true")?;
+    p.eval("location.hash = '#offerIncomingCall=' + 'B'.repeat(1024 * 1024); true")?;
+    p.wait_for("document.getElementById('notice').textContent.includes('damaged')", T)?;
+    ensure(&p, t.elapsed() < Duration::from_secs(5), "1 MB fragments handled quickly")?;
+    ensure(&p, p.data("phase")? == "idle", "still waiting for a command")?;
+    check(&p, "window.__host.pcs === 0 && window.__host.calls.length <= 1", "nothing started")?;
+    p.set_hash("#startCall")?;
+    wait_offer(&p)?;
+    check_clean(&p)
+}
+
+/// Row: the host asks twice (`#startCall` twice, `#onAnswer` twice):
+/// idempotent, one offer, no error.
+#[test]
+fn repeated_commands_are_idempotent() -> Result<()> {
+    let env = Env::new()?;
+    let b = env.open("B", json!({}), "/call.html")?;
+    let a = env.open("A", json!({}), "/call.html#startCall")?;
+    let offer = wait_offer(&a)?;
+    a.set_hash("#x")?;
+    a.set_hash("#startCall")?;
+    send_offer(&b, &offer, false, Enc::Raw)?;
+    let answer = wait_answer(&b)?;
+    send_answer(&a, &answer, Enc::Raw)?;
+    wait_phase(&[&a, &b], "in-call")?;
+    send_answer(&a, &answer, Enc::UrlEncoded)?;
+    wait_video(&a)?;
+    check(&a, "window.__host.calls.filter(c => c.name === 'startCall').length === 1", "one offer only")?;
+    check(&a, "window.__host.pcs === 1 && window.__host.srd === 1", "one peer, the answer applied once")?;
+    ensure(&a, notice(&a)?.is_empty(), "no message for a repeated command")?;
+    check_clean(&a)
+}
+
+/// Row: a DTLS fingerprint that does not match (a tampered answer):
+/// "Call failed" with a reason within a bound, then a clean `endCall`.
+#[test]
+fn wrong_dtls_fingerprint_fails_cleanly() -> Result<()> {
+    let env = Env::new()?;
+    let b = env.open("B", json!({}), "/call.html")?;
+    let a = env.open("A", json!({}), "/call.html#startCall")?;
+    let offer = wait_offer(&a)?;
+    send_offer(&b, &offer, false, Enc::Raw)?;
+    let answer = wait_answer(&b)?;
+    // Flip the fingerprint's first byte: still well-formed, wrong.
+    let tampered: String = answer
+        .lines()
+        .map(|l| match l.strip_prefix("a=fingerprint:sha-256 ") {
+            Some(fp) => {
+                let flipped = if fp.starts_with("00") { "11" } else { "00" };
+                format!("a=fingerprint:sha-256 {flipped}{}\r\n", &fp[2..])
+            }
+            None => format!("{l}\n"),
+        })
+        .collect();
+    ensure(&a, tampered != answer, "the answer has a sha-256 fingerprint")?;
+    let t = Instant::now();
+    send_answer(&a, &tampered, Enc::Raw)?;
+    a.wait_data("phase", "failed", Duration::from_secs(30))?;
+    let failed_after = t.elapsed();
+    ensure(&a, a.text("status")?.as_deref() == Some("Call failed"), "says the call failed")?;
+    ensure(&a, !notice(&a)?.is_empty(), "and why")?;
+    a.wait_host_call("endCall", Duration::from_secs(10))?;
+    eprintln!("wrong fingerprint: failed after {} ms, endCall after {} ms", failed_after.as_millis(), t.elapsed().as_millis());
+    check(&a, "window.__host.calls.filter(c => c.name === 'endCall').length === 1", "endCall once")
+}
+
+/// Row: getIceServers returns invalid JSON or JSON that is not an array:
+/// the call goes on without servers, with a notice.
+#[test]
+fn ice_servers_garbage() -> Result<()> {
+    let env = Env::new()?;
+    for (servers, mode) in [("{not json", "sync"), ("{\"urls\":\"turn:1.2.3.4\"}", "promise"), ("[1,2,3]", "promise")] {
+        let p = env.open("P", json!({ "iceServers": servers, "iceMode": mode }), "/call.html#startCall")?;
+        wait_offer(&p)?;
+        p.wait_data("phase", "ringing", T)?;
+        ensure(&p, !notice(&p)?.is_empty(), &format!("a notice for getIceServers = {servers}"))?;
+        check_clean(&p)?;
+        p.close()?;
+    }
+    Ok(())
+}
+
+/// Row: `window.calls` missing, or missing a method: a clear message
+/// instead of a crash.
+#[test]
+fn missing_host_or_host_method() -> Result<()> {
+    let env = Env::new()?;
+    let none = env.page("no host", json!({}))?;
+    none.call("Page.addScriptToEvaluateOnNewDocument", json!({ "source": strip_host("*") }))?;
+    none.goto(&env.url("/call.html#startCall"))?;
+    none.wait_data("phase", "failed", T)?;
+    ensure(&none, notice(&none)?.contains("Delta Chat"), "says to open it from Delta Chat")?;
+
+    let partial = env.page("no startCall", json!({}))?;
+    partial.call("Page.addScriptToEvaluateOnNewDocument", json!({ "source": strip_host("startCall") }))?;
+    partial.goto(&env.url("/call.html#startCall"))?;
+    partial.wait_data("phase", "failed", T)?;
+    ensure(&partial, notice(&partial)?.contains("call function"), "names the missing function")?;
+    partial.wait_host_call("endCall", T)?;
+    check_clean(&partial)
+}
+
+/// Rows: no camera → audio call with a notice and no camera button;
+/// neither camera nor microphone → receive-only with a notice.
+#[test]
+fn media_denied_notices() -> Result<()> {
+    let env = Env::new()?;
+    let b = env.open("B (mic only)", json!({ "media": "mic-only" }), "/call.html")?;
+    let a = env.open("A (nothing)", json!({ "media": "none" }), "/call.html#startCall")?;
+    connect(&a, &b)?;
+    ensure(&b, notice(&b)?.contains("Camera unavailable"), "B: camera notice")?;
+    ensure(&b, !b.visible("#cam")?, "B: no camera button")?;
+    ensure(&a, notice(&a)?.contains("No camera or microphone"), "A: receive-only notice")?;
+    ensure(&a, !a.visible("#cam")? && !a.visible("#mic")?, "A: no device buttons")?;
+    wait_audio(&a)
+}
+
+/// Row: the remote never answers: "Ringing…" stays (the host owns that
+/// timeout), without errors and without endCall.
+#[test]
+fn unanswered_call_keeps_ringing() -> Result<()> {
+    let env = Env::new()?;
+    let a = env.open("A", json!({}), "/call.html#startCall")?;
+    wait_offer(&a)?;
+    a.wait_data("phase", "ringing", T)?;
+    // Past every timer of the page (connect timeout 20 s, linger 3 s).
+    let until = Instant::now() + Duration::from_secs(25);
+    while Instant::now() < until {
+        ensure(&a, a.data("phase")? == "ringing", "still ringing")?;
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    check(&a, "!window.__host.calls.some(c => c.name === 'endCall')", "no endCall")?;
+    ensure(&a, notice(&a)?.is_empty(), "no error shown")
+}
+
+/// Row: the answer is applied but the peer is gone (its browser closed):
+/// "Call failed" within the connect timeout, then endCall.
+#[test]
+fn unreachable_peer_fails_within_the_bound() -> Result<()> {
+    let env = Env::new()?;
+    let a = env.open("A", json!({}), "/call.html#startCall")?;
+    let offer = wait_offer(&a)?;
+    let answer = {
+        let b = env.open("B", json!({}), &format!("/call.html#acceptCall={}", payload(&offer, Enc::Raw)))?;
+        let answer = wait_answer(&b)?;
+        b.close()?;
+        answer
+    };
+    let t = Instant::now();
+    send_answer(&a, &answer, Enc::Raw)?;
+    a.wait_data("phase", "failed", Duration::from_secs(35))?;
+    a.wait_host_call("endCall", Duration::from_secs(10))?;
+    let took = t.elapsed();
+    eprintln!("unreachable peer: endCall {} ms after the answer", took.as_millis());
+    ensure(&a, took < Duration::from_secs(30), "bounded by the 20 s connect timeout and the 3 s linger")
+}
+
+/// Row: hostile data-channel messages (invalid JSON, wrong types, unknown
+/// fields, 1 MB, binary) on every channel: ignored and logged, the call
+/// goes on.
+#[test]
+fn hostile_channel_messages_are_ignored() -> Result<()> {
+    let env = Env::new()?;
+    let b = spied(&env, "B (hostile)", json!({}), "/call.html")?;
+    let a = spied(&env, "A", json!({}), "/call.html#startCall")?;
+    connect(&a, &b)?;
+    b.wait_for("window.__spy.channels.length >= 3 && window.__spy.channels.every(c => c.readyState === 'open')", T)?;
+    b.eval(
+        "(() => { const junk = ['{', 'null', '[]', '42', '\"x\"', '{\"audioEnabled\":\"yes\",\"videoEnabled\":1}', \
+         '{\"candidate\":7}', '{\"type\":\"offer\"}', '{\"type\":\"nope\",\"sdp\":\"v=0\"}', \
+         '{\"audioEnabled\":true,\"videoEnabled\":true,\"extra\":{\"deep\":[1,2,3]}}', 'x'.repeat(1 << 20)]; \
+         for (const c of window.__spy.channels) { for (const j of junk) { try { c.send(j); } catch (e) {} } \
+           try { c.send(new Uint8Array([1, 2, 3])); } catch (e) {} } return true; })()",
+    )?;
+    a.wait_for("window.__spy.log.some(l => l.includes('ignored'))", T)?;
+    std::thread::sleep(Duration::from_millis(500));
+    ensure(&a, a.data("phase")? == "in-call", "the call goes on")?;
+    wait_video(&a)?;
+    wait_audio(&a)?;
+    check_clean(&a)
+}
+
+/// Row: the other side hangs up: shown within a second.
+#[test]
+fn hang_up_is_seen_within_a_second() -> Result<()> {
+    let env = Env::exclusive()?;
+    let b = env.open("B", json!({}), "/call.html")?;
+    let a = env.open("A", json!({}), "/call.html#startCall")?;
+    connect(&a, &b)?;
+    wait_video(&b)?;
+    let before = b.eval("performance.now()")?.as_f64().unwrap_or(0.0);
+    a.click("#end")?;
+    b.wait_data("phase", "ended", Duration::from_secs(5))?;
+    let seen = b.eval("window.__host.phases.filter(p => p.phase === 'ended').map(p => p.t)[0]")?.as_f64().unwrap_or(f64::MAX);
+    let ms = seen - before;
+    eprintln!("hang-up seen by the other side after {ms:.0} ms");
+    ensure(&b, ms < 1000.0, &format!("seen after {ms:.0} ms"))
+}
+
+/// Hostile avatar values never reach HTML or CSS: the image gets no
+/// source, and nothing was injected.
+#[test]
+fn hostile_avatars() -> Result<()> {
+    let env = Env::new()?;
+    for bad in [
+        "/a.png\") ; background: url(\"https://evil.example/x",
+        "/a.png\" onerror=\"alert(1)",
+        "/x);background:url(//evil.example/x",
+        "javascript:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+    ] {
+        let p = env.open("P", json!({ "avatar": bad }), &format!("/call.html#offerIncomingCall={}", payload(DUMMY_OFFER, Enc::Raw)))?;
+        p.wait_data("phase", "incoming", T)?;
+        check(&p, "!document.getElementById('avatar').getAttribute('src')", &format!("no src for {bad}"))?;
+        check(&p, "document.documentElement.dataset.avatar === 'none'", "the generic icon shows")?;
+        check(&p, "document.querySelectorAll('[onerror], script[src]').length === 0", "nothing injected")?;
+        check_clean(&p)?;
+        p.close()?;
+    }
+    Ok(())
+}
+
+/// The last resort: a panic in the wasm (triggered on purpose through the
+/// debug build's `debug_panic`) shows an error screen and still ends the
+/// call through the host, without the dead wasm instance.
+#[test]
+fn a_panic_shows_an_error_and_ends_the_call() -> Result<()> {
+    let env = Env::new()?;
+    let b = env.open("B", json!({}), "/call.html")?;
+    let a = env.open("A (debug)", json!({}), "/debug.html#startCall")?;
+    connect(&a, &b)?;
+    a.eval("(() => { try { wasm_bindgen.debug_panic(); } catch (e) {} return true; })()")?;
+    a.wait_data("phase", "failed", T)?;
+    ensure(&a, a.text("notice")?.as_deref() == Some("Internal error."), "the error screen")?;
+    a.wait_host_call("endCall", T)?;
+    // The other side sees the call end too (the connection is gone).
+    b.wait_for("['ended', 'failed', 'reconnecting'].includes(document.documentElement.dataset.phase)", Duration::from_secs(30))
+        .map(|_| ())
+}

@@ -1,0 +1,138 @@
+//! Interop with the deployed page (`@deltachat/calls-webapp`, fetched from
+//! the npm registry at a pinned version by `cargo xtask test`, served at
+//! `/theirs.html` with the same host shim): ours calls theirs and theirs
+//! calls ours. Each direction: media both ways, mute state both ways,
+//! trickled candidates accepted, hang-up on either side handled, and our
+//! channel-5 reconnection does not disturb a peer that lacks it.
+
+use std::time::Duration;
+
+use e2e::*;
+use serde_json::json;
+
+/// Records both pages' console and data-channel traffic and unhandled
+/// promise rejections, before any page script runs.
+const SPY: &str = "window.__spy = { log: [], out: [], in: [], rejections: [] }; (function () { \
+  var s = window.__spy, log = console.log; \
+  console.log = function () { s.log.push([].slice.call(arguments).map(String).join(' ')); return log.apply(console, arguments); }; \
+  addEventListener('unhandledrejection', function (e) { s.rejections.push(String(e.reason)); }); \
+  var send = RTCDataChannel.prototype.send; \
+  RTCDataChannel.prototype.send = function (d) { s.out.push({ label: this.label, data: String(d) }); return send.call(this, d); }; \
+  var create = RTCPeerConnection.prototype.createDataChannel; \
+  RTCPeerConnection.prototype.createDataChannel = function () { \
+    var dc = create.apply(this, arguments); \
+    dc.addEventListener('message', function (e) { s.in.push({ label: dc.label, data: String(e.data) }); }); \
+    return dc; }; \
+})();";
+
+fn open(env: &Env, name: &str, path: &str) -> Result<Page> {
+    let p = env.page(name, json!({}))?;
+    p.call("Page.addScriptToEvaluateOnNewDocument", json!({ "source": SPY }))?;
+    p.goto(&env.url(path))?;
+    Ok(p)
+}
+
+fn theirs_in_call(p: &Page) -> Result<()> {
+    p.wait_for("window.__host.pcList.length > 0 && window.__host.pcList[window.__host.pcList.length - 1].connectionState === 'connected'", T)
+        .map(|_| ())
+}
+
+/// Every candidate one side trickled arrived at the other, and nothing
+/// was refused (their page throws on a bad candidate; ours logs it).
+fn trickle_accepted(from: &Page, to: &Page) -> Result<()> {
+    let sent = from.eval("window.__spy.out.filter(m => m.label === 'iceTrickling').length")?;
+    to.wait_for(&format!("window.__spy.in.filter(m => m.label === 'iceTrickling').length >= {sent}"), T)?;
+    check(to, "window.__spy.rejections.length === 0", "no unhandled rejection (a refused candidate)")?;
+    check(to, "!window.__spy.log.some(l => l.includes('addIceCandidate failed'))", "no refused candidate")
+}
+
+/// Ours calls theirs: our offer, their prompt and answer.
+#[test]
+fn ours_calls_theirs() -> Result<()> {
+    let env = Env::new()?;
+    testhost::require_interop()?;
+    let theirs = open(&env, "theirs (callee)", "/theirs.html")?;
+    let ours = open(&env, "ours (caller)", "/call.html#startCall")?;
+    let offer = wait_offer(&ours)?;
+    send_offer(&theirs, &offer, true, Enc::Raw)?;
+    theirs.wait_for("!!document.querySelector('[aria-label=\"Answer call\"]')", T)?;
+    theirs.click("[aria-label=\"Answer call\"]")?;
+    let answer = wait_answer(&theirs)?;
+    send_answer(&ours, &answer, Enc::Raw)?;
+    ours.wait_data("phase", "in-call", T)?;
+    theirs_in_call(&theirs)?;
+    both_ways(&ours, &theirs)?;
+    // Our hang-up: they notice it (their connection leaves "connected").
+    ours.click("#end")?;
+    ours.wait_host_call("endCall", T)?;
+    theirs.wait_for(
+        "['closed', 'failed', 'disconnected'].includes(window.__host.pcList[window.__host.pcList.length - 1].connectionState) || window.__host.calls.some(c => c.name === 'endCall')",
+        Duration::from_secs(30),
+    )?;
+    check_clean(&ours)
+}
+
+/// Theirs calls ours: their offer, our prompt and answer.
+#[test]
+fn theirs_calls_ours() -> Result<()> {
+    let env = Env::new()?;
+    testhost::require_interop()?;
+    let ours = open(&env, "ours (callee)", "/call.html")?;
+    let theirs = open(&env, "theirs (caller)", "/theirs.html#startCall")?;
+    let offer = wait_offer(&theirs)?;
+    send_offer(&ours, &offer, true, Enc::Raw)?;
+    ours.wait_data("phase", "incoming", T)?;
+    ours.click("#answer")?;
+    let answer = wait_answer(&ours)?;
+    send_answer(&theirs, &answer, Enc::Raw)?;
+    ours.wait_data("phase", "in-call", T)?;
+    theirs_in_call(&theirs)?;
+    both_ways(&ours, &theirs)?;
+    // A network change on our side: we are the callee, so we ask for a
+    // restart on channel 5, which their page does not have. Nothing may
+    // break: the call goes on.
+    ours.eval("window.dispatchEvent(new Event('online'))")?;
+    std::thread::sleep(Duration::from_millis(200));
+    ours.wait_data("phase", "in-call", T)?;
+    wait_video(&ours)?;
+    check(&theirs, "window.__spy.rejections.length === 0", "their page is undisturbed")?;
+    // Their hang-up: we show it and end through the host.
+    theirs.click("[aria-label=\"End call\"]")?;
+    ours.wait_data("phase", "ended", Duration::from_secs(15))?;
+    ours.wait_host_call("endCall", T)?;
+    check_clean(&ours)
+}
+
+/// Their page has its own markup: media flowing is read from its peer
+/// connection's statistics (frames decoded and audio packets growing).
+const THEIR_MEDIA_FLOWING: &str = "(async () => {   const i0 = await window.__host.inbound(); await new Promise(r => setTimeout(r, 400));   const i1 = await window.__host.inbound();   return !!i0 && !!i1 && i1.videoFrames > i0.videoFrames && i1.audioPackets > i0.audioPackets; })()";
+
+/// Media both ways, mute state both ways, trickling both ways.
+fn both_ways(ours: &Page, theirs: &Page) -> Result<()> {
+    wait_video(ours)?;
+    wait_audio(ours)?;
+    theirs.wait_for(THEIR_MEDIA_FLOWING, T)?;
+    // And their page shows it: a <video> element with a moving picture.
+    theirs.wait_for(
+        "[...document.querySelectorAll('video')].some(v => v.srcObject && v.videoWidth > 0 && !v.paused)",
+        T,
+    )?;
+    // Our mute reaches their page, which accepts the message as valid.
+    ours.click("#mic")?;
+    theirs.wait_for(
+        "window.__spy.log.some(l => l.startsWith('received mutedState') && l.includes('\"audioEnabled\":false'))",
+        T,
+    )?;
+    check(theirs, "!window.__spy.log.some(l => l.includes('invalid mutedState'))", "our mutedState is valid to them")?;
+    ours.click("#mic")?;
+    // Their mute and camera-off reach our UI.
+    ours.wait_data("remote-mic", "on", T)?;
+    theirs.click("[aria-label=\"Mute microphone\"]")?;
+    ours.wait_data("remote-mic", "off", T)?;
+    theirs.click("[aria-label=\"Stop camera\"]")?;
+    ours.wait_data("show-avatar", "on", T)?;
+    theirs.click("[aria-label=\"Unmute microphone\"]")?;
+    ours.wait_data("remote-mic", "on", T)?;
+    trickle_accepted(ours, theirs)?;
+    trickle_accepted(theirs, ours)
+}

@@ -1,0 +1,642 @@
+//! Headless Chromium and a small blocking DevTools-protocol client.
+//!
+//! One websocket to the browser endpoint carries everything: pages are
+//! targets attached in flat mode, so their messages carry a `sessionId`.
+//! One I/O thread owns the socket; callers wait for their reply on a channel
+//! with a timeout. Nothing here waits without a bound.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use tungstenite::{Message, WebSocket};
+
+use crate::{err, Error, Result, TempDir};
+
+/// Timeout of a single DevTools command.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(15);
+/// How often [`Page::wait_for`] evaluates its condition.
+pub const POLL: Duration = Duration::from_millis(50);
+/// How many console lines are kept per page (for failure dumps).
+const CONSOLE_KEEP: usize = 300;
+
+/// The Chromium binary: `$CHROMIUM`, else `/usr/bin/chromium`.
+pub fn chromium_path() -> PathBuf {
+    match std::env::var_os("CHROMIUM") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => PathBuf::from("/usr/bin/chromium"),
+    }
+}
+
+/// The switches Chromium is started with. Fake camera and microphone,
+/// permission prompts auto-accepted, autoplay allowed, nothing from the
+/// network, no throttling of pages in the background (two call windows run
+/// at once), and real host candidates instead of mDNS names.
+pub const CHROMIUM_ARGS: &[&str] = &[
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--disable-default-apps",
+    "--disable-extensions",
+    "--disable-breakpad",
+    "--disable-quic",
+    "--autoplay-policy=no-user-gesture-required",
+    // Only the last --disable-features counts: one list.
+    "--disable-features=WebRtcHideLocalIpsWithMdns,Translate,MediaRouter,OptimizationHints,DialMediaRouteProvider",
+    "--disable-background-timer-throttling",
+    "--disable-renderer-backgrounding",
+    "--disable-backgrounding-occluded-windows",
+    "--disable-dev-shm-usage",
+    "--password-store=basic",
+    "--use-mock-keychain",
+    "--mute-audio",
+    // The page picks its language from the browser; the tests read English.
+    "--lang=en-US",
+    "--remote-debugging-port=0",
+];
+
+// ---------------------------------------------------------------------------
+// The connection
+
+type Pending = HashMap<u64, Sender<Value>>;
+
+/// What was seen on one page (session).
+#[derive(Default)]
+struct SessionLog {
+    console: Vec<String>,
+    crashed: bool,
+}
+
+struct Conn {
+    out: Mutex<Sender<String>>,
+    pending: Mutex<Pending>,
+    sessions: Mutex<HashMap<String, SessionLog>>,
+    next_id: AtomicU64,
+    closed: AtomicBool,
+    stop: AtomicBool,
+}
+
+impl Conn {
+    fn call(&self, session: Option<&str>, method: &str, params: Value, timeout: Duration) -> Result<Value> {
+        if self.closed.load(Ordering::SeqCst) {
+            return err(format!("DevTools connection is closed (calling {method})"));
+        }
+        let id = self.next_id.fetch_add(1, Ordering::SeqCst);
+        let mut msg = json!({ "id": id, "method": method, "params": params });
+        if let Some(s) = session {
+            msg["sessionId"] = Value::from(s);
+        }
+        let (tx, rx) = mpsc::channel();
+        self.pending.lock().map_err(|_| Error::new("poisoned"))?.insert(id, tx);
+        let sent = self.out.lock().map(|o| o.send(msg.to_string()).is_ok()).unwrap_or(false);
+        if !sent {
+            self.forget(id);
+            return err(format!("DevTools connection is closed (calling {method})"));
+        }
+        match rx.recv_timeout(timeout) {
+            Ok(reply) => {
+                if let Some(e) = reply.get("error") {
+                    return err(format!("{method} failed: {e}"));
+                }
+                Ok(reply.get("result").cloned().unwrap_or(Value::Null))
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                self.forget(id);
+                err(format!("{method} got no reply within {timeout:?}"))
+            }
+            Err(RecvTimeoutError::Disconnected) => err(format!("DevTools connection closed during {method}")),
+        }
+    }
+
+    fn forget(&self, id: u64) {
+        if let Ok(mut p) = self.pending.lock() {
+            p.remove(&id);
+        }
+    }
+
+    fn dispatch(&self, text: &str) {
+        let Ok(v) = serde_json::from_str::<Value>(text) else { return };
+        if let Some(id) = v.get("id").and_then(Value::as_u64) {
+            let tx = self.pending.lock().ok().and_then(|mut p| p.remove(&id));
+            if let Some(tx) = tx {
+                let _ = tx.send(v);
+            }
+            return;
+        }
+        let Some(method) = v.get("method").and_then(Value::as_str) else { return };
+        let session = v.get("sessionId").and_then(Value::as_str).unwrap_or("");
+        let p = &v["params"];
+        let line = match method {
+            "Runtime.consoleAPICalled" => {
+                let args: Vec<String> = p["args"]
+                    .as_array()
+                    .map(|a| a.iter().map(remote_object_text).collect())
+                    .unwrap_or_default();
+                Some(format!("console.{}: {}", p["type"].as_str().unwrap_or("log"), args.join(" ")))
+            }
+            "Runtime.exceptionThrown" => {
+                let d = &p["exceptionDetails"];
+                let desc = d["exception"]["description"].as_str().or(d["text"].as_str()).unwrap_or("?");
+                Some(format!("uncaught exception: {desc}"))
+            }
+            "Log.entryAdded" => {
+                let e = &p["entry"];
+                Some(format!("log.{}: {}", e["level"].as_str().unwrap_or("?"), e["text"].as_str().unwrap_or("")))
+            }
+            "Inspector.targetCrashed" => Some("TARGET CRASHED".to_string()),
+            _ => None,
+        };
+        if let (Some(line), Ok(mut sessions)) = (line, self.sessions.lock()) {
+            let log = sessions.entry(session.to_string()).or_default();
+            if method == "Inspector.targetCrashed" {
+                log.crashed = true;
+            }
+            log.console.push(line);
+            if log.console.len() > CONSOLE_KEEP {
+                let extra = log.console.len() - CONSOLE_KEEP;
+                log.console.drain(..extra);
+            }
+        }
+    }
+}
+
+fn remote_object_text(o: &Value) -> String {
+    if let Some(v) = o.get("value") {
+        return match v {
+            Value::String(s) => s.clone(),
+            v => v.to_string(),
+        };
+    }
+    o["description"].as_str().or(o["type"].as_str()).unwrap_or("?").to_string()
+}
+
+/// The I/O loop: writes queued messages, reads with a short timeout.
+fn io_loop(mut ws: WebSocket<TcpStream>, rx: Receiver<String>, conn: Arc<Conn>) {
+    'outer: while !conn.stop.load(Ordering::SeqCst) {
+        loop {
+            match rx.try_recv() {
+                Ok(text) => {
+                    if ws.send(Message::text(text)).is_err() {
+                        break 'outer;
+                    }
+                }
+                Err(mpsc::TryRecvError::Empty) => break,
+                Err(mpsc::TryRecvError::Disconnected) => break 'outer,
+            }
+        }
+        match ws.read() {
+            Ok(Message::Text(t)) => conn.dispatch(t.as_str()),
+            Ok(Message::Binary(b)) => {
+                if let Ok(t) = std::str::from_utf8(&b) {
+                    conn.dispatch(t);
+                }
+            }
+            Ok(Message::Close(_)) => break,
+            Ok(_) => {}
+            Err(tungstenite::Error::Io(e))
+                if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+            Err(_) => break,
+        }
+    }
+    conn.closed.store(true, Ordering::SeqCst);
+    // Wake every waiting caller: their senders go away.
+    if let Ok(mut p) = conn.pending.lock() {
+        p.clear();
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The browser
+
+/// A headless Chromium, killed (and its profile removed) on drop.
+pub struct Browser {
+    child: Child,
+    conn: Arc<Conn>,
+    io: Option<JoinHandle<()>>,
+    stderr: Arc<Mutex<Vec<String>>>,
+    dir: Option<TempDir>,
+}
+
+impl Browser {
+    /// Starts Chromium with [`CHROMIUM_ARGS`] and connects to it.
+    pub fn launch() -> Result<Browser> {
+        let bin = chromium_path();
+        if !bin.is_file() {
+            return err(format!("Chromium not found at {} (set CHROMIUM to its path)", bin.display()));
+        }
+        let dir = TempDir::new("testhost-chromium")?;
+        let mut child = crate::die_with_parent(&mut Command::new(&bin))
+            .args(CHROMIUM_ARGS)
+            .arg(format!("--user-data-dir={}", dir.path().display()))
+            .arg("about:blank")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| Error(format!("cannot start {}: {e}", bin.display())))?;
+        let stderr_lines = Arc::new(Mutex::new(Vec::new()));
+        let (ws_tx, ws_rx) = mpsc::channel::<String>();
+        if let Some(pipe) = child.stderr.take() {
+            let lines = stderr_lines.clone();
+            thread::spawn(move || {
+                let mut ws_tx = Some(ws_tx);
+                for line in BufReader::new(pipe).lines() {
+                    let Ok(line) = line else { break };
+                    if let Some(rest) = line.split("DevTools listening on ").nth(1) {
+                        if let Some(tx) = ws_tx.take() {
+                            let _ = tx.send(rest.trim().to_string());
+                        }
+                    }
+                    if let Ok(mut l) = lines.lock() {
+                        if l.len() < 2000 {
+                            l.push(line);
+                        }
+                    }
+                }
+            });
+        }
+        let fail = |mut child: Child, msg: String, lines: &Arc<Mutex<Vec<String>>>| {
+            let _ = child.kill();
+            let _ = child.wait();
+            let log = lines.lock().map(|l| l.join("\n")).unwrap_or_default();
+            err::<Browser>(format!("{msg}\nChromium's stderr:\n{log}"))
+        };
+        let ws_url = match ws_rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(u) => u,
+            Err(_) => return fail(child, "Chromium did not print its DevTools URL within 30 s".into(), &stderr_lines),
+        };
+        let ws = match connect_ws(&ws_url) {
+            Ok(ws) => ws,
+            Err(e) => return fail(child, e.0, &stderr_lines),
+        };
+        let (out_tx, out_rx) = mpsc::channel();
+        let conn = Arc::new(Conn {
+            out: Mutex::new(out_tx),
+            pending: Mutex::new(HashMap::new()),
+            sessions: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(1),
+            closed: AtomicBool::new(false),
+            stop: AtomicBool::new(false),
+        });
+        let conn2 = conn.clone();
+        let io = thread::Builder::new().name("cdp-io".into()).spawn(move || io_loop(ws, out_rx, conn2))?;
+        Ok(Browser { child, conn, io: Some(io), stderr: stderr_lines, dir: Some(dir) })
+    }
+
+    /// A browser-level DevTools command.
+    pub fn call(&self, method: &str, params: Value) -> Result<Value> {
+        self.conn.call(None, method, params, CALL_TIMEOUT)
+    }
+
+    /// A new page (its own window) whose host shim reads `config` as
+    /// `window.__hostConfig` (see `web/host-shim.js`). `name` labels it in
+    /// failure messages.
+    pub fn new_page(&self, name: &str, config: Value) -> Result<Page> {
+        let t = self.call("Target.createTarget", json!({ "url": "about:blank", "newWindow": true }))?;
+        let target = t["targetId"].as_str().ok_or_else(|| Error::new("createTarget: no targetId"))?.to_string();
+        let a = self.call("Target.attachToTarget", json!({ "targetId": target, "flatten": true }))?;
+        let session = a["sessionId"].as_str().ok_or_else(|| Error::new("attachToTarget: no sessionId"))?.to_string();
+        let page = Page { conn: self.conn.clone(), session, target, name: name.to_string() };
+        page.call("Page.enable", json!({}))?;
+        page.call("Runtime.enable", json!({}))?;
+        page.call("Log.enable", json!({}))?;
+        page.call("Emulation.setFocusEmulationEnabled", json!({ "enabled": true }))?;
+        let source = format!("window.__hostConfig = {};", config);
+        page.call("Page.addScriptToEvaluateOnNewDocument", json!({ "source": source }))?;
+        Ok(page)
+    }
+
+    /// The last lines Chromium wrote to stderr.
+    pub fn stderr_tail(&self, n: usize) -> String {
+        let l = self.stderr.lock().map(|l| l.clone()).unwrap_or_default();
+        l[l.len().saturating_sub(n)..].join("\n")
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        // Politely first (flushes nothing we need, but lets Chromium take
+        // its helper processes down), then for sure.
+        let _ = self.conn.call(None, "Browser.close", json!({}), Duration::from_secs(2));
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.conn.stop.store(true, Ordering::SeqCst);
+        if let Some(io) = self.io.take() {
+            let _ = io.join();
+        }
+        drop(self.dir.take());
+    }
+}
+
+fn connect_ws(url: &str) -> Result<WebSocket<TcpStream>> {
+    let rest = url.strip_prefix("ws://").ok_or_else(|| Error(format!("unexpected DevTools URL {url}")))?;
+    let hostport = rest.split('/').next().unwrap_or("");
+    let stream = TcpStream::connect(hostport).map_err(|e| Error(format!("cannot connect to {hostport}: {e}")))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    stream.set_write_timeout(Some(Duration::from_secs(10)))?;
+    let (ws, _) = tungstenite::client(url, stream).map_err(|e| Error(format!("websocket handshake with {url}: {e}")))?;
+    // From now on reads poll, so that the I/O thread also gets to write.
+    ws.get_ref().set_read_timeout(Some(Duration::from_millis(5)))?;
+    ws.get_ref().set_nodelay(true)?;
+    Ok(ws)
+}
+
+// ---------------------------------------------------------------------------
+// Pages
+
+/// One call window.
+pub struct Page {
+    conn: Arc<Conn>,
+    session: String,
+    target: String,
+    name: String,
+}
+
+/// One recorded call into `window.calls`.
+#[derive(Debug, Clone)]
+pub struct HostCall {
+    pub name: String,
+    /// The SDP for `startCall`/`acceptCall`.
+    pub arg: Option<String>,
+    /// `performance.now()` at the call: ms since the page's navigation.
+    pub t: f64,
+}
+
+/// The state dump included in every timeout message.
+const DUMP_JS: &str = r#"(() => {
+  const r = document.documentElement;
+  const attrs = {};
+  if (r) for (const a of r.attributes) if (a.name.startsWith('data-')) attrs[a.name] = a.value;
+  const text = id => { const e = document.getElementById(id); return e ? e.textContent : null; };
+  const btn = id => { const e = document.getElementById(id); return !e ? id + ':missing' : id + (e.hidden ? ':hidden' : ':shown') + '[' + e.getAttribute('aria-label') + ']'; };
+  const h = window.__host;
+  return {
+    url: location.href.length > 160 ? location.href.slice(0, 160) + '…' : location.href,
+    attrs,
+    status: text('status'),
+    notice: text('notice'),
+    buttons: ['answer', 'end', 'mic', 'cam'].map(btn).join(' '),
+    host_calls: h ? h.calls.map(c => c.name + '@' + Math.round(c.t)).join(' ') : 'no __host',
+    phases: h ? h.phases.map(p => p.phase + '@' + Math.round(p.t)).join(' ') : null,
+    pcs: h ? h.pcs : null, srd: h ? h.srd : null, offers: h ? h.offers : null,
+    gum: h ? JSON.stringify(h.gum) : null,
+    csp: h ? JSON.stringify(h.csp) : null,
+    pc: (() => {
+      const pc = h && h.pcList[h.pcList.length - 1];
+      if (!pc) return null;
+      const cands = d => d ? (d.sdp.match(/^a=candidate:.*$/gm) || []).map(l => l.split(' ')[7]).join(',') : '-';
+      return 'connection ' + pc.connectionState + ', ice ' + pc.iceConnectionState + ', gathering ' + pc.iceGatheringState +
+        ', local candidates [' + cands(pc.localDescription) + '], remote candidates [' + cands(pc.remoteDescription) + ']';
+    })(),
+    debug_route: text('debug-route'),
+    debug_log: text('debug-log'),
+  };
+})()"#;
+
+fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0 && !f.is_nan()),
+        Value::String(s) => !s.is_empty(),
+        _ => true,
+    }
+}
+
+impl Page {
+    /// A DevTools command in this page's session.
+    pub fn call(&self, method: &str, params: Value) -> Result<Value> {
+        self.conn.call(Some(&self.session), method, params, CALL_TIMEOUT)
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Navigates and waits until the document (with the host shim) loaded.
+    pub fn goto(&self, url: &str) -> Result<()> {
+        let r = self.call("Page.navigate", json!({ "url": url }))?;
+        if let Some(e) = r.get("errorText").and_then(Value::as_str).filter(|e| !e.is_empty()) {
+            return err(format!("{}: navigating to {url} failed: {e}", self.name));
+        }
+        // Served call pages carry the host shim (`__host`); other pages
+        // (the demo) only need to have loaded.
+        let shim = if url.contains("/call.html") || url.contains("/debug.html") { "!!window.__host" } else { "true" };
+        let cond = format!("location.href !== 'about:blank' && document.readyState === 'complete' && {shim}");
+        self.wait_for(&cond, Duration::from_secs(20))
+            .map_err(|e| Error(format!("{} did not load {url} (is dist/ built?):\n{e}", self.name)))?;
+        Ok(())
+    }
+
+    /// Evaluates `js` (an expression; a promise is awaited) and returns its
+    /// value as JSON. A thrown exception is an error.
+    pub fn eval(&self, js: &str) -> Result<Value> {
+        let r = self.call(
+            "Runtime.evaluate",
+            json!({ "expression": js, "returnByValue": true, "awaitPromise": true, "userGesture": true }),
+        )?;
+        if let Some(ex) = r.get("exceptionDetails") {
+            let desc = ex["exception"]["description"].as_str().or(ex["text"].as_str()).unwrap_or("exception");
+            return err(format!("{}: evaluating `{}` threw: {desc}", self.name, short(js)));
+        }
+        Ok(r["result"].get("value").cloned().unwrap_or(Value::Null))
+    }
+
+    /// Evaluates and expects a boolean.
+    pub fn eval_bool(&self, js: &str) -> Result<bool> {
+        Ok(truthy(&self.eval(js)?))
+    }
+
+    /// Evaluates and expects a string.
+    pub fn eval_str(&self, js: &str) -> Result<String> {
+        match self.eval(js)? {
+            Value::String(s) => Ok(s),
+            v => err(format!("{}: `{}` gave {v}, not a string", self.name, short(js))),
+        }
+    }
+
+    /// Polls `condition` every [`POLL`] until it is truthy; returns its
+    /// value. On timeout the error carries a dump of the page's state.
+    pub fn wait_for(&self, condition: &str, timeout: Duration) -> Result<Value> {
+        let deadline = Instant::now() + timeout;
+        let mut last_err: Option<String>;
+        loop {
+            match self.eval(condition) {
+                Ok(v) if truthy(&v) => return Ok(v),
+                Ok(_) => last_err = None,
+                Err(e) => last_err = Some(e.0),
+            }
+            if Instant::now() >= deadline {
+                let mut msg = format!("{}: timed out after {timeout:?} waiting for `{}`", self.name, short(condition));
+                if let Some(e) = last_err {
+                    msg.push_str(&format!("\nlast evaluation error: {e}"));
+                }
+                msg.push('\n');
+                msg.push_str(&self.dump());
+                return err(msg);
+            }
+            thread::sleep(POLL);
+        }
+    }
+
+    /// The page's state, for failure messages.
+    pub fn dump(&self) -> String {
+        let mut out = format!("---- state of {} ----\n", self.name);
+        match self.eval(DUMP_JS) {
+            Ok(Value::Object(m)) => {
+                for (k, v) in m {
+                    let v = match v {
+                        Value::String(s) => s,
+                        v => v.to_string(),
+                    };
+                    if !v.is_empty() && v != "null" {
+                        out.push_str(&format!("{k}: {}\n", v.trim_end()));
+                    }
+                }
+            }
+            Ok(v) => out.push_str(&format!("dump gave {v}\n")),
+            Err(e) => out.push_str(&format!("dump failed: {e}\n")),
+        }
+        if let Ok(s) = self.conn.sessions.lock() {
+            if let Some(log) = s.get(&self.session) {
+                if log.crashed {
+                    out.push_str("THE PAGE CRASHED\n");
+                }
+                let tail = &log.console[log.console.len().saturating_sub(40)..];
+                if !tail.is_empty() {
+                    out.push_str("console (last lines):\n");
+                    for l in tail {
+                        out.push_str("  ");
+                        out.push_str(&short_n(l, 300));
+                        out.push('\n');
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Clicks an element the way a person would, which needs it to be
+    /// shown: a hidden element is an error.
+    pub fn click(&self, selector: &str) -> Result<()> {
+        let sel = serde_json::to_string(selector)?;
+        let js = format!(
+            "(() => {{ const e = document.querySelector({sel}); if (!e) throw new Error('no element ' + {sel}); \
+             if (e.hidden || e.closest('[hidden]')) throw new Error({sel} + ' is hidden'); e.click(); return true; }})()"
+        );
+        self.eval(&js).map(|_| ()).map_err(|e| Error(format!("{e}\n{}", self.dump())))
+    }
+
+    /// Sets `location.hash` (fires `hashchange`), as hosts send commands.
+    pub fn set_hash(&self, hash: &str) -> Result<()> {
+        self.eval(&format!("location.hash = {}; true", serde_json::to_string(hash)?)).map(|_| ())
+    }
+
+    /// Every call the page made into `window.calls`, in order.
+    pub fn host_calls(&self) -> Result<Vec<HostCall>> {
+        let v = self.eval("window.__host ? window.__host.calls : []")?;
+        Ok(v.as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|c| HostCall {
+                        name: c["name"].as_str().unwrap_or("").to_string(),
+                        arg: c["arg"].as_str().map(str::to_string),
+                        t: c["t"].as_f64().unwrap_or(f64::NAN),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// Waits until the page has called `window.calls[name]`; returns the
+    /// first such call.
+    pub fn wait_host_call(&self, name: &str, timeout: Duration) -> Result<HostCall> {
+        let n = serde_json::to_string(name)?;
+        self.wait_for(&format!("window.__host && window.__host.calls.some(c => c.name === {n})"), timeout)?;
+        self.host_calls()?
+            .into_iter()
+            .find(|c| c.name == name)
+            .ok_or_else(|| Error(format!("{}: {name} vanished from __host.calls", self.name)))
+    }
+
+    /// A `data-*` attribute of `<html>` (`attr` without the `data-`).
+    pub fn data(&self, attr: &str) -> Result<String> {
+        let a = serde_json::to_string(&format!("data-{attr}"))?;
+        Ok(self.eval(&format!("document.documentElement.getAttribute({a})"))?.as_str().unwrap_or("").to_string())
+    }
+
+    /// Waits until `<html data-ATTR>` equals `value`.
+    pub fn wait_data(&self, attr: &str, value: &str, timeout: Duration) -> Result<()> {
+        let a = serde_json::to_string(&format!("data-{attr}"))?;
+        let v = serde_json::to_string(value)?;
+        self.wait_for(&format!("document.documentElement.getAttribute({a}) === {v}"), timeout).map(|_| ())
+    }
+
+    /// The text of an element by id (`None` if it does not exist).
+    pub fn text(&self, id: &str) -> Result<Option<String>> {
+        let id = serde_json::to_string(id)?;
+        Ok(self
+            .eval(&format!("(() => {{ const e = document.getElementById({id}); return e ? e.textContent : null; }})()"))?
+            .as_str()
+            .map(str::to_string))
+    }
+
+    /// An attribute of the first element matching `selector`.
+    pub fn attr(&self, selector: &str, name: &str) -> Result<Option<String>> {
+        let sel = serde_json::to_string(selector)?;
+        let n = serde_json::to_string(name)?;
+        Ok(self
+            .eval(&format!("(() => {{ const e = document.querySelector({sel}); return e ? e.getAttribute({n}) : null; }})()"))?
+            .as_str()
+            .map(str::to_string))
+    }
+
+    /// Whether an element is shown: exists, not `hidden`, and laid out.
+    pub fn visible(&self, selector: &str) -> Result<bool> {
+        let sel = serde_json::to_string(selector)?;
+        self.eval_bool(&format!(
+            "(() => {{ const e = document.querySelector({sel}); if (!e || e.hidden || e.closest('[hidden]')) return false; \
+             const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0 && getComputedStyle(e).visibility !== 'hidden'; }})()"
+        ))
+    }
+
+    /// Closes this page's window (as Desktop does on `endCall`).
+    pub fn close(self) -> Result<()> {
+        self.conn.call(None, "Target.closeTarget", json!({ "targetId": self.target }), CALL_TIMEOUT).map(|_| ())
+    }
+}
+
+fn short(s: &str) -> String {
+    short_n(s, 160)
+}
+
+fn short_n(s: &str, n: usize) -> String {
+    let one: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one.chars().count() <= n {
+        one
+    } else {
+        one.chars().take(n).collect::<String>() + "…"
+    }
+}
