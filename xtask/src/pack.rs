@@ -37,7 +37,11 @@ pub(crate) fn build_all() -> Result {
     for v in VARIANTS {
         let page = build(v)?;
         let out = dist().join(v.file);
-        std::fs::write(&out, &page).map_err(|e| format!("{}: {e}", out.display()))?;
+        // Write beside and rename: a test server reading the file meanwhile
+        // sees the old or the new page, never half of one.
+        let tmp = out.with_extension("html.tmp");
+        std::fs::write(&tmp, &page).map_err(|e| format!("{}: {e}", tmp.display()))?;
+        std::fs::rename(&tmp, &out).map_err(|e| format!("{}: {e}", out.display()))?;
         println!("dist/{}: {} bytes, {} gzipped", v.file, page.len(), gzip(page.as_bytes()).len());
         if v.features.is_empty() && page.len() > MAX_PAGE_BYTES {
             return Err(format!("dist/{} is {} bytes, over the {MAX_PAGE_BYTES}-byte budget", v.file, page.len()));
