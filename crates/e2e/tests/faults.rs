@@ -335,3 +335,33 @@ fn a_panic_shows_an_error_and_ends_the_call() -> Result<()> {
     b.wait_for("['ended', 'failed', 'reconnecting'].includes(document.documentElement.dataset.phase)", Duration::from_secs(30))
         .map(|_| ())
 }
+
+/// Under Desktop's current policy (PROTOCOL.md section 7) and under the
+/// strictest one (scripts and wasm only, no styles), a call works, and the
+/// page makes no request of its own.
+#[test]
+fn strict_and_desktop_content_security_policies() -> Result<()> {
+    let env = Env::new()?;
+    for csp in ["desktop", "strict"] {
+        let b = env.open("B", json!({}), &format!("/call.html?csp={csp}"))?;
+        let a = env.open("A", json!({}), &format!("/call.html?csp={csp}#startCall"))?;
+        connect(&a, &b)?;
+        wait_video(&a)?;
+        wait_audio(&b)?;
+        for p in [&a, &b] {
+            // The page itself fetches nothing: every resource it loaded is
+            // the document (and, with the host's avatar, /avatar).
+            // /favicon.ico is the browser's own request, made for any page.
+            let res = p.eval("performance.getEntriesByType('resource').map(e => e.name)")?;
+            ensure(p, res.as_array().is_some_and(|r| r.iter().all(|n| n.as_str().is_some_and(|n| n.ends_with("/avatar") || n.ends_with("/favicon.ico")))), &format!("no request but the avatar, saw {res}"))?;
+            let allowed = if csp == "strict" { "style-src" } else { "-" };
+            check(p, &format!("window.__host.csp.every(v => v.directive.startsWith('{allowed}'))"),
+                &format!("no violation but blocked styles under the {csp} policy"))?;
+        }
+        a.click("#end")?;
+        b.wait_data("phase", "ended", T)?;
+        a.close()?;
+        b.close()?;
+    }
+    Ok(())
+}

@@ -181,8 +181,8 @@ fn route(target: &str, cfg: &ServerConfig) -> Response {
         None => (target, ""),
     };
     match path {
-        "/call.html" => page("index.html"),
-        "/debug.html" => page("index-debug.html"),
+        "/call.html" => html_with_shim(&dist_dir().join("index.html"), csp_for(query)),
+        "/debug.html" => html_with_shim(&dist_dir().join("index-debug.html"), csp_for(query)),
         "/theirs.html" => match crate::interop_page() {
             Some(p) => html_with_shim(&p, DESKTOP_CSP),
             None => Response::text("404 Not Found", "no deployed page: set CALLS_INTEROP_PAGE\n"),
@@ -207,8 +207,20 @@ fn route(target: &str, cfg: &ServerConfig) -> Response {
 }
 
 /// A dist file with the shim injected.
-fn page(file: &str) -> Response {
-    html_with_shim(&dist_dir().join(file), PAGE_CSP)
+/// The strictest policy the reliability issue names: scripts and wasm,
+/// nothing else (styles are blocked: the page must still work).
+pub const STRICT_CSP: &str = "default-src 'none'; script-src 'unsafe-inline' 'wasm-unsafe-eval'";
+
+/// `?csp=strict` and `?csp=desktop` choose another policy for a call page
+/// (the page ignores the unknown flag); default [`PAGE_CSP`].
+fn csp_for(query: &str) -> &'static str {
+    if query.split('&').any(|q| q == "csp=strict") {
+        STRICT_CSP
+    } else if query.split('&').any(|q| q == "csp=desktop") {
+        DESKTOP_CSP
+    } else {
+        PAGE_CSP
+    }
 }
 
 fn html_with_shim(path: &std::path::Path, csp: &'static str) -> Response {
