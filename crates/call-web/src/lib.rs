@@ -144,7 +144,9 @@ impl Shell {
             }
             Ev::CameraTrack(track) => {
                 close_on_panic(&track);
-                self.media.set_camera(track.clone());
+                // `Clone::clone`: `track.clone()` would be the JS method
+                // that starts a second capture (see media::set_mic_track).
+                self.media.set_camera(Clone::clone(&track));
                 // While sharing, the screen keeps the sender and preview.
                 if !self.media.sharing() {
                     if let Some(p) = &self.peer {
@@ -185,7 +187,7 @@ impl Shell {
             Ev::ScreenTrack(track) => {
                 close_on_panic(&track);
                 track.set_onended(Some(&js::cb(|_| input(Input::ScreenEnded))));
-                self.media.set_screen(track.clone());
+                self.media.set_screen(Clone::clone(&track));
                 if let Some(p) = &self.peer {
                     p.send_video(Some(&track));
                 }

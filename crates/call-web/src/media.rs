@@ -41,7 +41,9 @@ impl Local {
 
     /// A new microphone track (another device); mute state carries over.
     pub(crate) fn set_mic_track(&mut self, t: MediaStreamTrack) {
-        if let Some(old) = self.mic.replace(t.clone()) {
+        // `Clone::clone`, not `t.clone()`: web-sys gives MediaStreamTrack
+        // the JS `clone()` method, which makes a second capture track.
+        if let Some(old) = self.mic.replace(Clone::clone(&t)) {
             t.set_enabled(old.enabled());
             old.stop();
         }
