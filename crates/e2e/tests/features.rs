@@ -271,3 +271,30 @@ fn device_choice() -> Result<()> {
     ensure(&a, !a.visible("#devices")?, "the dialog closes")
 }
 
+
+/// The debug build's panel: route, selected pair, candidates both ways,
+/// both SDPs, the log, and a report that gathers all of it.
+#[test]
+fn debug_panel_and_report() -> Result<()> {
+    let env = Env::new()?;
+    let b = env.open("B (debug)", json!({}), "/debug.html")?;
+    let a = env.open("A (debug)", json!({}), "/debug.html#startCall")?;
+    connect(&a, &b)?;
+    for p in [&a, &b] {
+        ensure(p, p.visible("#debug")?, "the panel shows")?;
+        p.wait_for("document.getElementById('debug-route').textContent.startsWith('P2P')", T)?;
+        p.wait_for("/^host [\\d.]+:\\d+ udp  <->  (host|prflx) [\\d.]+:\\d+ udp/.test(document.getElementById('debug-pair').textContent)", T)?;
+        check(p, "document.getElementById('debug-local-sdp').textContent.startsWith('v=0')", "our SDP")?;
+        check(p, "document.getElementById('debug-remote-sdp').textContent.startsWith('v=0')", "their SDP")?;
+        check(p, "document.getElementById('debug-cands').textContent.includes('> candidate:')", "our candidates")?;
+        check(p, "document.getElementById('debug-log').textContent.includes('ICE wait')", "the log")?;
+    }
+    a.click("#debug-copy")?;
+    ensure(&a, a.visible("#debug-report")?, "the report shows")?;
+    let report = a.eval_str("document.getElementById('debug-report').value")?;
+    for part in ["version: calls-webapp-rs ", "phase: in-call", "route: p2p", "pair: host ", "--- local SDP\nv=0", "--- remote SDP\nv=0", "--- log"] {
+        ensure(&a, report.contains(part), &format!("the report has `{part}`"))?;
+    }
+    check(&a, "document.activeElement === document.getElementById('debug-report') && document.getElementById('debug-report').selectionEnd > 100",
+        "selected, ready to copy")
+}
