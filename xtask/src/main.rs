@@ -11,6 +11,7 @@
 //! - `demo`: setup, build, then two simulated Delta Chat windows on
 //!   127.0.0.1 calling each other.
 
+mod bench;
 mod fuzz;
 mod b7;
 mod imports;
@@ -39,6 +40,7 @@ fn main() -> ExitCode {
         Some("test") => test(rest),
         Some("demo") => demo(rest),
         Some("fuzz") => fuzz::seconds(rest).and_then(fuzz::run),
+        Some("bench") => bench::run(rest),
         _ => {
             eprintln!("usage: cargo xtask <setup|build|package|check-wasm FILE.wasm|deployed-page|test [cargo test args]|demo [--port N]>");
             return ExitCode::from(2);

@@ -2339,3 +2339,33 @@ fn callee_sends_no_restart_request_without_channel_5() {
     let requests = count(&e, |e| matches!(e, Effect::Send(Channel::Renegotiation, _)));
     assert_eq!(requests, 0, "{e:?}");
 }
+
+// ====================================================================
+// Renegotiation descriptions are never lost (found by fuzzing)
+// ====================================================================
+
+#[test]
+fn callee_answer_is_sent_even_if_the_grace_timer_fired_meanwhile() {
+    let mut s = callee_in_call();
+    let offer = Renegotiation::Offer(OFFER_2.into()).to_json();
+    assert_eq!(s.feed(Input::ChannelMessage(Channel::Renegotiation, offer)), vec![Effect::SetRemote { offer: true, sdp: OFFER_2.into() }]);
+    s.feed(Input::Connection(ConnState::Disconnected));
+    assert_eq!(s.feed(Input::RemoteDescriptionSet), vec![Effect::CreateAnswer]);
+    s.run_for(DISCONNECT_GRACE_MS); // sends a restart-request meanwhile
+    assert_eq!(quiet(&s.feed(Input::LocalDescriptionSet)), vec![Effect::SendDescription]);
+}
+
+#[test]
+fn caller_second_restart_offer_is_sent_even_after_the_first_answer_landed() {
+    let mut s = caller_in_call();
+    s.feed(Input::Connection(ConnState::Disconnected));
+    s.run_for(DISCONNECT_GRACE_MS);
+    assert_eq!(quiet(&s.feed(Input::LocalDescriptionSet)), vec![Effect::SendDescription]);
+    s.run_for(RESTART_ATTEMPT_MS - 10);
+    let answer = Renegotiation::Answer(ANSWER_2.into()).to_json();
+    assert_eq!(s.feed(Input::ChannelMessage(Channel::Renegotiation, answer)), vec![Effect::SetRemote { offer: false, sdp: ANSWER_2.into() }]);
+    let e = s.run_for(10);
+    assert_eq!(restart_offers(&e), 1, "attempt 2: {e:?}");
+    s.feed(Input::RemoteDescriptionSet); // answer 1 lands
+    assert_eq!(quiet(&s.feed(Input::LocalDescriptionSet)), vec![Effect::SendDescription], "offer 2 still goes out");
+}

@@ -7,22 +7,27 @@
 //! picks the mode: "shell" mode feeds results only for work that was asked
 //! for (media after `AcquireMedia`, `LocalDescriptionSet` after
 //! `CreateOffer`…), connection events only while a peer exists, as the
-//! browser shell can; "free" mode feeds anything at any time.
+//! browser shell can; "free" mode feeds anything at any time. In both, a
+//! "happy" step lets the shell and the other peer do the next right thing
+//! (resolve the oldest request, answer, connect, open the channels, answer
+//! a renegotiation), so runs reach calls, restarts and renegotiations.
 //!
 //! After every step (invariants from PROTOCOL.md and machine.rs):
 //! - no panic; `EndCall` at most once ever, last, only once the call is over
 //!   and only if the host has `endCall`; nothing at all after it;
 //! - once the phase is ended/failed, no effect but that single `EndCall`,
 //!   and the phase stays; `ClosePeer` at most once, only when the call ends;
-//! - privacy: no `CreatePeer` and no `SetRemote` while the view shows the
-//!   incoming-call prompt, and none before the person (or the host's
-//!   `#acceptCall`, or `#startCall`) consented to a call;
+//! - privacy: no `CreatePeer`, `SetRemote` or `AcquireMedia` while the view
+//!   shows the incoming-call prompt, and none before the person (or the
+//!   host's `#acceptCall`, or `#startCall`) consented to a call; a remote
+//!   offer is used only after answering (or for an ICE restart in call);
 //! - every `SetTimer` delay is in 1..=20 000 ms;
 //! - `CreatePeer` and `HandToHost` at most once; a `SetRemote` SDP passes
 //!   the SDP check; every message sent on a channel parses as that
 //!   channel's message; only the caller makes (restart) offers, only the
 //!   callee asks for a restart; at most 3 restart attempts while the
-//!   connection is down;
+//!   connection is down; (shell mode) every renegotiation offer or answer
+//!   the browser sets as local description is sent to the peer;
 //! - flags: `disableVideoCompletely` never captures or shows video,
 //!   `noOutgoingVideoInitially` starts with the camera off, `relayOnly`
 //!   reaches `CreatePeer`; `CreatePeer`'s servers are valid for Chromium;
@@ -31,6 +36,8 @@
 //!   device controls only in a live call, remote video xor avatar in call).
 //!
 //! `CALL_FUZZ_TRACE=1 <binary> <input file>` prints the inputs and effects.
+//! `CALL_FUZZ_KNOWN_BUGS=reneg` skips the check of a known machine.rs bug
+//! (see `known_bug`).
 //!
 //! In shell mode, at the end: with no more input but time passing, a call
 //! whose connection is down after it was up must end (restarts are bounded).
@@ -101,8 +108,21 @@ struct Harness {
     sample: Sample,
     // what the simulated peer owes (for the happy-path driver)
     answer_sent: bool,
+    /// Renegotiation offers/answers asked of the browser and not yet set.
+    reneg_local: u32,
+    /// Two of them were in flight at once since `reneg_local` was last 0.
+    reneg_overlap: bool,
     peer_owes_answer: bool,
     peer_owes_offer: bool,
+}
+
+/// Whether to skip the check of a known, reported machine bug:
+/// `CALL_FUZZ_KNOWN_BUGS=reneg` skips "a renegotiation description was set
+/// but never sent" (machine.rs routes `LocalDescriptionSet` by
+/// `restart.negotiating`, which the restart timers and a completing earlier
+/// exchange reset while an offer or answer is still being created).
+fn known_bug(name: &str) -> bool {
+    std::env::var("CALL_FUZZ_KNOWN_BUGS").is_ok_and(|v| v.split(',').any(|b| b == name))
 }
 
 fn chan_index(ch: Channel) -> usize {
@@ -150,6 +170,7 @@ impl Harness {
         self.trace.push(format!("{:>8} {}", self.now, short(&input)));
         let before = self.call.view();
         let flags = self.call.flags();
+        let mut reneg_set = false;
         // What the shell does with the input (before the machine sees it).
         match &input {
             Input::HashChanged(h) | Input::Started { hash: h, .. } => {
@@ -175,7 +196,17 @@ impl Harness {
                     self.restarts_while_down = 0;
                 }
             }
-            Input::LocalDescriptionSet => self.local_set = true,
+            Input::LocalDescriptionSet => {
+                self.local_set = true;
+                // Once connected, every description the browser sets is a
+                // renegotiation one (the first ones were set before). Only
+                // with one in flight: overlapping ones (a peer that sends
+                // two offers at once) the browser's signaling state would
+                // refuse, which this shell does not model.
+                reneg_set = self.reneg_local == 1 && !self.reneg_overlap;
+                self.reneg_local = self.reneg_local.saturating_sub(1);
+                self.reneg_overlap &= self.reneg_local > 0;
+            }
             Input::RemoteDescriptionSet => self.remote_set = true,
             _ => {}
         }
@@ -186,6 +217,11 @@ impl Harness {
         }
         let after = self.call.view();
         self.trace.push(format!("           -> {} | phase {}", short(&effects), after.phase.as_str()));
+        if self.shell && reneg_set && !matches!(after.phase, Phase::Ended | Phase::Failed) && !known_bug("reneg") {
+            self.check(effects.contains(&Effect::SendDescription), || {
+                "a renegotiation description was set but never sent to the peer".into()
+            });
+        }
         self.check_step(&before, &after, &effects, flags);
         self.check_view(&after);
     }
@@ -252,6 +288,8 @@ impl Harness {
                     if !ice_restart {
                         self.caller = true;
                     } else {
+                        self.reneg_overlap |= self.reneg_local > 0;
+                        self.reneg_local += 1;
                         if !self.connected {
                             self.restarts_while_down += 1;
                         }
@@ -261,6 +299,10 @@ impl Harness {
                 }
                 Effect::CreateAnswer => {
                     self.pending.local += 1;
+                    if self.connected_once {
+                        self.reneg_overlap |= self.reneg_local > 0;
+                        self.reneg_local += 1;
+                    }
                     self.check(!self.caller, || "the caller creates an answer".into());
                     self.callee = true;
                 }
@@ -279,6 +321,11 @@ impl Harness {
                 Effect::AcquireMedia { video } => {
                     self.pending.media += 1;
                     self.acquired += 1;
+                    // Privacy: the camera and microphone stay off until the
+                    // person consented to a call.
+                    self.check(self.consent && after.phase != Phase::Incoming, || {
+                        "AcquireMedia before the person consented to a call".into()
+                    });
                     self.check(!video || !flags.disable_video_completely, || "camera with disableVideoCompletely".into());
                     if self.acquired == 1 && flags.no_outgoing_video_initially {
                         self.check(!video, || "camera on with noOutgoingVideoInitially".into());
@@ -286,6 +333,11 @@ impl Harness {
                 }
                 Effect::StartCamera => {
                     self.pending.camera += 1;
+                    // (In free mode media may "arrive" unasked, even during
+                    // the prompt; the browser cannot do that.)
+                    self.check(!self.shell || (self.consent && after.phase != Phase::Incoming), || {
+                        "StartCamera before the person consented to a call".into()
+                    });
                     self.check(!flags.disable_video_completely, || "StartCamera with disableVideoCompletely".into());
                 }
                 Effect::LoadIceServers => self.pending.servers += 1,
@@ -307,6 +359,9 @@ impl Harness {
                 }
                 Effect::StartScreen => {
                     self.pending.screen += 1;
+                    self.check(matches!(after.phase, Phase::InCall | Phase::Reconnecting), || {
+                        "StartScreen outside a call".into()
+                    });
                     self.check(!flags.disable_video_completely, || "StartScreen with disableVideoCompletely".into());
                 }
                 // AddCandidate, SetMic, StopCamera, StopScreen, QueryRoute,
@@ -470,10 +525,18 @@ impl Harness {
             7 if !shell || p.local + p.remote + p.may_fail > 0 => {
                 let pe = &mut self.pending;
                 match u.choose_index(3)? {
-                    0 if pe.local > 0 => pe.local -= 1,
+                    0 if pe.local > 0 => {
+                        pe.local -= 1;
+                        self.reneg_local = self.reneg_local.saturating_sub(1);
+                        self.reneg_overlap &= self.reneg_local > 0;
+                    }
                     1 if pe.remote > 0 => pe.remote -= 1,
                     _ if pe.may_fail > 0 => pe.may_fail -= 1,
-                    _ if pe.local > 0 => pe.local -= 1,
+                    _ if pe.local > 0 => {
+                        pe.local -= 1;
+                        self.reneg_local = self.reneg_local.saturating_sub(1);
+                        self.reneg_overlap &= self.reneg_local > 0;
+                    }
                     _ => pe.remote = pe.remote.saturating_sub(1),
                 }
                 Input::PeerError
@@ -613,6 +676,8 @@ fn run(data: &[u8]) -> Result<()> {
         restarts_while_down: 0,
         sample: Sample::default(),
         answer_sent: false,
+        reneg_local: 0,
+        reneg_overlap: false,
         peer_owes_answer: false,
         peer_owes_offer: false,
     };
