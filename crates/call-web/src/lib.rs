@@ -131,6 +131,13 @@ pub(crate) struct Shell {
 
 impl Shell {
     fn event(&mut self, ev: Ev) {
+        // A capture that arrives after the call ended (the person took a
+        // while in the screen picker) must not keep the camera light on.
+        if let Ev::CameraTrack(t) | Ev::ScreenTrack(t) | Ev::MicTrack(t) = &ev {
+            if matches!(self.call.phase(), call_core::Phase::Ended | call_core::Phase::Failed) {
+                return t.stop();
+            }
+        }
         match ev {
             Ev::Core(i) => self.step(i),
             Ev::LocalStream(stream) => {
