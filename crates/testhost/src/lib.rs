@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub mod browser;
+pub mod relay;
 pub mod server;
 pub mod turn;
 

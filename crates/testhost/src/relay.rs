@@ -1,0 +1,285 @@
+//! A userspace UDP relay in front of a TURN server, to impair the path
+//! between the pages and coturn: a fixed delay per direction, random loss,
+//! and an outage switch (everything dropped while it is on).
+//!
+//! The pages talk to the relay's port as if it were the TURN server; for
+//! each client address the relay opens one upstream socket to coturn, so
+//! coturn sees one 5-tuple per client as usual. Packets wait in one FIFO
+//! queue (the delay is the same for every packet) of bounded length; what
+//! does not fit is dropped, like a full router buffer.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use crate::{err, Result};
+
+/// At most this many packets in flight inside the relay.
+const QUEUE_MAX: usize = 4096;
+/// At most this many client addresses (each has an upstream socket).
+const CLIENTS_MAX: usize = 64;
+/// How often blocked reads look at the stop flag.
+const TICK: Duration = Duration::from_millis(50);
+
+/// How the relay treats packets, per traversal (one direction, one hop).
+#[derive(Debug, Clone, Copy)]
+pub struct Impairment {
+    /// Added to every packet.
+    pub delay: Duration,
+    /// Probability that a packet is dropped.
+    pub loss: f64,
+}
+
+impl Impairment {
+    pub const NONE: Impairment = Impairment { delay: Duration::ZERO, loss: 0.0 };
+}
+
+struct Packet {
+    due: Instant,
+    sock: Arc<UdpSocket>,
+    to: SocketAddr,
+    data: Vec<u8>,
+}
+
+struct Shared {
+    stop: AtomicBool,
+    blocked: AtomicBool,
+    imp: Impairment,
+    queue: Mutex<VecDeque<Packet>>,
+    ready: Condvar,
+    rng: AtomicU64,
+    forwarded: AtomicU64,
+    dropped: AtomicU64,
+}
+
+impl Shared {
+    /// xorshift64*: enough randomness for dropping packets.
+    fn chance(&self) -> f64 {
+        let mut x = self.rng.load(Ordering::Relaxed);
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng.store(x, Ordering::Relaxed);
+        (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    fn push(&self, sock: &Arc<UdpSocket>, to: SocketAddr, data: &[u8]) {
+        if self.blocked.load(Ordering::SeqCst) || (self.imp.loss > 0.0 && self.chance() < self.imp.loss) {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let Ok(mut q) = self.queue.lock() else { return };
+        if q.len() >= QUEUE_MAX {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        q.push_back(Packet { due: Instant::now() + self.imp.delay, sock: sock.clone(), to, data: data.to_vec() });
+        self.ready.notify_one();
+    }
+}
+
+/// A running relay; its threads stop when it is dropped.
+pub struct Relay {
+    port: u16,
+    shared: Arc<Shared>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Relay {
+    /// Listens on 127.0.0.1 (a free port) and forwards to `upstream`.
+    pub fn start(upstream: SocketAddr, imp: Impairment) -> Result<Relay> {
+        if !(0.0..1.0).contains(&imp.loss) {
+            return err(format!("loss {} is not a probability below 1", imp.loss));
+        }
+        let front = Arc::new(UdpSocket::bind("127.0.0.1:0")?);
+        front.set_read_timeout(Some(TICK))?;
+        let port = front.local_addr()?.port();
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0x9E37_79B9_7F4A_7C15)
+            | 1;
+        let shared = Arc::new(Shared {
+            stop: AtomicBool::new(false),
+            blocked: AtomicBool::new(false),
+            imp,
+            queue: Mutex::new(VecDeque::new()),
+            ready: Condvar::new(),
+            rng: AtomicU64::new(seed),
+            forwarded: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+        });
+        let mut threads = Vec::new();
+        let s = shared.clone();
+        threads.push(thread::Builder::new().name("relay-send".into()).spawn(move || sender(&s))?);
+        let s = shared.clone();
+        threads.push(thread::Builder::new().name("relay-front".into()).spawn(move || front_loop(&s, &front, upstream))?);
+        Ok(Relay { port, shared, threads })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `iceServers` JSON: the TURN server, reached through this relay.
+    pub fn ice_servers(&self) -> String {
+        crate::turn::turn_ice_servers(
+            &format!("turn:127.0.0.1:{}?transport=udp", self.port()),
+            crate::turn::TURN_USER,
+            crate::turn::TURN_PASSWORD,
+        )
+    }
+
+    /// An outage: while on, every packet (both ways) is dropped, and what
+    /// waited in the queue is dropped too.
+    pub fn set_blocked(&self, on: bool) {
+        self.shared.blocked.store(on, Ordering::SeqCst);
+        if on {
+            if let Ok(mut q) = self.shared.queue.lock() {
+                let n = q.len() as u64;
+                q.clear();
+                self.shared.dropped.fetch_add(n, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// (forwarded, dropped) packets so far.
+    pub fn counts(&self) -> (u64, u64) {
+        (self.shared.forwarded.load(Ordering::Relaxed), self.shared.dropped.load(Ordering::Relaxed))
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        self.shared.ready.notify_all();
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Sends queued packets when they are due.
+fn sender(s: &Shared) {
+    let Ok(mut q) = s.queue.lock() else { return };
+    while !s.stop.load(Ordering::SeqCst) {
+        let now = Instant::now();
+        match q.front().map(|p| p.due) {
+            Some(due) if due <= now => {
+                if let Some(p) = q.pop_front() {
+                    drop(q);
+                    if p.sock.send_to(&p.data, p.to).is_ok() {
+                        s.forwarded.fetch_add(1, Ordering::Relaxed);
+                    }
+                    q = match s.queue.lock() {
+                        Ok(q) => q,
+                        Err(_) => return,
+                    };
+                }
+            }
+            Some(due) => {
+                q = match s.ready.wait_timeout(q, (due - now).min(TICK)) {
+                    Ok((q, _)) => q,
+                    Err(_) => return,
+                };
+            }
+            None => {
+                q = match s.ready.wait_timeout(q, TICK) {
+                    Ok((q, _)) => q,
+                    Err(_) => return,
+                };
+            }
+        }
+    }
+}
+
+/// Client → TURN: one upstream socket (and reader thread) per client.
+fn front_loop(s: &Arc<Shared>, front: &Arc<UdpSocket>, upstream: SocketAddr) {
+    let mut clients: HashMap<SocketAddr, Arc<UdpSocket>> = HashMap::new();
+    let mut readers: Vec<JoinHandle<()>> = Vec::new();
+    let mut buf = vec![0u8; 65536];
+    while !s.stop.load(Ordering::SeqCst) {
+        let (n, from) = match front.recv_from(&mut buf) {
+            Ok(x) => x,
+            Err(_) => continue,
+        };
+        let up = match clients.get(&from) {
+            Some(u) => u.clone(),
+            None => {
+                if clients.len() >= CLIENTS_MAX {
+                    continue;
+                }
+                let Some(u) = UdpSocket::bind("127.0.0.1:0").ok().filter(|u| u.set_read_timeout(Some(TICK)).is_ok())
+                else {
+                    continue;
+                };
+                let u = Arc::new(u);
+                let (s2, u2, f2) = (s.clone(), u.clone(), front.clone());
+                if let Ok(h) = thread::Builder::new().name("relay-up".into()).spawn(move || upstream_loop(&s2, &u2, &f2, from)) {
+                    readers.push(h);
+                }
+                clients.insert(from, u.clone());
+                u
+            }
+        };
+        s.push(&up, upstream, &buf[..n]);
+    }
+    for r in readers {
+        let _ = r.join();
+    }
+}
+
+/// TURN → client, from the client's upstream socket.
+fn upstream_loop(s: &Shared, up: &UdpSocket, front: &Arc<UdpSocket>, client: SocketAddr) {
+    let mut buf = vec![0u8; 65536];
+    while !s.stop.load(Ordering::SeqCst) {
+        if let Ok((n, _)) = up.recv_from(&mut buf) {
+            s.push(front, client, &buf[..n]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An echo server behind the relay: delay added, outage drops.
+    #[test]
+    fn relays_with_delay_and_outage() {
+        let echo = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let echo_addr = echo.local_addr().unwrap();
+        echo.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop2 = stop.clone();
+        let t = thread::spawn(move || {
+            let mut b = [0u8; 1500];
+            while !stop2.load(Ordering::SeqCst) {
+                if let Ok((n, from)) = echo.recv_from(&mut b) {
+                    let _ = echo.send_to(&b[..n], from);
+                }
+            }
+        });
+        let relay = Relay::start(echo_addr, Impairment { delay: Duration::from_millis(30), loss: 0.0 }).unwrap();
+        let c = UdpSocket::bind("127.0.0.1:0").unwrap();
+        c.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+        let t0 = Instant::now();
+        c.send_to(b"ping", ("127.0.0.1", relay.port())).unwrap();
+        let mut b = [0u8; 16];
+        let (n, _) = c.recv_from(&mut b).unwrap();
+        assert_eq!(&b[..n], b"ping");
+        assert!(t0.elapsed() >= Duration::from_millis(60), "two traversals of 30 ms");
+        relay.set_blocked(true);
+        c.send_to(b"lost", ("127.0.0.1", relay.port())).unwrap();
+        assert!(c.recv_from(&mut b).is_err(), "nothing passes during an outage");
+        relay.set_blocked(false);
+        c.send_to(b"back", ("127.0.0.1", relay.port())).unwrap();
+        let (n, _) = c.recv_from(&mut b).unwrap();
+        assert_eq!(&b[..n], b"back");
+        drop(relay);
+        stop.store(true, Ordering::SeqCst);
+        t.join().unwrap();
+    }
+}
