@@ -74,10 +74,19 @@ impl Env {
     }
 
     fn with_permit(exclusive: bool) -> Result<Env> {
+        Env::launch(exclusive, &[])
+    }
+
+    /// With extra Chromium switches (e.g. two fake cameras).
+    pub fn with_args(extra: &[&str]) -> Result<Env> {
+        Env::launch(false, extra)
+    }
+
+    fn launch(exclusive: bool, extra: &[&str]) -> Result<Env> {
         testhost::require_dist()?;
         let permit = if exclusive { permit_exclusive() } else { permit() };
         let server = Server::start()?;
-        let browser = Browser::launch()?;
+        let browser = Browser::launch_with(extra)?;
         Ok(Env { browser, server, _permit: permit })
     }
 

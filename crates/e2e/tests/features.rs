@@ -298,3 +298,32 @@ fn debug_panel_and_report() -> Result<()> {
     check(&a, "document.activeElement === document.getElementById('debug-report') && document.getElementById('debug-report').selectionEnd > 100",
         "selected, ready to copy")
 }
+
+/// With two cameras (Chromium's fake devices), "switch camera" appears
+/// and steps to the other one; the new capture replaces the old on the
+/// sender (no new offer), the preview shows it, and switching back gives
+/// the other side its picture again.
+///
+/// Headless Chromium's second fake camera delivers frames to a <video>
+/// but (observed) none to the encoder after replaceTrack, so the remote
+/// picture is checked after switching back to the first camera.
+#[test]
+fn switch_camera_with_two_cameras() -> Result<()> {
+    let env = Env::with_args(&["--use-fake-device-for-media-stream=device-count=2"])?;
+    let (a, b) = call_pair(&env, "")?;
+    wait_video(&b)?;
+    // (offsetParent is null for fixed elements: look at the boxes.)
+    a.wait_for("document.getElementById('switch-cam').getClientRects().length > 0", T)?;
+    check(&a, "document.getElementById('switch-cam').getAttribute('aria-label') === 'Switch camera'", "labelled")?;
+    let sender_cam = "window.__host.pcList[0].getSenders().find(s => s.track && s.track.kind === 'video').track.getSettings().deviceId";
+    let before = a.eval_str(sender_cam)?;
+    let offers = a.eval("window.__host.offers")?;
+    a.click("#switch-cam")?;
+    a.wait_for(&format!("{sender_cam} !== {}", serde_json::to_string(&before)?), T)?;
+    ensure(&a, a.eval("window.__host.offers")? == offers, "no renegotiation")?;
+    check(&a, "window.__tracks.filter(t => t.kind === 'video' && t.readyState === 'live').length === 1", "one camera live")?;
+    a.wait_for(&format!("document.getElementById('local-video').srcObject.getVideoTracks()[0].getSettings().deviceId === {sender_cam}"), T)?;
+    a.click("#switch-cam")?;
+    a.wait_for(&format!("{sender_cam} === {}", serde_json::to_string(&before)?), T)?;
+    wait_video(&b)
+}

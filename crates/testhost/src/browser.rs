@@ -235,6 +235,13 @@ pub struct Browser {
 impl Browser {
     /// Starts Chromium with [`CHROMIUM_ARGS`] and connects to it.
     pub fn launch() -> Result<Browser> {
+        Browser::launch_with(&[])
+    }
+
+    /// Like [`Browser::launch`] with more switches; a later switch wins
+    /// over the same one in [`CHROMIUM_ARGS`] (e.g.
+    /// `--use-fake-device-for-media-stream=device-count=2`).
+    pub fn launch_with(extra: &[&str]) -> Result<Browser> {
         let bin = chromium_path();
         if !bin.is_file() {
             return err(format!("Chromium not found at {} (set CHROMIUM to its path)", bin.display()));
@@ -242,6 +249,7 @@ impl Browser {
         let dir = TempDir::new("testhost-chromium")?;
         let mut child = crate::die_with_parent(&mut Command::new(&bin))
             .args(CHROMIUM_ARGS)
+            .args(extra)
             .arg(format!("--user-data-dir={}", dir.path().display()))
             .arg("about:blank")
             .stdin(Stdio::null())
