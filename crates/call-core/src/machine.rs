@@ -391,11 +391,11 @@ impl Call {
                 }
                 self.send_muted_state();
             }
-            // After the hand-over every local description is a
+            // Once the call has connected, every local description is a
             // renegotiation one and goes over channel 5. (Routing by
             // `negotiating` lost descriptions whose exchange a restart
             // timer or an earlier exchange had meanwhile reset: fuzzing.)
-            Input::LocalDescriptionSet if self.handed_over => {
+            Input::LocalDescriptionSet if self.handed_over && self.connected_once => {
                 self.out(Effect::SendDescription);
                 if self.role == Some(Role::Callee) {
                     self.renegotiated();

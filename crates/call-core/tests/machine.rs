@@ -2369,3 +2369,14 @@ fn caller_second_restart_offer_is_sent_even_after_the_first_answer_landed() {
     s.feed(Input::RemoteDescriptionSet); // answer 1 lands
     assert_eq!(quiet(&s.feed(Input::LocalDescriptionSet)), vec![Effect::SendDescription], "offer 2 still goes out");
 }
+
+#[test]
+fn a_stray_local_description_before_connecting_sends_nothing() {
+    let (mut s, _) = started("", "#startCall", HostApi::FULL);
+    s.feed(Input::IceServers(Ok("[]".into())));
+    s.feed(Input::Media(Ok(AV)));
+    s.feed(Input::LocalDescriptionSet);
+    s.run_for(HOST_WAIT_MS);
+    assert_eq!(s.phase(), Phase::Ringing);
+    assert_eq!(quiet(&s.feed(Input::LocalDescriptionSet)), vec![], "no channel-5 description before the call connected");
+}
