@@ -86,10 +86,14 @@ fn fill(current: [Option<String>; 3]) {
     });
 }
 
+fn setting(t: &web_sys::MediaStreamTrack, key: &str) -> Option<String> {
+    let settings = Reflect::get(t, &"getSettings".into()).ok()?.dyn_into::<js_sys::Function>().ok()?.call0(t).ok()?;
+    Reflect::get(&settings, &key.into()).ok()?.as_string()
+}
+
 /// The device id a track captures from.
 pub(crate) fn track_device(t: &web_sys::MediaStreamTrack) -> Option<String> {
-    let settings = Reflect::get(t, &"getSettings".into()).ok()?.dyn_into::<js_sys::Function>().ok()?.call0(t).ok()?;
-    Reflect::get(&settings, &"deviceId".into()).ok()?.as_string()
+    setting(t, "deviceId")
 }
 
 /// Opens or closes the dialog; `current` as for [`fill`].
@@ -122,9 +126,16 @@ pub(crate) fn set_speaker(id: &str) {
     }
 }
 
-/// The camera after `current` in the device list (wrapping), if there are
-/// at least two; the "switch camera" button.
-pub(crate) fn next_camera(current: Option<String>) {
+/// The "switch camera" button. A phone's camera says which way it faces:
+/// then the other side's camera (`facingMode`). Otherwise the camera after
+/// the current one in the device list (wrapping), if there are two.
+pub(crate) fn next_camera(track: Option<web_sys::MediaStreamTrack>) {
+    match track.as_ref().and_then(|t| setting(t, "facingMode")).as_deref() {
+        Some("user") => return crate::media::start_camera_facing("environment"),
+        Some("environment") => return crate::media::start_camera_facing("user"),
+        _ => {}
+    }
+    let current = track.as_ref().and_then(track_device);
     list(move |devices| {
         let cams: Vec<&String> = devices.iter().filter(|(k, _, _)| *k == Kind::Camera).map(|(_, id, _)| id).collect();
         if cams.len() < 2 {

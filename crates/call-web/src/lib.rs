@@ -190,7 +190,7 @@ impl Shell {
                 let mic = self.media.mic_track().and_then(devices::track_device);
                 devices::toggle([cam, mic, None]);
             }
-            Ev::NextCamera => devices::next_camera(self.media.camera_track().as_ref().and_then(devices::track_device)),
+            Ev::NextCamera => devices::next_camera(self.media.camera_track()),
             Ev::ScreenTrack(track) => {
                 close_on_panic(&track);
                 track.set_onended(Some(&js::cb(|_| input(Input::ScreenEnded))));

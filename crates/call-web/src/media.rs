@@ -105,11 +105,18 @@ impl Local {
 
 /// `true`, `false`, or `{deviceId: {exact: id}}` for a picked device.
 fn constraint(on: bool, id: Option<&str>) -> JsValue {
-    let Some(id) = id.filter(|_| on) else { return JsValue::from_bool(on) };
-    let exact = js_sys::Object::new();
+    match id.filter(|_| on) {
+        Some(id) => exact("deviceId", id),
+        None => JsValue::from_bool(on),
+    }
+}
+
+/// `{key: {exact: value}}`.
+fn exact(key: &str, value: &str) -> JsValue {
+    let inner = js_sys::Object::new();
     let outer = js_sys::Object::new();
-    let _ = js_sys::Reflect::set(&exact, &"exact".into(), &JsValue::from_str(id));
-    let _ = js_sys::Reflect::set(&outer, &"deviceId".into(), &exact);
+    let _ = js_sys::Reflect::set(&inner, &"exact".into(), &JsValue::from_str(value));
+    let _ = js_sys::Reflect::set(&outer, &key.into(), &inner);
     outer.into()
 }
 
@@ -143,6 +150,14 @@ pub(crate) fn start_camera(id: Option<String>) {
     get_user_media(JsValue::FALSE, constraint(true, id.as_deref()), |s| match s.and_then(|s| tracks(&s, true)) {
         Some(t) => dispatch(Ev::CameraTrack(t)),
         None => input(Input::CameraStarted(false)),
+    });
+}
+
+/// Switches to the camera facing `mode` (`user`, `environment`).
+pub(crate) fn start_camera_facing(mode: &str) {
+    get_user_media(JsValue::FALSE, exact("facingMode", mode), |s| match s.and_then(|s| tracks(&s, true)) {
+        Some(t) => dispatch(Ev::CameraTrack(t)),
+        None => crate::log("no camera facing the other way"),
     });
 }
 

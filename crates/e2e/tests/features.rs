@@ -267,8 +267,36 @@ fn device_choice() -> Result<()> {
     check(&a, "window.__tracks.filter(t => t.kind === 'audio' && t.readyState === 'live').length === 1", "one live microphone")?;
     a.click("#mic")?;
     wait_audio(&b)?;
+    // The speaker: the remote audio goes to the picked output.
+    a.eval(
+        "(() => { const s = document.getElementById('sel-spk'); \
+         const o = [...s.options].find(o => o.value !== 'default' && o.value !== 'communications'); \
+         s.value = o.value; s.dispatchEvent(new Event('change')); return true; })()",
+    )?;
+    a.wait_for("document.getElementById('remote-audio').sinkId === document.getElementById('sel-spk').value", T)?;
     a.click("#devices-btn")?;
     ensure(&a, !a.visible("#devices")?, "the dialog closes")
+}
+
+/// remote audio starts with the first tap anywhere.
+#[test]
+fn remote_audio_starts_on_the_first_tap_without_autoplay() -> Result<()> {
+    let env = Env::with_args(&["--autoplay-policy=document-user-activation-required"])?;
+    let b = env.open("B (callee)", json!({}), "/call.html")?;
+    // Without a capture of its own (Chromium lets capturing pages autoplay).
+    let a = env.open("A (caller)", json!({ "media": "none" }), "/call.html#startCall")?;
+    let offer = wait_offer(&a)?;
+    send_offer(&b, &offer, false, Enc::Raw)?;
+    send_answer(&a, &wait_answer(&b)?, Enc::Raw)?;
+    wait_phase(&[&a, &b], "in-call")?;
+    a.wait_for("!!document.getElementById('remote-audio').srcObject", T)?;
+    check(&a, "document.getElementById('remote-audio').paused", "autoplay was refused (the premise)")?;
+    // A tap (a real input event, not a script call).
+    for (kind, buttons) in [("mousePressed", 1), ("mouseReleased", 0)] {
+        a.call("Input.dispatchMouseEvent", json!({ "type": kind, "x": 5, "y": 5, "button": "left", "buttons": buttons, "clickCount": 1 }))?;
+    }
+    a.wait_for("!document.getElementById('remote-audio').paused", T)?;
+    wait_audio(&a)
 }
 
 
@@ -283,7 +311,7 @@ fn debug_panel_and_report() -> Result<()> {
     for p in [&a, &b] {
         ensure(p, p.visible("#debug")?, "the panel shows")?;
         p.wait_for("document.getElementById('debug-route').textContent.startsWith('P2P')", T)?;
-        p.wait_for("/^host [\\d.]+:\\d+ udp  <->  (host|prflx) [\\d.]+:\\d+ udp/.test(document.getElementById('debug-pair').textContent)", T)?;
+        p.wait_for("/^host [\\da-f.:]+:\\d+ udp  <->  (host|prflx) [\\da-f.:]+:\\d+ udp/.test(document.getElementById('debug-pair').textContent)", T)?;
         check(p, "document.getElementById('debug-local-sdp').textContent.startsWith('v=0')", "our SDP")?;
         check(p, "document.getElementById('debug-remote-sdp').textContent.startsWith('v=0')", "their SDP")?;
         check(p, "document.getElementById('debug-cands').textContent.includes('> candidate:')", "our candidates")?;
@@ -326,4 +354,34 @@ fn switch_camera_with_two_cameras() -> Result<()> {
     a.click("#switch-cam")?;
     a.wait_for(&format!("{sender_cam} === {}", serde_json::to_string(&before)?), T)?;
     wait_video(&b)
+}
+
+/// On a phone the camera says which way it faces; "switch camera" then
+/// asks for the other facing (`facingMode`). Chromium's fake cameras face
+/// nowhere, so here they are made to: getSettings reports a facing, and a
+/// facingMode request is served by the other fake camera (stubs).
+#[test]
+fn switch_camera_by_facing_mode() -> Result<()> {
+    let env = Env::with_args(&["--use-fake-device-for-media-stream=device-count=2"])?;
+    let b = env.open("B (callee)", json!({}), "/call.html")?;
+    let a = env.page("A (caller)", json!({}))?;
+    a.call("Page.addScriptToEvaluateOnNewDocument", json!({ "source": RECORD_TRACKS }))?;
+    a.call("Page.addScriptToEvaluateOnNewDocument", json!({ "source": "window.__facing = []; (function () { \
+        var get = MediaStreamTrack.prototype.getSettings; \
+        MediaStreamTrack.prototype.getSettings = function () { var s = get.call(this); \
+          if (this.kind === 'video') s.facingMode = this.__facing || 'user'; return s; }; \
+        var md = navigator.mediaDevices, g = md.getUserMedia.bind(md); \
+        md.getUserMedia = function (c) { var f = c && c.video && c.video.facingMode; \
+          if (!f) return g(c); window.__facing.push(f.exact); \
+          return md.enumerateDevices().then(function (l) { var cams = l.filter(function (d) { return d.kind === 'videoinput'; }); \
+            return g({ video: { deviceId: { exact: cams[cams.length - 1].deviceId } } }); }) \
+            .then(function (s) { s.getVideoTracks()[0].__facing = f.exact; return s; }); }; })();" }))?;
+    a.goto(&env.url("/call.html#startCall"))?;
+    connect(&a, &b)?;
+    a.wait_for("document.getElementById('switch-cam').getClientRects().length > 0", T)?;
+    a.click("#switch-cam")?;
+    a.wait_for("window.__facing.length === 1 && window.__facing[0] === 'environment'", T)?;
+    a.wait_for("window.__host.pcList[0].getSenders().some(s => s.track && s.track.__facing === 'environment')", T)?;
+    a.click("#switch-cam")?;
+    a.wait_for("window.__facing.length === 2 && window.__facing[1] === 'user'", T).map(|_| ())
 }

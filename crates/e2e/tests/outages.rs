@@ -47,6 +47,11 @@ fn relayed_call(env: &Env) -> Result<Call> {
     for p in [&a, &b] {
         p.wait_data("route", "relay", T)?;
         wait_video(p)?;
+        // The relay is shared: the outgoing video is capped there.
+        p.wait_for(
+            "window.__host.pcList[0].getSenders().some(s => s.track && s.track.kind === 'video' && s.getParameters().encodings[0].maxBitrate === 800000)",
+            T,
+        )?;
     }
     Ok(Call { _turn: turn, relay, a, b })
 }
