@@ -26,6 +26,9 @@
 //   csp    Content-Security-Policy violations [{directive, blocked}]
 //   alerts values passed to alert/confirm/prompt (must stay empty)
 //   hashchanges  how many hashchange events the page got
+//   pcEvents [{i, state, t, at}] every connectionState change of the
+//          instance pcList[i]; at = performance.timeOrigin + t, a clock
+//          that two pages share (for timings across windows)
 (function () {
   "use strict";
 
@@ -53,6 +56,7 @@
     csp: [],
     alerts: [],
     hashchanges: 0,
+    pcEvents: [],
   };
   window.__host = host;
 
@@ -147,6 +151,11 @@
       host.pcs += 1;
       host.pcList.push(pc);
       host.pcTimes.push(now());
+      var index = host.pcList.length - 1;
+      pc.addEventListener("connectionstatechange", function () {
+        var t = now();
+        host.pcEvents.push({ i: index, state: pc.connectionState, t: t, at: performance.timeOrigin + t });
+      });
       return pc;
     };
     Counted.prototype = proto;

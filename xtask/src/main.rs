@@ -42,7 +42,7 @@ fn main() -> ExitCode {
         Some("fuzz") => fuzz::seconds(rest).and_then(fuzz::run),
         Some("bench") => bench::run(rest),
         _ => {
-            eprintln!("usage: cargo xtask <setup|build|package|check-wasm FILE.wasm|deployed-page|test [cargo test args]|demo [--port N]>");
+            eprintln!("usage: cargo xtask <setup|build|package|check-wasm FILE.wasm|deployed-page|test [cargo test args]|demo [--port N]|fuzz [SECONDS]|bench [--runs N] [--scenario IDS] [--smoke]>");
             return ExitCode::from(2);
         }
     };

@@ -1,0 +1,21 @@
+//! `cargo xtask bench [--runs N] [--scenario ID[,ID…]] [--smoke] [--out FILE] [--list]`:
+//! our page and the deployed page (`@deltachat/calls-webapp`) measured side
+//! by side in one run. Not part of the test suite.
+//!
+//! Sets up, builds the page, fetches the deployed page, then runs the
+//! benchmark binary (`crates/e2e/src/bin/bench`) in release mode with
+//! `CALLS_DIST` and `CALLS_INTEROP_PAGE` set. A run of every scenario writes
+//! `BENCHMARKS.md` at the workspace root; `--smoke` (= `--runs 1 --scenario
+//! none`) checks the harness in well under a minute.
+
+use crate::{cargo, dist, Result};
+
+pub(crate) fn run(args: &[String]) -> Result {
+    crate::setup::run()?;
+    crate::pack::build_all()?;
+    let theirs = crate::interop::deployed_page()?;
+    let mut c = cargo();
+    c.args(["run", "--quiet", "--release", "--package", "e2e", "--bin", "bench", "--"]).args(args);
+    c.env("CALLS_DIST", dist()).env("CALLS_INTEROP_PAGE", theirs);
+    crate::run(&mut c)
+}
