@@ -278,28 +278,6 @@ fn device_choice() -> Result<()> {
     ensure(&a, !a.visible("#devices")?, "the dialog closes")
 }
 
-/// remote audio starts with the first tap anywhere.
-#[test]
-fn remote_audio_starts_on_the_first_tap_without_autoplay() -> Result<()> {
-    let env = Env::with_args(&["--autoplay-policy=document-user-activation-required"])?;
-    let b = env.open("B (callee)", json!({}), "/call.html")?;
-    // Without a capture of its own (Chromium lets capturing pages autoplay).
-    let a = env.open("A (caller)", json!({ "media": "none" }), "/call.html#startCall")?;
-    let offer = wait_offer(&a)?;
-    send_offer(&b, &offer, false, Enc::Raw)?;
-    send_answer(&a, &wait_answer(&b)?, Enc::Raw)?;
-    wait_phase(&[&a, &b], "in-call")?;
-    a.wait_for("!!document.getElementById('remote-audio').srcObject", T)?;
-    check(&a, "document.getElementById('remote-audio').paused", "autoplay was refused (the premise)")?;
-    // A tap (a real input event, not a script call).
-    for (kind, buttons) in [("mousePressed", 1), ("mouseReleased", 0)] {
-        a.call("Input.dispatchMouseEvent", json!({ "type": kind, "x": 5, "y": 5, "button": "left", "buttons": buttons, "clickCount": 1 }))?;
-    }
-    a.wait_for("!document.getElementById('remote-audio').paused", T)?;
-    wait_audio(&a)
-}
-
-
 /// The debug build's panel: route, selected pair, candidates both ways,
 /// both SDPs, the log, and a report that gathers all of it.
 #[test]
