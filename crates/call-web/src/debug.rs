@@ -10,17 +10,11 @@ mod imp {
 
     use js_sys::Reflect;
     use wasm_bindgen::{JsCast, JsValue};
-    use web_sys::{Document, Element, HtmlTextAreaElement};
+    use web_sys::HtmlTextAreaElement;
 
     use crate::js::{cb, get_str};
 
-    fn doc() -> Option<Document> {
-        web_sys::window()?.document()
-    }
-
-    fn el(id: &str) -> Option<Element> {
-        doc()?.get_element_by_id(id)
-    }
+    use crate::dom::{by_id as el, doc};
 
     fn text(id: &str) -> String {
         el(id).and_then(|e| e.text_content()).unwrap_or_default()
@@ -40,8 +34,7 @@ mod imp {
     }
 
     fn num(obj: &JsValue, key: &str) -> String {
-        let v = Reflect::get(obj, &JsValue::from_str(key)).ok().and_then(|v| v.as_f64()).unwrap_or(0.0);
-        call_core::json::itoa(v as u64)
+        call_core::json::itoa(crate::js::get_f64(obj, key).unwrap_or(0.0) as u64)
     }
 
     fn describe(c: &JsValue) -> String {
@@ -113,15 +106,9 @@ mod imp {
             let clipboard = web_sys::window()
                 .and_then(|w| Reflect::get(&w.navigator(), &JsValue::from_str("clipboard")).ok())
                 .filter(|c| c.is_object());
-            if let Some(c) = clipboard {
-                if let Ok(f) = Reflect::get(&c, &JsValue::from_str("writeText")) {
-                    if let Ok(f) = f.dyn_into::<js_sys::Function>() {
-                        // A refusal (no focus, no permission) leaves the text area.
-                        if let Ok(p) = f.call1(&c, &JsValue::from_str(&r)) {
-                            crate::js::then(&js_sys::Promise::resolve(&p), |_| {});
-                        }
-                    }
-                }
+            // A refusal (no focus, no permission) leaves the text area.
+            if let Some(p) = clipboard.and_then(|c| crate::js::call_method(&c, "writeText", Some(&JsValue::from_str(&r)))) {
+                crate::js::then(&js_sys::Promise::resolve(&p), |_| {});
             }
         });
         let _ = button.add_event_listener_with_callback("click", &click);

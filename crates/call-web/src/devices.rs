@@ -9,7 +9,7 @@ use alloc::vec::Vec;
 
 use js_sys::{Array, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{Document, Element, MediaDeviceInfo, MediaDeviceKind};
+use web_sys::{MediaDeviceInfo, MediaDeviceKind};
 
 use crate::js::{cb, then};
 use crate::{dispatch, Ev};
@@ -23,13 +23,7 @@ pub(crate) enum Kind {
 
 const SELECTS: [(&str, Kind); 3] = [("sel-cam", Kind::Camera), ("sel-mic", Kind::Mic), ("sel-spk", Kind::Speaker)];
 
-fn doc() -> Option<Document> {
-    web_sys::window()?.document()
-}
-
-fn el(id: &str) -> Option<Element> {
-    doc()?.get_element_by_id(id)
-}
+use crate::dom::{by_id as el, doc};
 
 fn kind_of(k: MediaDeviceKind) -> Option<Kind> {
     match k {
@@ -87,8 +81,7 @@ fn fill(current: [Option<String>; 3]) {
 }
 
 fn setting(t: &web_sys::MediaStreamTrack, key: &str) -> Option<String> {
-    let settings = Reflect::get(t, &"getSettings".into()).ok()?.dyn_into::<js_sys::Function>().ok()?.call0(t).ok()?;
-    Reflect::get(&settings, &key.into()).ok()?.as_string()
+    crate::js::get_str(&crate::js::call_method(t, "getSettings", None)?, key)
 }
 
 /// The device id a track captures from.
@@ -114,10 +107,7 @@ pub(crate) fn toggle(current: [Option<String>; 3]) {
 /// Routes the remote audio to a speaker.
 pub(crate) fn set_speaker(id: &str) {
     let Some(audio) = el("remote-audio") else { return };
-    let Some(f) = Reflect::get(&audio, &"setSinkId".into()).ok().and_then(|f| f.dyn_into::<js_sys::Function>().ok()) else {
-        return;
-    };
-    if let Ok(p) = f.call1(&audio, &JsValue::from_str(id)) {
+    if let Some(p) = crate::js::call_method(&audio, "setSinkId", Some(&JsValue::from_str(id))) {
         then(&js_sys::Promise::resolve(&p), |r| {
             if r.is_err() {
                 crate::log("the speaker could not be selected");

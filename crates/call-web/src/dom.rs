@@ -9,13 +9,13 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Document, Element, HtmlMediaElement, MediaStream, MediaStreamTrack, Window};
 
 use crate::input;
-use crate::js::{cb, then};
+use crate::js::{call_method, cb, then};
 
-fn doc() -> Option<Document> {
+pub(crate) fn doc() -> Option<Document> {
     web_sys::window()?.document()
 }
 
-fn by_id(id: &str) -> Option<Element> {
+pub(crate) fn by_id(id: &str) -> Option<Element> {
     doc()?.get_element_by_id(id)
 }
 
@@ -280,11 +280,6 @@ fn on_key(e: JsValue) {
     e.prevent_default();
 }
 
-fn js_call(obj: &JsValue, name: &str) -> Option<JsValue> {
-    let f: js_sys::Function = js_sys::Reflect::get(obj, &name.into()).ok()?.dyn_into().ok()?;
-    f.call0(obj).ok()
-}
-
 /// Picture-in-picture exists (Chromium, Safari; not Firefox, not most
 /// WebViews): the button shows only then.
 fn pip_supported() -> bool {
@@ -296,9 +291,9 @@ fn toggle_pip() {
     let Some(d) = doc() else { return };
     let active = js_sys::Reflect::get(&d, &"pictureInPictureElement".into()).is_ok_and(|e| e.is_truthy());
     let p = if active {
-        js_call(&d, "exitPictureInPicture")
+        call_method(&d, "exitPictureInPicture", None)
     } else {
-        by_id("remote-video").and_then(|v| js_call(&v, "requestPictureInPicture"))
+        by_id("remote-video").and_then(|v| call_method(&v, "requestPictureInPicture", None))
     };
     if let Some(p) = p {
         then(&js_sys::Promise::resolve(&p), |r| {

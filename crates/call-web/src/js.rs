@@ -78,6 +78,21 @@ pub(crate) fn log(s: &str) {
     crate::dom::debug_log(s);
 }
 
+/// Calls `obj[name](arg?)` where the method may be missing (APIs that
+/// web-sys lacks or that old WebViews lack); `None` if it is or throws.
+pub(crate) fn call_method(obj: &JsValue, name: &str, arg: Option<&JsValue>) -> Option<JsValue> {
+    let f: js_sys::Function = js_sys::Reflect::get(obj, &JsValue::from_str(name)).ok()?.dyn_into().ok()?;
+    match arg {
+        Some(a) => f.call1(obj, a).ok(),
+        None => f.call0(obj).ok(),
+    }
+}
+
+/// `obj[key]` as a number, if it is one.
+pub(crate) fn get_f64(obj: &JsValue, key: &str) -> Option<f64> {
+    js_sys::Reflect::get(obj, &JsValue::from_str(key)).ok()?.as_f64()
+}
+
 /// `obj[key]` as a string, if it is one.
 pub(crate) fn get_str(obj: &JsValue, key: &str) -> Option<alloc::string::String> {
     js_sys::Reflect::get(obj, &JsValue::from_str(key)).ok()?.as_string()

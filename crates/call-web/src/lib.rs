@@ -319,11 +319,7 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
     if let Ok(list) = LAST_RESORT.0.try_borrow() {
         for v in list.iter() {
             for m in ["close", "stop"] {
-                if let Ok(f) = js_sys::Reflect::get(v, &JsValue::from_str(m)) {
-                    if let Some(f) = f.dyn_ref::<js_sys::Function>() {
-                        let _ = f.call0(v);
-                    }
-                }
+                let _ = js::call_method(v, m, None);
             }
         }
     }

@@ -168,11 +168,7 @@ impl Peer {
     /// Caller: an offer with new ICE credentials, for a renegotiation.
     pub(crate) fn restart_offer(&self) {
         // `restartIce()` is missing from web-sys; Chromium has it since 77.
-        if let Ok(f) = Reflect::get(&self.pc, &JsValue::from_str("restartIce")) {
-            if let Some(f) = f.dyn_ref::<js_sys::Function>() {
-                let _ = f.call0(&self.pc);
-            }
-        }
+        let _ = crate::js::call_method(&self.pc, "restartIce", None);
         set_local(self.pc.clone(), self.pc.create_offer(), RtcSdpType::Offer);
     }
 
@@ -250,13 +246,7 @@ impl Peer {
     pub(crate) fn limit_video(&self, kbps: Option<u32>) {
         let Some(sender) = self.transceiver("video").map(|t| t.sender()) else { return };
         let key = |k: &str| JsValue::from_str(k);
-        let call = |obj: &JsValue, name: &str, arg: Option<&JsValue>| -> Option<JsValue> {
-            let f: js_sys::Function = Reflect::get(obj, &key(name)).ok()?.dyn_into().ok()?;
-            match arg {
-                Some(a) => f.call1(obj, a).ok(),
-                None => f.call0(obj).ok(),
-            }
-        };
+        let call = crate::js::call_method;
         let Some(params) = call(&sender, "getParameters", None) else { return };
         let Some(first) = Reflect::get(&params, &key("encodings")).ok().map(|e| js_sys::Array::from(&e).get(0)) else {
             return;
@@ -327,9 +317,8 @@ impl Peer {
 }
 
 fn num(obj: &JsValue, key: &str) -> u64 {
-    let v = js_sys::Reflect::get(obj, &JsValue::from_str(key)).ok().and_then(|v| v.as_f64()).unwrap_or(0.0);
     // `as` saturates: NaN and negatives (packetsLost is signed) become 0.
-    v as u64
+    crate::js::get_f64(obj, key).unwrap_or(0.0) as u64
 }
 
 /// Sums the counters of a stats report for the quality indicator.

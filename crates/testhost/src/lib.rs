@@ -125,25 +125,8 @@ pub fn require_interop() -> Result<PathBuf> {
 /// The host shim, as injected into every served call page.
 pub const HOST_SHIM: &str = include_str!("../../../web/host-shim.js");
 
-/// Standard base64 with padding, as hosts put SDP into the URL fragment.
-pub fn base64(data: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let mut n = 0u32;
-        for (i, b) in chunk.iter().enumerate() {
-            n |= (*b as u32) << (16 - 8 * i);
-        }
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
+/// Standard base64 with padding: the page's own encoder (call-core).
+pub use call_core::payload::base64_encode as base64;
 
 /// What JavaScript's `encodeURIComponent` does (the Android host URL-encoded
 /// its base64 payloads this way: `%2B`, `%2F`, `%3D`).
@@ -231,16 +214,6 @@ impl Drop for TempDir {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_known_values() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foo"), "Zm9v");
-        assert_eq!(base64(b"foob"), "Zm9vYg==");
-        assert_eq!(base64(&[0xfb, 0xff]), "+/8=");
-    }
 
     #[test]
     fn uri_component() {
