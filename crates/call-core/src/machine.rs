@@ -938,7 +938,8 @@ impl Call {
     fn click(&mut self, now: u64, b: Button) {
         match b {
             Button::Answer if self.phase == Phase::Incoming => self.answer(now),
-            Button::End => self.end(Msg::CallEnded),
+            // Not before any call exists (a stray Shift+E on an idle page).
+            Button::End if self.phase != Phase::Idle => self.end(Msg::CallEnded),
             Button::Mic if self.mic != Dev::None => {
                 self.mic = if self.mic == Dev::On { Dev::Off } else { Dev::On };
                 self.out(Effect::SetMic(self.mic == Dev::On));

@@ -2380,3 +2380,10 @@ fn a_stray_local_description_before_connecting_sends_nothing() {
     assert_eq!(s.phase(), Phase::Ringing);
     assert_eq!(quiet(&s.feed(Input::LocalDescriptionSet)), vec![], "no channel-5 description before the call connected");
 }
+
+#[test]
+fn end_before_any_call_does_nothing() {
+    let (mut s, _) = started("", "", HostApi::FULL);
+    assert_eq!(s.click(Button::End), vec![], "no endCall from an idle page (a stray Shift+E)");
+    assert_eq!(s.phase(), Phase::Idle);
+}

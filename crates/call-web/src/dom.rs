@@ -258,8 +258,8 @@ const BUTTONS: [(&str, Button); 6] = [
     ("stop-sharing", Button::Screen),
 ];
 
-/// Keyboard shortcuts (`call_core::view::shortcut`): a key acts only when
-/// its button is on screen, as if the button were pressed.
+/// Keyboard shortcuts (`call_core::view::shortcut`): a key is a press of
+/// its button; the core ignores presses its view does not offer.
 fn on_key(e: JsValue) {
     let Some(e) = e.dyn_ref::<web_sys::KeyboardEvent>() else { return };
     if e.repeat() {
@@ -267,13 +267,7 @@ fn on_key(e: JsValue) {
     }
     let Some(s) = shortcut(&e.key(), e.ctrl_key() || e.alt_key() || e.meta_key()) else { return };
     match s {
-        Shortcut::Press(b) => {
-            let shown = BUTTONS.iter().any(|(id, x)| *x == b && by_id(id).is_some_and(|el| !el.has_attribute("hidden")));
-            if !shown {
-                return;
-            }
-            input(Input::Click(b));
-        }
+        Shortcut::Press(b) => input(Input::Click(b)),
         Shortcut::Help => toggle_help(None),
         Shortcut::CloseHelp => toggle_help(Some(false)),
     }
