@@ -71,13 +71,25 @@ impl Turn {
     /// Starts coturn on 127.0.0.1 with long-term credentials
     /// `test:secret` and waits (bounded) until it answers STUN.
     pub fn start() -> Result<Turn> {
+        let auth = ["--lt-cred-mech", "--user", &format!("{TURN_USER}:{TURN_PASSWORD}")].map(String::from);
+        Turn::start_with_auth(&auth)
+    }
+
+    /// Starts coturn with REST credentials, as chatmail relays run it
+    /// (`--use-auth-secret`): a client's username is an expiry timestamp
+    /// and its password base64(HMAC-SHA1(`secret`, username)).
+    pub fn start_rest(secret: &str) -> Result<Turn> {
+        Turn::start_with_auth(&["--use-auth-secret".into(), format!("--static-auth-secret={secret}")])
+    }
+
+    fn start_with_auth(auth: &[String]) -> Result<Turn> {
         let Some(bin) = turnserver_path() else {
             return err("coturn (`turnserver`) is not installed: apt-get install coturn");
         };
         let mut last = String::new();
         // A port can be taken between asking and binding: try a few.
         for _ in 0..3 {
-            match Turn::start_once(&bin) {
+            match Turn::start_once(&bin, auth) {
                 Ok(t) => return Ok(t),
                 Err(e) => last = e.0,
             }
@@ -85,7 +97,7 @@ impl Turn {
         err(last)
     }
 
-    fn start_once(bin: &Path) -> Result<Turn> {
+    fn start_once(bin: &Path, auth: &[String]) -> Result<Turn> {
         let dir = TempDir::new("testhost-turn")?;
         let port = free_port()?;
         let (min, max) = relay_range();
@@ -93,7 +105,8 @@ impl Turn {
             .args(["-n", "--listening-ip", "127.0.0.1", "--relay-ip", "127.0.0.1"])
             .args(["--listening-port", &port.to_string()])
             .args(["--min-port", &min.to_string(), "--max-port", &max.to_string()])
-            .args(["--lt-cred-mech", "--user", &format!("{TURN_USER}:{TURN_PASSWORD}"), "--realm", TURN_REALM])
+            .args(auth)
+            .args(["--realm", TURN_REALM])
             .args(["--allow-loopback-peers", "--no-cli", "--no-tls", "--no-dtls", "--fingerprint"])
             .args(["--log-file", "stdout", "--simple-log"])
             .arg("--pidfile")
