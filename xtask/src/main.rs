@@ -9,9 +9,11 @@
 //! - `test`: setup, build, then every test of the workspace (core, the
 //!   packed file, the end-to-end browser tests).
 //! - `demo`: setup, build, then two simulated Delta Chat windows on
-//!   127.0.0.1 calling each other.
+//!   127.0.0.1 calling each other; `demo --core`: two real Delta Chat
+//!   accounts (the pinned core, a local relay) and the reference host.
 
 mod bench;
+mod dccore;
 mod fuzz;
 mod b7;
 mod imports;
@@ -42,7 +44,7 @@ fn main() -> ExitCode {
         Some("fuzz") => fuzz::seconds(rest).and_then(fuzz::run),
         Some("bench") => bench::run(rest),
         _ => {
-            eprintln!("usage: cargo xtask <setup|build|package|check-wasm FILE.wasm|deployed-page|test [cargo test args]|demo [--port N]|fuzz [SECONDS]|bench [--runs N] [--scenario IDS] [--smoke]>");
+            eprintln!("usage: cargo xtask <setup|build|package|check-wasm FILE.wasm|deployed-page|test [cargo test args]|demo [--port N | --core [--relay-only]]|fuzz [SECONDS]|bench [--runs N] [--scenario IDS] [--smoke]>");
             return ExitCode::from(2);
         }
     };
@@ -97,6 +99,7 @@ fn test(extra: &[String]) -> Result {
     let mut c = cargo();
     c.args(["test", "--workspace", "--exclude", "call-web"]).env("CALLS_DIST", dist());
     c.env("CALLS_INTEROP_PAGE", interop::deployed_page()?);
+    c.env("DELTACHAT_RPC_SERVER", dccore::rpc_server()?);
     if !extra.is_empty() {
         c.args(extra);
     }
@@ -108,6 +111,12 @@ fn demo(extra: &[String]) -> Result {
     setup::run()?;
     pack::build_all()?;
     let mut c = cargo();
-    c.args(["run", "--quiet", "--package", "testhost", "--bin", "testhost", "--"]).args(extra);
+    if extra.first().is_some_and(|a| a == "--core") {
+        // The reference host: two real accounts on a local relay.
+        c.args(["run", "--quiet", "--package", "dchost", "--bin", "dchost", "--"]).args(&extra[1..]);
+        c.env("DELTACHAT_RPC_SERVER", dccore::rpc_server()?);
+    } else {
+        c.args(["run", "--quiet", "--package", "testhost", "--bin", "testhost", "--"]).args(extra);
+    }
     run(c.env("CALLS_DIST", dist()))
 }

@@ -10,8 +10,9 @@ use crate::Result;
 pub(crate) const WASM_BINDGEN: &str = "0.2.130";
 
 /// Debian packages: the browser for the end-to-end tests, the TURN server
-/// they start, and wasm-opt for the size of the page.
-const APT_PACKAGES: &[&str] = &["chromium", "coturn", "binaryen"];
+/// they start, wasm-opt for the size of the page, and dovecot (IMAP and
+/// LMTP) for the reference host's local relay.
+const APT_PACKAGES: &[&str] = &["chromium", "coturn", "binaryen", "dovecot-imapd", "dovecot-lmtpd"];
 
 fn output(cmd: &str, args: &[&str]) -> Option<String> {
     let out = Command::new(cmd).args(args).output().ok()?;
@@ -31,7 +32,7 @@ pub(crate) fn run() -> Result {
     wasm_bindgen()?;
     system_packages()?;
     esbuild();
-    Ok(())
+    crate::dccore::rpc_server().map(|_| ())
 }
 
 /// Pinned esbuild, for minifying the wasm-bindgen glue (about 2 kB less
@@ -92,6 +93,8 @@ fn system_packages() -> Result {
         (std::path::Path::new(&chromium()).exists(), "chromium"),
         (have("turnserver") || std::path::Path::new("/usr/bin/turnserver").exists(), "coturn"),
         (have("wasm-opt"), "binaryen"),
+        (std::path::Path::new("/usr/sbin/dovecot").exists(), "dovecot-imapd"),
+        (std::path::Path::new("/usr/lib/dovecot/lmtp").exists(), "dovecot-lmtpd"),
     ]
     .into_iter()
     .filter(|(ok, _)| !ok)
@@ -104,7 +107,7 @@ fn system_packages() -> Result {
     if !is_root || !have("apt-get") {
         return Err(format!(
             "missing system packages; on Debian/Ubuntu run: sudo apt-get install -y {} \
-             (elsewhere: install Chromium, coturn and binaryen's wasm-opt; \
+             (elsewhere: install Chromium, coturn, binaryen's wasm-opt and dovecot; \
              set CHROMIUM to the browser binary if it is not /usr/bin/chromium)",
             APT_PACKAGES.join(" ")
         ));
