@@ -129,6 +129,7 @@ impl Core {
         let (Some(stdin), Some(stdout), Some(stderr)) = (child.stdin.take(), child.stdout.take(), child.stderr.take())
         else {
             let _ = child.kill();
+            let _ = child.wait();
             return err("the core's stdio pipes are missing");
         };
         let gone = Arc::new(AtomicBool::new(false));
@@ -241,7 +242,8 @@ fn pump_events(wire: &Wire, tx: &Sender<Event>, log: &Mutex<VecDeque<String>>, s
         };
         let at = Instant::now();
         for item in batch.as_array().into_iter().flatten() {
-            let account = item.get("contextId").and_then(Value::as_u64).unwrap_or(0) as u32;
+            let account = item.get("contextId").and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok());
+            let account = account.unwrap_or(0);
             let data = item.get("event").cloned().unwrap_or(Value::Null);
             let kind = data.get("kind").and_then(Value::as_str).unwrap_or("?").to_string();
             if matches!(kind.as_str(), "Info" | "Warning" | "Error") {

@@ -213,6 +213,7 @@ impl Session {
         self.reply("354 End data with <CR><LF>.<CR><LF>")?;
         // Kept dot-stuffed as it came: LMTP's DATA uses the same encoding.
         let mut message = Vec::new();
+        let mut too_big = false;
         loop {
             let mut line = Vec::new();
             if self.input.read_until(b'\n', &mut line)? == 0 {
@@ -221,13 +222,17 @@ impl Session {
             if line == b".\r\n" || line == b".\n" {
                 break;
             }
-            if message.len() + line.len() > MAX_MESSAGE {
-                return self.reply("552 Message too big");
+            // Read on to the end either way: what follows is not commands.
+            too_big |= message.len() + line.len() > MAX_MESSAGE;
+            if !too_big {
+                message.extend_from_slice(&line);
             }
-            message.extend_from_slice(&line);
         }
         let to = std::mem::take(&mut self.to);
         self.from = None;
+        if too_big {
+            return self.reply("552 Message too big");
+        }
         match deliver(&self.lmtp, &from, &to, &message) {
             Ok(()) => self.reply("250 OK: delivered"),
             Err(e) => self.reply(&format!("451 Local delivery failed: {}", e.0.replace(['\r', '\n'], " "))),
@@ -248,7 +253,7 @@ fn decode(b64: &str) -> Option<String> {
 }
 
 /// Reads one LMTP reply (`250-…` lines until `250 …`) and checks its code.
-fn expect(input: &mut impl BufRead, code: &str, what: &str) -> Result<()> {
+fn expect_reply(input: &mut impl BufRead, code: &str, what: &str) -> Result<()> {
     loop {
         let mut line = String::new();
         if input.read_line(&mut line)? == 0 {
@@ -271,24 +276,24 @@ fn deliver(lmtp: &Path, from: &str, to: &[String], message: &[u8]) -> Result<()>
     conn.set_write_timeout(Some(IO_TIMEOUT))?;
     let mut out = conn.try_clone()?;
     let mut input = BufReader::new(conn.take(1024 * 1024));
-    expect(&mut input, "220", "the greeting")?;
+    expect_reply(&mut input, "220", "the greeting")?;
     out.write_all(b"LHLO relay.localhost\r\n")?;
-    expect(&mut input, "250", "LHLO")?;
+    expect_reply(&mut input, "250", "LHLO")?;
     out.write_all(format!("MAIL FROM:<{from}>\r\n").as_bytes())?;
-    expect(&mut input, "250", "MAIL FROM")?;
+    expect_reply(&mut input, "250", "MAIL FROM")?;
     for rcpt in to {
         out.write_all(format!("RCPT TO:<{rcpt}>\r\n").as_bytes())?;
-        expect(&mut input, "250", &format!("RCPT TO:<{rcpt}>"))?;
+        expect_reply(&mut input, "250", &format!("RCPT TO:<{rcpt}>"))?;
     }
     out.write_all(b"DATA\r\n")?;
-    expect(&mut input, "354", "DATA")?;
+    expect_reply(&mut input, "354", "DATA")?;
     out.write_all(message)?;
     if !message.ends_with(b"\n") {
         out.write_all(b"\r\n")?;
     }
     out.write_all(b".\r\n")?;
     for rcpt in to {
-        expect(&mut input, "250", &format!("the message for {rcpt}"))?;
+        expect_reply(&mut input, "250", &format!("the message for {rcpt}"))?;
     }
     let _ = out.write_all(b"QUIT\r\n");
     Ok(())
@@ -304,5 +309,62 @@ mod tests {
         assert_eq!(address("to: <b@x>", "TO:").as_deref(), Some("b@x"));
         assert_eq!(address("TO:b@x", "TO:"), None);
         assert_eq!(decode("AGFAYgBwdw==").as_deref(), Some("\0a@b\0pw"));
+    }
+
+    /// A client session against a fake LMTP server: AUTH, an unknown
+    /// recipient refused, the message handed on dot-stuffed as it came.
+    #[test]
+    fn submits_into_lmtp() -> Result<()> {
+        let dir = testhost::TempDir::new("dchost-smtp-test")?;
+        let socket = dir.path().join("lmtp");
+        let listener = std::os::unix::net::UnixListener::bind(&socket)?;
+        let lmtp = thread::spawn(move || -> Result<String> {
+            let (conn, _) = listener.accept()?;
+            conn.set_read_timeout(Some(Duration::from_secs(10)))?;
+            let mut out = conn.try_clone()?;
+            let mut seen = String::new();
+            out.write_all(b"220 fake LMTP\r\n")?;
+            for line in BufReader::new(conn).lines() {
+                let line = line?;
+                seen.push_str(&line);
+                seen.push('\n');
+                let reply: &[u8] = match line.as_str() {
+                    l if l.starts_with("LHLO") => b"250-fake\r\n250 PIPELINING\r\n",
+                    "DATA" => b"354 go\r\n",
+                    "." => b"250 ok\r\n",
+                    "QUIT" => break,
+                    l if l.starts_with("MAIL") || l.starts_with("RCPT") => b"250 ok\r\n",
+                    _ => b"",
+                };
+                out.write_all(reply)?;
+            }
+            Ok(seen)
+        });
+        let users: Users = Arc::new(Mutex::new(HashMap::from([("a@x".to_string(), "pw".to_string())])));
+        let smtp = Smtp::start(users, socket)?;
+        let conn = TcpStream::connect(("127.0.0.1", smtp.port()))?;
+        conn.set_read_timeout(Some(Duration::from_secs(10)))?;
+        let mut out = conn.try_clone()?;
+        let mut input = BufReader::new(conn);
+        let mut talk = |send: &str, want: &str| -> Result<()> {
+            if !send.is_empty() {
+                out.write_all(send.as_bytes())?;
+            }
+            expect_reply(&mut input, want, send)
+        };
+        talk("", "220")?;
+        talk("EHLO me\r\n", "250")?;
+        talk("MAIL FROM:<a@x>\r\n", "530")?;
+        talk("AUTH PLAIN AGFAeABub3Bl\r\n", "535")?; // wrong password
+        talk("AUTH PLAIN AGFAeABwdw==\r\n", "235")?;
+        talk("MAIL FROM:<a@x>\r\n", "250")?;
+        talk("RCPT TO:<nobody@elsewhere>\r\n", "550")?;
+        talk("RCPT TO:<A@x>\r\n", "250")?;
+        talk("DATA\r\n", "354")?;
+        talk("Subject: hi\r\n\r\n..leading dot\r\n.\r\n", "250")?;
+        talk("QUIT\r\n", "221")?;
+        let seen = lmtp.join().map_err(|_| Error::new("the fake LMTP server panicked"))??;
+        assert_eq!(seen, "LHLO relay.localhost\nMAIL FROM:<a@x>\nRCPT TO:<a@x>\nDATA\nSubject: hi\n\n..leading dot\n.\nQUIT\n");
+        Ok(())
     }
 }

@@ -78,6 +78,22 @@ fn hop(name: &str, a: &Host, from: &What, b: &Host, to: &What) -> Result<Duratio
     }
 }
 
+/// `call_info` of each call says `want` (`Active`, `Completed`, …).
+fn check_states(calls: &[(&Host, u32, &str)]) -> Result<()> {
+    for (h, id, want) in calls {
+        let state = h.account.call_state(*id)?;
+        if state != *want {
+            return err(format!("{}: call_info of call {id} says {state}, not {want}", h.name()));
+        }
+    }
+    Ok(())
+}
+
+/// The core told `h` that the call `id` ended.
+fn ended(h: &Host, id: u32) -> bool {
+    h.when(&What::Event("CallEnded".into(), id)).is_some()
+}
+
 /// The servers `ice_servers()` gave: the relay's coturn, with REST
 /// credentials (username = the expiry, hours ahead).
 fn check_core_ice_servers(host: &Host, turn_port: u16) -> Result<String> {
@@ -136,12 +152,7 @@ fn call_with_media(relay_only: bool) -> Result<()> {
         let url = check_core_ice_servers(h, w.relay.turn().port())?;
         check_page_uses(h, &url)?;
     }
-    for (h, id) in [(&alice, a_id), (&bob, b_id)] {
-        let state = h.account.call_state(id)?;
-        if state != "Active" {
-            return err(format!("{}: call_info says {state}, not Active", h.name()));
-        }
-    }
+    check_states(&[(&alice, a_id, "Active"), (&bob, b_id, "Active")])?;
     if relay_only {
         for h in [&alice, &bob] {
             let page = h.page()?;
@@ -157,21 +168,15 @@ fn call_with_media(relay_only: bool) -> Result<()> {
     run_until(&mut [&mut alice, &mut bob], T, "both windows closed and CallEnded on both", |h| {
         Ok(h[0].window().is_none()
             && h[1].window().is_none()
-            && h[0].when(&What::Event("CallEnded".into(), a_id)).is_some()
-            && h[1].when(&What::Event("CallEnded".into(), b_id)).is_some())
+            && ended(h[0], a_id)
+            && ended(h[1], b_id))
     })?;
     hop("offer", &alice, &What::Rpc("place_outgoing_call", a_id), &bob, &What::Event("IncomingCall".into(), b_id))?;
     hop("answer", &bob, &What::Rpc("accept_incoming_call", b_id), &alice, &What::Event("OutgoingCallAccepted".into(), a_id))?;
     // In a connected call Bob's page notices the hang-up over the
     // connection and ends by itself; this is what the person sees.
     hop("hang-up", &alice, &What::Rpc("end_call", a_id), &bob, &What::Closed)?;
-    for (h, id) in [(&alice, a_id), (&bob, b_id)] {
-        let state = h.account.call_state(id)?;
-        if state != "Completed" {
-            return err(format!("{}: after the hang-up call_info says {state}, not Completed", h.name()));
-        }
-    }
-    Ok(())
+    check_states(&[(&alice, a_id, "Completed"), (&bob, b_id, "Completed")])
 }
 
 /// Scenario 1: Alice calls Bob through the two real cores; Bob answers on the
@@ -199,17 +204,11 @@ fn callee_declines() -> Result<()> {
     run_until(&mut [&mut alice, &mut bob], T, "Alice's window to close", |h| {
         Ok(h[0].window().is_none() && h[1].window().is_none())
     })?;
-    if alice.when(&What::Event("CallEnded".into(), a_id)).is_none() {
+    if !ended(&alice, a_id) {
         return err(format!("Alice's window closed without CallEnded\n{}", alice.report()));
     }
     hop("decline", &bob, &What::Rpc("end_call", b_id), &alice, &What::Event("CallEnded".into(), a_id))?;
-    for (h, id) in [(&alice, a_id), (&bob, b_id)] {
-        let state = h.account.call_state(id)?;
-        if state != "Declined" {
-            return err(format!("{}: call_info says {state}, not Declined", h.name()));
-        }
-    }
-    Ok(())
+    check_states(&[(&alice, a_id, "Declined"), (&bob, b_id, "Declined")])
 }
 
 /// Scenario 3: Alice hangs up while it rings: Bob's window closes; CallEnded on
@@ -223,18 +222,12 @@ fn caller_hangs_up_while_ringing() -> Result<()> {
     alice.page()?.click("#end")?;
     run_until(&mut [&mut alice, &mut bob], T, "Bob's window to close, CallEnded on both", |h| {
         Ok(h[1].window().is_none()
-            && h[0].when(&What::Event("CallEnded".into(), a_id)).is_some()
-            && h[1].when(&What::Event("CallEnded".into(), b_id)).is_some())
+            && ended(h[0], a_id)
+            && ended(h[1], b_id))
     })?;
     if alice.window().is_some() {
         return err(format!("Alice's window is still open\n{}", alice.report()));
     }
     hop("hang-up while ringing", &alice, &What::Rpc("end_call", a_id), &bob, &What::Event("CallEnded".into(), b_id))?;
-    for (h, id, want) in [(&alice, a_id, "Canceled"), (&bob, b_id, "Missed")] {
-        let state = h.account.call_state(id)?;
-        if state != want {
-            return err(format!("{}: call_info says {state}, not {want}", h.name()));
-        }
-    }
-    Ok(())
+    check_states(&[(&alice, a_id, "Canceled"), (&bob, b_id, "Missed")])
 }
