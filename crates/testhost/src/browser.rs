@@ -242,12 +242,22 @@ impl Browser {
     /// over the same one in [`CHROMIUM_ARGS`] (e.g.
     /// `--use-fake-device-for-media-stream=device-count=2`).
     pub fn launch_with(extra: &[&str]) -> Result<Browser> {
+        Browser::launch_in(None, extra)
+    }
+
+    /// Like [`Browser::launch_with`], inside a network namespace: its pages
+    /// see only that namespace's interfaces (and its own 127.0.0.1).
+    pub fn launch_in(netns: Option<&crate::netns::Netns>, extra: &[&str]) -> Result<Browser> {
         let bin = chromium_path();
         if !bin.is_file() {
             return err(format!("Chromium not found at {} (set CHROMIUM to its path)", bin.display()));
         }
         let dir = TempDir::new("testhost-chromium")?;
-        let mut child = crate::die_with_parent(&mut Command::new(&bin))
+        let mut cmd = Command::new(&bin);
+        if let Some(ns) = netns {
+            ns.prepare(&mut cmd);
+        }
+        let mut child = crate::die_with_parent(&mut cmd)
             .args(CHROMIUM_ARGS)
             .args(extra)
             .arg(format!("--user-data-dir={}", dir.path().display()))
@@ -288,7 +298,11 @@ impl Browser {
             Ok(u) => u,
             Err(_) => return fail(child, "Chromium did not print its DevTools URL within 30 s".into(), &stderr_lines),
         };
-        let ws = match connect_ws(&ws_url) {
+        let ws = match netns {
+            Some(ns) => ns.enter(|| connect_ws(&ws_url)),
+            None => connect_ws(&ws_url),
+        };
+        let ws = match ws {
             Ok(ws) => ws,
             Err(e) => return fail(child, e.0, &stderr_lines),
         };

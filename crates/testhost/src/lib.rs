@@ -15,6 +15,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub mod browser;
+#[cfg(target_os = "linux")]
+pub mod netns;
 pub mod relay;
 pub mod server;
 pub mod turn;

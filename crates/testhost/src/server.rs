@@ -61,6 +61,7 @@ pub struct Server {
     port: u16,
     stop: Arc<AtomicBool>,
     thread: Option<thread::JoinHandle<()>>,
+    netns: Option<crate::netns::NsHandle>,
 }
 
 impl Server {
@@ -70,7 +71,20 @@ impl Server {
     }
 
     pub fn start_with(cfg: ServerConfig) -> Result<Server> {
-        let listener = TcpListener::bind(("127.0.0.1", cfg.port))?;
+        Server::start_in(None, cfg)
+    }
+
+    /// On 127.0.0.1 of a network namespace (for a browser started there).
+    pub fn start_in(netns: Option<&crate::netns::Netns>, cfg: ServerConfig) -> Result<Server> {
+        let bind = || Ok(TcpListener::bind(("127.0.0.1", cfg.port))?);
+        let listener = match netns {
+            Some(ns) => ns.enter(bind)?,
+            None => bind()?,
+        };
+        let netns_file = match netns {
+            Some(ns) => Some(ns.handle()?),
+            None => None,
+        };
         let port = listener.local_addr()?.port();
         let stop = Arc::new(AtomicBool::new(false));
         let stop2 = stop.clone();
@@ -87,7 +101,7 @@ impl Server {
                 });
             }
         })?;
-        Ok(Server { port, stop, thread: Some(thread) })
+        Ok(Server { port, stop, thread: Some(thread), netns: netns_file })
     }
 
     pub fn port(&self) -> u16 {
@@ -104,7 +118,12 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
         // Wake the accept loop.
-        let _ = TcpStream::connect_timeout(&([127, 0, 0, 1], self.port).into(), Duration::from_secs(1));
+        let port = self.port;
+        let wake = move || Ok(TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(1))?);
+        let _ = match &self.netns {
+            Some(ns) => ns.enter(wake),
+            None => wake(),
+        };
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
