@@ -271,6 +271,100 @@ pub fn check_clean(p: &Page) -> Result<()> {
     check(p, "window.__host.alerts.length === 0", "something called alert/confirm/prompt")
 }
 
+// ---------------------------------------------------------------------------
+// What the page does, seen from inside (before any page script runs)
+
+/// Records the console, unhandled promise rejections, every data channel
+/// (to inject a peer's messages) and their traffic both ways with times.
+pub const SPY: &str = "window.__spy = { log: [], out: [], in: [], rejections: [], channels: [] }; (function () { \
+  var s = window.__spy, log = console.log; \
+  console.log = function () { s.log.push([].slice.call(arguments).map(String).join(' ')); return log.apply(console, arguments); }; \
+  addEventListener('unhandledrejection', function (e) { s.rejections.push(String(e.reason)); }); \
+  var send = RTCDataChannel.prototype.send; \
+  RTCDataChannel.prototype.send = function (d) { s.out.push({ label: this.label, data: String(d), t: performance.now() }); return send.call(this, d); }; \
+  var create = RTCPeerConnection.prototype.createDataChannel; \
+  RTCPeerConnection.prototype.createDataChannel = function () { var dc = create.apply(this, arguments); s.channels.push(dc); \
+    dc.addEventListener('message', function (e) { s.in.push({ label: dc.label, data: String(e.data), t: performance.now() }); }); \
+    return dc; }; \
+})();";
+
+/// Installs [`SPY`] on `p` for every document it loads from now on.
+pub fn spy(p: &Page) -> Result<()> {
+    p.call("Page.addScriptToEvaluateOnNewDocument", serde_json::json!({ "source": SPY })).map(|_| ())
+}
+
+// ---------------------------------------------------------------------------
+// Network trouble: how a call comes back
+
+/// Decoded video frames so far (0 before the first).
+pub fn frames(p: &Page) -> Result<u64> {
+    Ok(p.eval("window.__host.inbound().then(i => i ? i.videoFrames : 0)")?.as_u64().unwrap_or(0))
+}
+
+/// Media flows again on both pages: decoded frames grow again on each
+/// (polled every 100 ms). Returns how long after `since` the later of the
+/// two did; then both must be in the call with a moving picture.
+pub fn media_back(a: &Page, b: &Page, since: std::time::Instant, bound: Duration) -> Result<Duration> {
+    let start = [frames(a)?, frames(b)?];
+    let mut back = [None, None];
+    while back.iter().any(Option::is_none) {
+        if since.elapsed() > bound {
+            return err(format!("media not back after {} s\n{}\n{}", bound.as_secs(), a.dump(), b.dump()));
+        }
+        for (i, p) in [a, b].into_iter().enumerate() {
+            if back[i].is_none() && frames(p)? >= start[i] + 3 {
+                back[i] = Some(since.elapsed());
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100)); // polling interval
+    }
+    for p in [a, b] {
+        p.wait_for("document.documentElement.dataset.phase === 'in-call'", bound)?;
+        wait_video(p)?;
+    }
+    Ok(back.into_iter().flatten().max().unwrap_or_default())
+}
+
+/// The page's clock (`performance.now()`), to mark a moment.
+pub fn page_now(p: &Page) -> Result<f64> {
+    Ok(p.eval("performance.now()")?.as_f64().unwrap_or(0.0))
+}
+
+/// The phases the page went through since page time `t`.
+pub fn phases_since(p: &Page, t: f64) -> Result<Vec<String>> {
+    let v = p.eval(&format!("window.__host.phases.filter(x => x.t >= {t}).map(x => x.phase)"))?;
+    Ok(v.as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect()).unwrap_or_default())
+}
+
+/// How many channel-5 messages of `kind` the page sent (`out`) or got (`in`).
+pub fn channel5(p: &Page, dir: &str, kind: &str) -> Result<u64> {
+    let js = format!(
+        "window.__spy.{dir}.filter(m => m.label === 'renegotiation' && JSON.parse(m.data).type === '{kind}').length"
+    );
+    Ok(p.eval(&js)?.as_u64().unwrap_or(0))
+}
+
+/// Channel 5 followed the Android client's rules: only the caller offers;
+/// the callee answers (one answer per offer at most) or asks.
+pub fn channel5_follows_android_rules(caller: &Page, callee: &Page) -> Result<()> {
+    ensure(callee, channel5(callee, "out", "offer")? == 0, "the callee never sends a renegotiation offer")?;
+    let asks = channel5(caller, "out", "answer")? + channel5(caller, "out", "restart-request")?;
+    ensure(caller, asks == 0, "the caller never answers or asks")?;
+    ensure(callee, channel5(callee, "out", "answer")? <= channel5(caller, "out", "offer")?, "one answer per offer at most")
+}
+
+/// How many runs a measurement makes: `$CALLS_RUNS`, else 1. The tests
+/// assert every run; medians are for people (`--nocapture`).
+pub fn runs() -> usize {
+    std::env::var("CALLS_RUNS").ok().and_then(|v| v.parse().ok()).filter(|n| (1..=20).contains(n)).unwrap_or(1)
+}
+
+/// The median of some durations (the upper one of an even count).
+pub fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v.get(v.len() / 2).copied().unwrap_or_default()
+}
+
 /// A minimal SDP that passes the page's payload check (for prompts that are
 /// never answered).
 pub const DUMMY_OFFER: &str = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\

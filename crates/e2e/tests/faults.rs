@@ -8,15 +8,6 @@ use std::time::{Duration, Instant};
 use e2e::*;
 use serde_json::json;
 
-/// Records data channels (to inject hostile messages from a peer) and the
-/// console (to see what the page logged), before any page script runs.
-const SPY: &str = "window.__spy = { log: [], channels: [] }; (function () { \
-  var s = window.__spy, log = console.log; \
-  console.log = function () { s.log.push([].slice.call(arguments).map(String).join(' ')); return log.apply(console, arguments); }; \
-  var create = RTCPeerConnection.prototype.createDataChannel; \
-  RTCPeerConnection.prototype.createDataChannel = function () { var dc = create.apply(this, arguments); s.channels.push(dc); return dc; }; \
-})();";
-
 /// Takes `window.calls` as the host defines it and passes it on without
 /// `drop` (a method name), or not at all (`*`).
 fn strip_host(drop: &str) -> String {
@@ -29,7 +20,7 @@ fn strip_host(drop: &str) -> String {
 
 fn spied(env: &Env, name: &str, config: serde_json::Value, path: &str) -> Result<Page> {
     let p = env.page(name, config)?;
-    p.call("Page.addScriptToEvaluateOnNewDocument", json!({ "source": SPY }))?;
+    spy(&p)?;
     p.goto(&env.url(path))?;
     Ok(p)
 }

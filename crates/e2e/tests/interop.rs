@@ -10,24 +10,9 @@ use std::time::Duration;
 use e2e::*;
 use serde_json::json;
 
-/// Records both pages' console and data-channel traffic and unhandled
-/// promise rejections, before any page script runs.
-const SPY: &str = "window.__spy = { log: [], out: [], in: [], rejections: [] }; (function () { \
-  var s = window.__spy, log = console.log; \
-  console.log = function () { s.log.push([].slice.call(arguments).map(String).join(' ')); return log.apply(console, arguments); }; \
-  addEventListener('unhandledrejection', function (e) { s.rejections.push(String(e.reason)); }); \
-  var send = RTCDataChannel.prototype.send; \
-  RTCDataChannel.prototype.send = function (d) { s.out.push({ label: this.label, data: String(d) }); return send.call(this, d); }; \
-  var create = RTCPeerConnection.prototype.createDataChannel; \
-  RTCPeerConnection.prototype.createDataChannel = function () { \
-    var dc = create.apply(this, arguments); \
-    dc.addEventListener('message', function (e) { s.in.push({ label: dc.label, data: String(e.data) }); }); \
-    return dc; }; \
-})();";
-
 fn open(env: &Env, name: &str, path: &str) -> Result<Page> {
     let p = env.page(name, json!({}))?;
-    p.call("Page.addScriptToEvaluateOnNewDocument", json!({ "source": SPY }))?;
+    spy(&p)?;
     p.goto(&env.url(path))?;
     Ok(p)
 }

@@ -14,15 +14,6 @@ use serde_json::json;
 use testhost::relay::{Impairment, Relay};
 use testhost::turn::Turn;
 
-/// Records data-channel traffic both ways, before any page script runs.
-const SPY: &str = "window.__spy = { out: [], in: [] }; (function () { \
-  var s = window.__spy, send = RTCDataChannel.prototype.send; \
-  RTCDataChannel.prototype.send = function (d) { s.out.push({ label: this.label, data: String(d), t: performance.now() }); return send.call(this, d); }; \
-  var create = RTCPeerConnection.prototype.createDataChannel; \
-  RTCPeerConnection.prototype.createDataChannel = function () { var dc = create.apply(this, arguments); \
-    dc.addEventListener('message', function (e) { s.in.push({ label: dc.label, data: String(e.data), t: performance.now() }); }); return dc; }; \
-})();";
-
 struct Call {
     _turn: Turn,
     relay: Relay,
@@ -37,7 +28,7 @@ fn relayed_call(env: &Env) -> Result<Call> {
     let config = json!({ "iceServers": relay.ice_servers() });
     let open = |name: &str, path: &str| -> Result<Page> {
         let p = env.page(name, config.clone())?;
-        p.call("Page.addScriptToEvaluateOnNewDocument", json!({ "source": SPY }))?;
+        spy(&p)?;
         p.goto(&env.url(path))?;
         Ok(p)
     };
@@ -56,65 +47,30 @@ fn relayed_call(env: &Env) -> Result<Call> {
     Ok(Call { _turn: turn, relay, a, b })
 }
 
-fn frames(p: &Page) -> Result<u64> {
-    Ok(p.eval("window.__host.inbound().then(i => i ? i.videoFrames : 0)")?.as_u64().unwrap_or(0))
-}
-
-/// Media flows again on both sides: decoded frames grow again on each
-/// (polled every 100 ms); returns how long after `since` that happened.
-/// Then the phase and the picture are checked as everywhere else.
-fn media_back(c: &Call, since: Instant, bound: Duration) -> Result<Duration> {
-    let start = [frames(&c.a)?, frames(&c.b)?];
-    let mut back = [None, None];
-    while back.iter().any(Option::is_none) {
-        if since.elapsed() > bound {
-            return err(format!("media not back after {} s\n{}\n{}", bound.as_secs(), c.a.dump(), c.b.dump()));
-        }
-        for (i, p) in [&c.a, &c.b].into_iter().enumerate() {
-            if back[i].is_none() && frames(p)? >= start[i] + 3 {
-                back[i] = Some(since.elapsed());
-            }
-        }
-        std::thread::sleep(Duration::from_millis(100)); // polling interval
-    }
-    for p in [&c.a, &c.b] {
-        p.wait_for("document.documentElement.dataset.phase === 'in-call'", bound)?;
-        wait_video(p)?;
-    }
-    Ok(back.into_iter().flatten().max().unwrap_or_default())
-}
-
-fn phases_since(p: &Page, t: f64) -> Result<Vec<String>> {
-    let v = p.eval(&format!("window.__host.phases.filter(x => x.t >= {t}).map(x => x.phase)"))?;
-    Ok(v.as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect()).unwrap_or_default())
-}
-
-fn now(p: &Page) -> Result<f64> {
-    Ok(p.eval("performance.now()")?.as_f64().unwrap_or(0.0))
-}
-
 /// Only the caller offers on channel 5; the callee answers or asks.
 fn channel5_follows_android_rules(c: &Call) -> Result<()> {
-    let sent = |p: &Page, kind: &str| -> Result<u64> {
-        let n = p.eval(&format!(
-            "window.__spy.out.filter(m => m.label === 'renegotiation' && JSON.parse(m.data).type === '{kind}').length"
-        ))?;
-        Ok(n.as_u64().unwrap_or(0))
-    };
-    ensure(&c.b, sent(&c.b, "offer")? == 0, "the callee never sends a renegotiation offer")?;
-    ensure(&c.a, sent(&c.a, "answer")? == 0 && sent(&c.a, "restart-request")? == 0, "the caller never answers or asks")?;
-    ensure(&c.b, sent(&c.b, "answer")? <= sent(&c.a, "offer")?, "one answer per offer at most")
+    e2e::channel5_follows_android_rules(&c.a, &c.b)
 }
 
 fn outage(secs: u64) -> Result<()> {
+    let mut took = Vec::new();
+    for _ in 0..runs() {
+        took.push(outage_once(secs)?);
+    }
+    eprintln!("relayed path, outage {secs} s: media back after {:?} (median {} ms of {})",
+        took.iter().map(Duration::as_millis).collect::<Vec<_>>(), median(took.clone()).as_millis(), took.len());
+    Ok(())
+}
+
+fn outage_once(secs: u64) -> Result<Duration> {
     let env = Env::exclusive()?;
     let c = relayed_call(&env)?;
-    let (ta, tb) = (now(&c.a)?, now(&c.b)?);
+    let (ta, tb) = (page_now(&c.a)?, page_now(&c.b)?);
     let offers_before = c.a.eval("window.__host.offers")?;
     c.relay.set_blocked(true);
     std::thread::sleep(Duration::from_secs(secs)); // the outage itself
     c.relay.set_blocked(false);
-    let healed = media_back(&c, Instant::now(), Duration::from_secs(40))?;
+    let healed = media_back(&c.a, &c.b, Instant::now(), Duration::from_secs(40))?;
     let (pa, pb) = (phases_since(&c.a, ta)?, phases_since(&c.b, tb)?);
     let restarts = c.a.eval("window.__host.offers")?.as_u64().unwrap_or(0) - offers_before.as_u64().unwrap_or(0);
     eprintln!("outage {secs} s: media back {} ms after it ended; phases A {pa:?} B {pb:?}; restart offers {restarts}",
@@ -124,7 +80,8 @@ fn outage(secs: u64) -> Result<()> {
         ensure(&c.a, restarts == 0, "and needs no restart")?;
     }
     ensure(&c.a, healed < Duration::from_secs(15), &format!("media back within 15 s, took {} ms", healed.as_millis()))?;
-    channel5_follows_android_rules(&c)
+    channel5_follows_android_rules(&c)?;
+    Ok(healed)
 }
 
 #[test]
@@ -175,11 +132,7 @@ fn healthy_restart_from_either_side() -> Result<()> {
     let env = Env::new()?;
     let c = relayed_call(&env)?;
     for (who, p) in [("caller", &c.a), ("callee", &c.b)] {
-        let count = |q: &Page, kind: &str| -> Result<u64> {
-            let js = format!("window.__spy.in.filter(m => m.label === 'renegotiation' && JSON.parse(m.data).type === '{kind}').length");
-            Ok(q.eval(&js)?.as_u64().unwrap_or(0))
-        };
-        let (offers, answers) = (count(&c.b, "offer")?, count(&c.a, "answer")?);
+        let (offers, answers) = (channel5(&c.b, "in", "offer")?, channel5(&c.a, "in", "answer")?);
         p.eval("window.dispatchEvent(new Event('online'))")?;
         c.b.wait_for(&format!("window.__spy.in.filter(m => m.label === 'renegotiation' && JSON.parse(m.data).type === 'offer').length > {offers}"), T)?;
         c.a.wait_for(&format!("window.__spy.in.filter(m => m.label === 'renegotiation' && JSON.parse(m.data).type === 'answer').length > {answers}"), T)?;
