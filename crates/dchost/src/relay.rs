@@ -319,13 +319,17 @@ fn mail_owner() -> (u32, u32) {
 /// socket, no TLS (loopback), users from `passwd` (passdb and userdb).
 fn dovecot_conf(dir: &Path, imap_port: u16) -> String {
     let d = dir.display();
-    // Not root: dovecot runs all its processes as this user.
+    // Not root: dovecot runs all its processes as this user and group.
     // SAFETY: getuid cannot fail and touches no memory.
     let rootless = match unsafe { libc::getuid() } {
         0 => String::new(),
-        uid => {
-            let name = std::env::var("USER").unwrap_or_else(|_| uid.to_string());
-            format!("default_internal_user = {name}\ndefault_login_user = {name}\n")
+        _ => {
+            let id = |flag: &str| {
+                let out = Command::new("id").arg(flag).output().ok().filter(|o| o.status.success());
+                out.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default()
+            };
+            let (user, group) = (id("-un"), id("-gn"));
+            format!("default_internal_user = {user}\ndefault_login_user = {user}\ndefault_internal_group = {group}\n")
         }
     };
     format!(
@@ -350,7 +354,12 @@ userdb {{
   driver = passwd-file
   args = {d}/passwd
 }}
+# No chroot: it needs root, and these are throw-away test processes.
+service anvil {{
+  chroot =
+}}
 service imap-login {{
+  chroot =
   inet_listener imap {{
     address = 127.0.0.1
     port = {imap_port}
