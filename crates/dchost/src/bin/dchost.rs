@@ -51,10 +51,11 @@ fn run() -> Result<()> {
     let bob = Account::create(&core, &relay, "Bob")?;
     let (alice_chat, bob_chat) = pair(&alice, &bob)?;
     let flags: &[&str] = if relay_only { &["relayOnly"] } else { &[] };
-    println!("Ready in {} ms: two Delta Chat {} cores on a local relay (127.0.0.1 only).", started.elapsed().as_millis(), dchost::CORE_VERSION);
+    let ms = started.elapsed().as_millis();
+    println!("Ready in {ms} ms: two Delta Chat {} cores on a local relay (127.0.0.1 only).", dchost::CORE_VERSION);
     println!("  Alice {}  and  Bob {}: paired, encrypted 1:1 chat", alice.addr, bob.addr);
-    println!("  TURN: coturn on 127.0.0.1:{} (REST credentials through IMAP METADATA){}", relay.turn().port(),
-        if relay_only { "; pages forced through it (relayOnly)" } else { "" });
+    let forced = if relay_only { "; pages forced through it (relayOnly)" } else { "" };
+    println!("  TURN: coturn on 127.0.0.1:{} (REST credentials through IMAP METADATA){forced}", relay.turn().port());
     println!("  call pages: {} in headless Chromium, driven by the reference host", server.url("/call.html"));
     println!("{HELP}");
     // Each host with how many of its records were printed and the last
@@ -83,12 +84,12 @@ fn run() -> Result<()> {
                 println!("{}: {e}", host.name());
             }
             for r in &host.records()[*seen..] {
-                println!("[{:>8.3} s] {:<5} {}", r.at.saturating_duration_since(started).as_secs_f64(), host.name(), describe(&r.what));
+                let t = r.at.saturating_duration_since(started).as_secs_f64();
+                println!("[{t:>8.3} s] {:<5} {}", host.name(), describe(&r.what));
             }
             *seen = host.records().len();
             if last_poll.elapsed() >= Duration::from_millis(250) {
-                let now = host.page().and_then(|p| Ok(format!("{} ({})", p.data("phase")?, p.text("status")?.unwrap_or_default())));
-                let now = now.unwrap_or_else(|_| "no window".into());
+                let now = host.page().and_then(window_state).unwrap_or_else(|_| "no window".into());
                 if now != *phase {
                     println!("             {:<5} window: {now}", host.name());
                     *phase = now;
@@ -104,7 +105,8 @@ fn run() -> Result<()> {
                 let i = usize::from(cmd == "b");
                 hosts[i].0.call(chats[i])
             }
-            "y" | "n" => press_ringing(&hosts.iter().map(|h| &h.0).collect::<Vec<_>>(), if cmd == "y" { "#answer" } else { "#end" }),
+            "y" => press_ringing(&hosts.iter().map(|h| &h.0).collect::<Vec<_>>(), "#answer"),
+            "n" => press_ringing(&hosts.iter().map(|h| &h.0).collect::<Vec<_>>(), "#end"),
             "e" => hosts.iter().filter_map(|h| h.0.page().ok()).try_for_each(|p| p.click("#end")),
             "s" => screenshots(&hosts.iter().map(|h| &h.0).collect::<Vec<_>>()),
             "q" => return Ok(()),
@@ -118,6 +120,11 @@ fn run() -> Result<()> {
             println!("{e}");
         }
     }
+}
+
+/// "phase (status text)" of a call window.
+fn window_state(page: &testhost::Page) -> Result<String> {
+    Ok(format!("{} ({})", page.data("phase")?, page.text("status")?.unwrap_or_default()))
 }
 
 fn describe(what: &What) -> String {
