@@ -38,6 +38,9 @@ pub const DISCONNECT_GRACE_MS: u64 = 3000;
 /// An ICE restart that has not reconnected after this long is retried
 /// (Android: ~8 s per attempt).
 pub const RESTART_ATTEMPT_MS: u64 = 8000;
+/// How long a restart offer may wait for its candidates (see
+/// `hold_restart_offer`).
+pub const HELD_OFFER_MS: u64 = 1000;
 /// Restart attempts before the call is reported as lost (Android: 3).
 pub const MAX_RESTARTS: u32 = 3;
 /// How often the selected candidate pair and the quality statistics are
@@ -115,6 +118,8 @@ pub enum Timer {
     Grace(u32),
     /// An ICE restart attempt ran out of time.
     Restart(u32),
+    /// A held restart offer goes out now at the latest.
+    SendHeldOffer(u32),
 }
 
 /// Which host method receives the local description.
@@ -224,6 +229,11 @@ struct Restart {
     /// A renegotiation offer/answer exchange is under way: the next local
     /// description goes to the channel, not to the host.
     negotiating: bool,
+    /// Caller: a restart offer is set locally but not sent yet. It waits
+    /// for the new candidates (see `hold_restart_offer`).
+    offer_held: bool,
+    /// Tells the current held offer's timer from stale ones.
+    held: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -396,9 +406,11 @@ impl Call {
             // `negotiating` lost descriptions whose exchange a restart
             // timer or an earlier exchange had meanwhile reset: fuzzing.)
             Input::LocalDescriptionSet if self.handed_over && self.connected_once => {
-                self.out(Effect::SendDescription);
                 if self.role == Some(Role::Callee) {
+                    self.out(Effect::SendDescription);
                     self.renegotiated();
+                } else {
+                    self.hold_restart_offer();
                 }
             }
             Input::LocalDescriptionSet => {
@@ -409,6 +421,7 @@ impl Call {
             Input::PeerError => self.peer_error(now),
             Input::Candidate(c) => self.candidate(now, c),
             Input::GatheringComplete => {
+                self.send_held_offer();
                 if let Some(w) = &mut self.ice_wait {
                     w.on_complete();
                 }
@@ -730,7 +743,7 @@ impl Call {
                 }
             }
             self.check_ice_wait(now);
-        } else {
+        } else if !self.restart.offer_held {
             // Gathered after the SDP left: only the data channel can carry it.
             self.trickle(c.to_json());
         }
@@ -786,6 +799,7 @@ impl Call {
                     self.out(Effect::QueryRoute);
                 }
                 self.phase = Phase::InCall;
+                self.send_held_offer();
                 self.restart.attempts = 0;
                 // `negotiating` stays: an exchange under way must finish,
                 // or the answer (or offer) it waits for would be dropped.
@@ -819,6 +833,28 @@ impl Call {
         if cap != self.video_cap && self.peer_created {
             self.video_cap = cap;
             self.out(Effect::LimitVideo(cap));
+        }
+    }
+
+    /// Caller: a restart offer is set locally. It is sent when its new
+    /// candidates are gathered (they ride in its SDP), when the connection
+    /// is back, or after `HELD_OFFER_MS`, whichever comes first. Sent at
+    /// once, it leaves over the old path: after an address change that
+    /// path is dead, the message is lost, and SCTP retries it only with
+    /// exponential backoff, because the callee, lacking our new ICE
+    /// password, cannot acknowledge anything until it has the offer
+    /// (measured: the call was lost). A moment later our new candidates
+    /// reach the callee's, and the offer gets through.
+    fn hold_restart_offer(&mut self) {
+        self.restart.offer_held = true;
+        self.restart.held = self.restart.held.wrapping_add(1);
+        self.out(Effect::SetTimer(Timer::SendHeldOffer(self.restart.held), HELD_OFFER_MS));
+    }
+
+    fn send_held_offer(&mut self) {
+        if self.restart.offer_held {
+            self.restart.offer_held = false;
+            self.out(Effect::SendDescription);
         }
     }
 
@@ -993,6 +1029,7 @@ impl Call {
                 self.out(Effect::QueryRoute);
                 self.out(Effect::SetTimer(Timer::Route, ROUTE_POLL_MS));
             }
+            Timer::SendHeldOffer(n) if n == self.restart.held => self.send_held_offer(),
             Timer::Grace(g) | Timer::Restart(g)
                 if g == self.restart.generation && self.conn != ConnState::Connected =>
             {

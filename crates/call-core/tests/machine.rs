@@ -10,7 +10,7 @@ use call_core::channel::Renegotiation;
 use call_core::ice::{HOST_BURST_MS, HOST_WAIT_MS, RELAY_WAIT_MS, SRFLX_BURST_MS, SRFLX_WAIT_MS};
 use call_core::machine::{
     CONNECT_TIMEOUT_MS, DISCONNECT_GRACE_MS, FAILURE_LINGER_MS, ICE_SERVERS_TIMEOUT_MS, MAX_RESTARTS,
-    RELAY_VIDEO_KBPS, LOW_DATA_VIDEO_KBPS, RESTART_ATTEMPT_MS, ROUTE_POLL_MS,
+    HELD_OFFER_MS, RELAY_VIDEO_KBPS, LOW_DATA_VIDEO_KBPS, RESTART_ATTEMPT_MS, ROUTE_POLL_MS,
 };
 use call_core::payload::PayloadError;
 use call_core::{
@@ -1623,6 +1623,51 @@ fn restart_offers(effects: &[Effect]) -> usize {
     count(effects, |e| *e == Effect::CreateOffer { ice_restart: true })
 }
 
+/// The caller's restart offer is set locally: it is held for its new
+/// candidates and goes out once they are gathered.
+fn send_restart_offer(s: &mut Sim) {
+    let e = quiet(&s.feed(Input::LocalDescriptionSet));
+    assert!(matches!(e[..], [Effect::SetTimer(Timer::SendHeldOffer(_), HELD_OFFER_MS)]), "held: {e:?}");
+    let e = quiet(&s.feed(Input::GatheringComplete));
+    assert_eq!(e.first(), Some(&Effect::SendDescription), "{e:?}");
+}
+
+#[test]
+fn restart_offer_waits_for_its_candidates_which_ride_in_it() {
+    let mut s = caller_in_call();
+    s.feed(Input::ChannelOpen(Channel::IceTrickling));
+    s.feed(Input::NetworkChanged);
+    assert_eq!(quiet(&s.feed(Input::LocalDescriptionSet)).len(), 1, "held");
+    let e = s.feed(Input::Candidate(cand("host", 12)));
+    assert_eq!(quiet(&e), vec![], "in the offer's SDP, not trickled ahead of it");
+    assert_eq!(s.run_for(HELD_OFFER_MS - 1), vec![]);
+    let e = s.feed(Input::GatheringComplete);
+    assert_eq!(quiet(&e), vec![Effect::SendDescription, Effect::Send(Channel::IceTrickling, "null".into())]);
+    assert_eq!(quiet(&s.run_for(1)), vec![], "the timer is spent");
+}
+
+#[test]
+fn restart_offer_goes_out_after_a_second_or_once_the_path_is_back() {
+    // Gathering hangs (a dead TURN server): the offer goes after a second,
+    // later candidates follow by trickle.
+    let mut s = caller_in_call();
+    s.feed(Input::ChannelOpen(Channel::IceTrickling));
+    s.feed(Input::NetworkChanged);
+    s.feed(Input::LocalDescriptionSet);
+    assert_eq!(quiet(&s.run_for(HELD_OFFER_MS)), vec![Effect::SendDescription]);
+    let c = cand("relay", 13);
+    assert_eq!(quiet(&s.feed(Input::Candidate(c.clone()))), vec![Effect::Send(Channel::IceTrickling, cand_json(&c))]);
+    assert_eq!(quiet(&s.feed(Input::GatheringComplete)), vec![Effect::Send(Channel::IceTrickling, "null".into())]);
+    // The connection comes back first: the offer goes at once.
+    let mut s = caller_in_call();
+    s.feed(Input::Connection(ConnState::Disconnected));
+    s.run_for(DISCONNECT_GRACE_MS);
+    s.feed(Input::LocalDescriptionSet);
+    let e = s.feed(Input::Connection(ConnState::Connected));
+    assert!(e.contains(&Effect::SendDescription), "{e:?}");
+    assert_eq!(count(&s.run_for(HELD_OFFER_MS), |e| *e == Effect::SendDescription), 0, "once");
+}
+
 #[test]
 fn caller_restarts_ice_after_the_disconnect_grace() {
     let mut s = caller_in_call();
@@ -1636,7 +1681,7 @@ fn caller_restarts_ice_after_the_disconnect_grace() {
     assert!(matches!(q[0], Effect::SetTimer(Timer::Restart(_), RESTART_ATTEMPT_MS)), "{e:?}");
     assert_eq!(q[1..], [Effect::CreateOffer { ice_restart: true }]);
     assert_eq!(s.view(), live_view(Phase::Reconnecting));
-    assert_eq!(s.feed(Input::LocalDescriptionSet), vec![Effect::SendDescription]);
+    send_restart_offer(&mut s);
     let c = cand("relay", 11);
     s.feed(Input::ChannelOpen(Channel::IceTrickling));
     assert_eq!(s.feed(Input::Candidate(c.clone())), vec![Effect::Send(Channel::IceTrickling, cand_json(&c))]);
@@ -1750,7 +1795,7 @@ fn caller_takes_the_restart_answer_even_if_the_old_path_recovered() {
     let mut s = caller_in_call();
     s.feed(Input::Connection(ConnState::Disconnected));
     s.run_for(DISCONNECT_GRACE_MS);
-    assert_eq!(s.feed(Input::LocalDescriptionSet), vec![Effect::SendDescription]);
+    send_restart_offer(&mut s);
     // The old path comes back while the callee is answering.
     s.feed(Input::Connection(ConnState::Connected));
     // The callee has applied our offer (new ICE credentials): its answer
@@ -2360,14 +2405,14 @@ fn caller_second_restart_offer_is_sent_even_after_the_first_answer_landed() {
     let mut s = caller_in_call();
     s.feed(Input::Connection(ConnState::Disconnected));
     s.run_for(DISCONNECT_GRACE_MS);
-    assert_eq!(quiet(&s.feed(Input::LocalDescriptionSet)), vec![Effect::SendDescription]);
+    send_restart_offer(&mut s);
     s.run_for(RESTART_ATTEMPT_MS - 10);
     let answer = Renegotiation::Answer(ANSWER_2.into()).to_json();
     assert_eq!(s.feed(Input::ChannelMessage(Channel::Renegotiation, answer)), vec![Effect::SetRemote { offer: false, sdp: ANSWER_2.into() }]);
     let e = s.run_for(10);
     assert_eq!(restart_offers(&e), 1, "attempt 2: {e:?}");
     s.feed(Input::RemoteDescriptionSet); // answer 1 lands
-    assert_eq!(quiet(&s.feed(Input::LocalDescriptionSet)), vec![Effect::SendDescription], "offer 2 still goes out");
+    send_restart_offer(&mut s); // offer 2 still goes out
 }
 
 #[test]
