@@ -309,7 +309,8 @@ pub fn media_back(a: &Page, b: &Page, since: std::time::Instant, bound: Duration
     let mut back = [None, None];
     while back.iter().any(Option::is_none) {
         if since.elapsed() > bound {
-            return err(format!("media not back after {} s\n{}\n{}", bound.as_secs(), a.dump(), b.dump()));
+            let dumps: Vec<String> = [a, b].iter().map(|p| format!("{}\n{}", p.dump(), traffic(p))).collect();
+            return err(format!("media not back after {} s\n{}", bound.as_secs(), dumps.join("\n")));
         }
         for (i, p) in [a, b].into_iter().enumerate() {
             if back[i].is_none() && frames(p)? >= start[i] + 3 {
@@ -323,6 +324,14 @@ pub fn media_back(a: &Page, b: &Page, since: std::time::Instant, bound: Duration
         wait_video(p)?;
     }
     Ok(back.into_iter().flatten().max().unwrap_or_default())
+}
+
+/// The data-channel messages the page sent and got (from [`SPY`]), for
+/// failure messages.
+pub fn traffic(p: &Page) -> String {
+    let js = "JSON.stringify(['out', 'in'].map(d => d + ': ' + window.__spy[d].map(m => \
+        Math.round(m.t) + ' ' + m.label + ' ' + m.data.slice(0, 50)).join(' | ')))";
+    p.eval_str(js).unwrap_or_else(|e| format!("(no traffic: {e})"))
 }
 
 /// The page's clock (`performance.now()`), to mark a moment.

@@ -1,0 +1,138 @@
+//! Network trouble on the direct path (issue "Interop and reconnection"):
+//! each page runs in a Chromium of its own, inside a network namespace of
+//! its own; the two namespaces are joined by one veth pair and nothing
+//! else, so the call is peer to peer over that link (no ICE servers). The
+//! test cuts the link (silently: each side's packets go to a link-layer
+//! address nobody has; no address, route or link changes, so neither
+//! browser sees a network change) or moves one browser to a new address,
+//! as a phone does when it changes network.
+//!
+//! Recovery times are printed (`--nocapture`); `CALLS_RUNS=5` repeats each
+//! case and prints the median. Needs root and iproute2 (`.ci/run` has
+//! both).
+
+use std::time::{Duration, Instant};
+
+use e2e::*;
+use serde_json::json;
+use testhost::netns::{Link, Netns};
+use testhost::server::{Server, ServerConfig};
+
+/// One side: a browser and the page server, both inside a namespace.
+struct Side {
+    page: Page,
+    _browser: Browser,
+    _server: Server,
+}
+
+/// Fields drop in order: pages and browsers, then the namespaces.
+struct Call {
+    a: Side,
+    b: Side,
+    link: Link,
+    _permit: Permit,
+}
+
+fn side(ns: &Netns, name: &str, path: &str) -> Result<Side> {
+    let server = Server::start_in(Some(ns), ServerConfig::default())?;
+    let browser = Browser::launch_in(Some(ns), &[])?;
+    let page = browser.new_page(name, json!({ "iceServers": "[]" }))?;
+    spy(&page)?;
+    page.goto(&server.url(path))?;
+    Ok(Side { page, _browser: browser, _server: server })
+}
+
+/// A call between two namespaces, in progress with video both ways.
+fn direct_call() -> Result<Call> {
+    testhost::require_dist()?;
+    // Two browsers, and the test measures time: alone on the machine.
+    let permit = permit_exclusive();
+    let link = Link::new()?;
+    let b = side(&link.b, "B (callee)", "/debug.html")?;
+    let a = side(&link.a, "A (caller)", "/debug.html#startCall")?;
+    connect(&a.page, &b.page)?;
+    for p in [&a.page, &b.page] {
+        p.wait_data("route", "p2p", T)?;
+        wait_video(p)?;
+    }
+    Ok(Call { a, b, link, _permit: permit })
+}
+
+fn restart_offers(c: &Call) -> Result<u64> {
+    Ok(c.a.page.eval("window.__host.offers")?.as_u64().unwrap_or(0))
+}
+
+fn outage(secs: u64) -> Result<()> {
+    let mut took = Vec::new();
+    for _ in 0..runs() {
+        took.push(outage_once(secs)?);
+    }
+    eprintln!("direct path, outage {secs} s: media back after {:?} ms (median {} ms of {})",
+        took.iter().map(Duration::as_millis).collect::<Vec<_>>(), median(took.clone()).as_millis(), took.len());
+    Ok(())
+}
+
+fn outage_once(secs: u64) -> Result<Duration> {
+    let c = direct_call()?;
+    let (a, b) = (&c.a.page, &c.b.page);
+    let (ta, tb) = (page_now(a)?, page_now(b)?);
+    let offers = restart_offers(&c)?;
+    c.link.cut()?;
+    std::thread::sleep(Duration::from_secs(secs)); // the outage itself
+    c.link.restore()?;
+    let healed = media_back(a, b, Instant::now(), Duration::from_secs(40))?;
+    let (pa, pb) = (phases_since(a, ta)?, phases_since(b, tb)?);
+    let restarts = restart_offers(&c)? - offers;
+    eprintln!("direct path, outage {secs} s: media back {} ms after it ended; phases A {pa:?} B {pb:?}; restart offers {restarts}",
+        healed.as_millis());
+    if secs <= 2 {
+        ensure(a, pa.is_empty() && pb.is_empty(), "a 2 s gap shows no Reconnecting")?;
+        ensure(a, restarts == 0, "and needs no restart")?;
+    }
+    ensure(a, healed < Duration::from_secs(15), &format!("media back within 15 s, took {} ms", healed.as_millis()))?;
+    channel5_follows_android_rules(a, b)?;
+    Ok(healed)
+}
+
+#[test]
+fn direct_outage_2s_heals_without_restart() -> Result<()> {
+    outage(2)
+}
+
+#[test]
+fn direct_outage_5s_recovers() -> Result<()> {
+    outage(5)
+}
+
+#[test]
+fn direct_outage_12s_recovers() -> Result<()> {
+    outage(12)
+}
+
+/// The caller's address changes mid-call (new one added, old one
+/// removed). The call must come back on the new address: through the new
+/// candidates Chromium gathers and, where the old path is dead, an ICE
+/// restart over channel 5.
+#[test]
+fn caller_address_change_recovers() -> Result<()> {
+    let mut took = Vec::new();
+    for _ in 0..runs() {
+        let c = direct_call()?;
+        let (a, b) = (&c.a.page, &c.b.page);
+        let offers = restart_offers(&c)?;
+        let t = Instant::now();
+        c.link.move_a("10.77.0.11")?;
+        let healed = media_back(a, b, t, Duration::from_secs(40))?;
+        let restarts = restart_offers(&c)? - offers;
+        // The pair in use now has the new address on the caller's side.
+        a.wait_for("window.__host.pcList[0].getStats().then(r => { let ok = false; r.forEach(s => { \
+            if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') { \
+              const l = r.get(s.localCandidateId); if (l && l.address === '10.77.0.11') ok = true; } }); return ok; })", T)?;
+        eprintln!("caller's address changed: media back after {} ms; restart offers {restarts}", healed.as_millis());
+        channel5_follows_android_rules(a, b)?;
+        took.push(healed);
+    }
+    eprintln!("address change: media back after {:?} ms (median {} ms of {})",
+        took.iter().map(Duration::as_millis).collect::<Vec<_>>(), median(took.clone()).as_millis(), took.len());
+    Ok(())
+}
