@@ -303,8 +303,8 @@ pub fn frames(p: &Page) -> Result<u64> {
 
 /// Media flows again on both pages: decoded frames grow again on each
 /// (polled every 100 ms). Returns how long after `since` the later of the
-/// two did; then both must be in the call with a moving picture.
-pub fn media_back(a: &Page, b: &Page, since: std::time::Instant, bound: Duration) -> Result<Duration> {
+/// two did. Works on any page the host shim is in (theirs too).
+pub fn frames_back(a: &Page, b: &Page, since: std::time::Instant, bound: Duration) -> Result<Duration> {
     let start = [frames(a)?, frames(b)?];
     let mut back = [None, None];
     while back.iter().any(Option::is_none) {
@@ -319,11 +319,18 @@ pub fn media_back(a: &Page, b: &Page, since: std::time::Instant, bound: Duration
         }
         std::thread::sleep(Duration::from_millis(100)); // polling interval
     }
+    Ok(back.into_iter().flatten().max().unwrap_or_default())
+}
+
+/// [`frames_back`] on our pages, which then must be in the call with a
+/// moving picture.
+pub fn media_back(a: &Page, b: &Page, since: std::time::Instant, bound: Duration) -> Result<Duration> {
+    let took = frames_back(a, b, since, bound)?;
     for p in [a, b] {
         p.wait_for("document.documentElement.dataset.phase === 'in-call'", bound)?;
         wait_video(p)?;
     }
-    Ok(back.into_iter().flatten().max().unwrap_or_default())
+    Ok(took)
 }
 
 /// The data-channel messages the page sent and got (from [`SPY`]), for

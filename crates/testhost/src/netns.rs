@@ -215,11 +215,21 @@ impl Link {
     /// `a` changes its address, as a phone does when it changes network:
     /// the new address is added, then the old one removed.
     pub fn move_a(&self, new_addr: &str) -> Result<()> {
+        Link::move_side(&self.a, ADDR_A, &self.b, new_addr)
+    }
+
+    /// [`Link::move_a`] for `b`.
+    pub fn move_b(&self, new_addr: &str) -> Result<()> {
+        Link::move_side(&self.b, ADDR_B, &self.a, new_addr)
+    }
+
+    fn move_side(ns: &Netns, old: &str, other: &Netns, new_addr: &str) -> Result<()> {
         // The new address is a secondary one; without promotion the kernel
         // would delete it together with the primary.
-        self.a.sysctl(&format!("net/ipv4/conf/{DEV}/promote_secondaries"), "1")?;
-        self.a.ip(&["addr", "add", &format!("{new_addr}/24"), "dev", DEV])?;
-        self.b.ip(&["neigh", "del", ADDR_A, "dev", DEV])?;
-        self.a.ip(&["addr", "del", &format!("{ADDR_A}/24"), "dev", DEV])
+        ns.sysctl(&format!("net/ipv4/conf/{DEV}/promote_secondaries"), "1")?;
+        ns.ip(&["addr", "add", &format!("{new_addr}/24"), "dev", DEV])?;
+        // The other side finds the new address by ARP.
+        other.ip(&["neigh", "del", old, "dev", DEV])?;
+        ns.ip(&["addr", "del", &format!("{old}/24"), "dev", DEV])
     }
 }
