@@ -44,8 +44,14 @@ pub const HELD_OFFER_MS: u64 = 1000;
 /// Restart attempts before the call is reported as lost (Android: 3).
 pub const MAX_RESTARTS: u32 = 3;
 /// How often the selected candidate pair and the quality statistics are
-/// looked up while in a call.
-pub const ROUTE_POLL_MS: u64 = 5000;
+/// looked up in a call that is going well while nobody looks at the
+/// details. Each look-up is a `getStats` (a few ms of the main thread) and
+/// in a steady call the page has nothing else to do but the timer, so it
+/// is rare (BENCHMARKS.md, cost of a call).
+pub const ROUTE_POLL_MS: u64 = 10_000;
+/// … and while the quality is not graded yet or not good, or the person
+/// has the details open: then the numbers should follow the network.
+pub const ROUTE_POLL_FAST_MS: u64 = 2000;
 /// Outgoing video cap on a relayed path: the TURN server carries every
 /// byte and is shared by many users (chatmail relays); 800 kbit/s is still
 /// a sharp 640×480 picture in VP8.
@@ -85,6 +91,8 @@ pub enum Button {
     Cam,
     /// Start or stop sharing the screen.
     Screen,
+    /// The connection quality indicator: shows or hides its details.
+    Quality,
 }
 
 /// `RTCPeerConnection.connectionState`.
@@ -297,6 +305,8 @@ pub struct Call {
     video_cap: Option<u32>,
     last_sample: Option<crate::quality::Sample>,
     quality: Option<crate::quality::Quality>,
+    /// The person opened the quality details.
+    details: bool,
 }
 
 impl Call {
@@ -342,6 +352,7 @@ impl Call {
             sharing: false,
             last_sample: None,
             quality: None,
+            details: false,
         }
     }
 
@@ -793,7 +804,7 @@ impl Call {
                     self.connected_once = true;
                     self.connected_at = Some(now);
                     self.out(Effect::QueryRoute);
-                    self.out(Effect::SetTimer(Timer::Route, ROUTE_POLL_MS));
+                    self.out(Effect::SetTimer(Timer::Route, ROUTE_POLL_FAST_MS));
                 } else {
                     // The path may have changed (relay after a restart).
                     self.out(Effect::QueryRoute);
@@ -991,6 +1002,13 @@ impl Call {
                     self.out(Effect::StartCamera);
                 }
             }
+            Button::Quality if self.in_call() && self.quality.is_some() => {
+                self.details = !self.details;
+                if self.details {
+                    // Fresh numbers now; then the fast polling (`timer`).
+                    self.out(Effect::QueryRoute);
+                }
+            }
             Button::Screen if self.screen_available() => {
                 if self.sharing {
                     self.sharing = false;
@@ -1027,7 +1045,8 @@ impl Call {
             Timer::Connect if !self.connected_once && self.remote_set => self.fail(Msg::ConnectFailed),
             Timer::Route if self.connected_once => {
                 self.out(Effect::QueryRoute);
-                self.out(Effect::SetTimer(Timer::Route, ROUTE_POLL_MS));
+                let settled = self.quality.is_some_and(|q| q.level == crate::quality::Level::Good) && !self.details;
+                self.out(Effect::SetTimer(Timer::Route, if settled { ROUTE_POLL_MS } else { ROUTE_POLL_FAST_MS }));
             }
             Timer::SendHeldOffer(n) if n == self.restart.held => self.send_held_offer(),
             Timer::Grace(g) | Timer::Restart(g)
@@ -1102,6 +1121,7 @@ impl Call {
             avatar: matches!(p, Phase::Incoming | Phase::Ringing | Phase::Connecting) || (in_call && !remote_video),
             route: if in_call { self.route } else { Route::Unknown },
             quality: if in_call { self.quality } else { None },
+            details: in_call && self.details && self.quality.is_some(),
             screen: match (self.screen_available(), self.sharing) {
                 (false, _) => Dev::None,
                 (true, true) => Dev::On,

@@ -109,6 +109,8 @@ pub struct View {
     pub screen: Dev,
     /// The connection quality indicator (in call, once measured).
     pub quality: Option<crate::quality::Quality>,
+    /// Its details (route, round trip, loss, bitrates) are open.
+    pub details: bool,
     /// The ring-back tone plays.
     pub ringback: bool,
     /// Accessible labels of the toggle buttons, which say what a press does.

@@ -12,6 +12,7 @@ use call_core::machine::{
     CONNECT_TIMEOUT_MS, DISCONNECT_GRACE_MS, FAILURE_LINGER_MS, ICE_SERVERS_TIMEOUT_MS, MAX_RESTARTS,
     HELD_OFFER_MS, RELAY_VIDEO_KBPS, LOW_DATA_VIDEO_KBPS, RESTART_ATTEMPT_MS, ROUTE_POLL_MS,
 };
+use call_core::machine::ROUTE_POLL_FAST_MS;
 use call_core::payload::PayloadError;
 use call_core::{
     Button, Call, Channel, ConnState, Dev, Effect, HostApi, HostCall, Input, Media, Msg, Phase, Route, Timer, View,
@@ -394,7 +395,7 @@ fn caller_second_answer_is_ignored() {
     let e = s.hash(&answer_hash(ANSWER_2));
     assert_eq!(quiet(&e), vec![], "ignored once applied");
     let e = s.feed(Input::Connection(ConnState::Connected));
-    assert_eq!(e, vec![Effect::QueryRoute, Effect::SetTimer(Timer::Route, ROUTE_POLL_MS)]);
+    assert_eq!(e, vec![Effect::QueryRoute, Effect::SetTimer(Timer::Route, ROUTE_POLL_FAST_MS)]);
     assert_eq!(quiet(&s.hash(&answer_hash(ANSWER_2))), vec![], "ignored in the call");
     assert_eq!(count(&s.history, |e| matches!(e, Effect::SetRemote { .. })), 1);
     assert_eq!(s.view(), live_view(Phase::InCall));
@@ -450,7 +451,7 @@ fn caller_connected_is_in_call() {
     let e = s.after(300, Input::Connection(ConnState::Connecting));
     assert_eq!(e, vec![]);
     let e = s.after(300, Input::Connection(ConnState::Connected));
-    assert_eq!(e, vec![Effect::QueryRoute, Effect::SetTimer(Timer::Route, ROUTE_POLL_MS)]);
+    assert_eq!(e, vec![Effect::QueryRoute, Effect::SetTimer(Timer::Route, ROUTE_POLL_FAST_MS)]);
     assert_eq!(s.view(), live_view(Phase::InCall), "avatar until remote frames come");
     assert!(!s.view().ringback);
     assert_eq!(s.feed(Input::RemoteVideo(true)), vec![]);
@@ -655,7 +656,7 @@ fn callee_full_answer_flow() {
 
     assert_eq!(s.after(100, Input::Connection(ConnState::Connecting)), vec![]);
     let e = s.after(400, Input::Connection(ConnState::Connected));
-    assert_eq!(e, vec![Effect::QueryRoute, Effect::SetTimer(Timer::Route, ROUTE_POLL_MS)]);
+    assert_eq!(e, vec![Effect::QueryRoute, Effect::SetTimer(Timer::Route, ROUTE_POLL_FAST_MS)]);
     assert_eq!(s.view(), live_view(Phase::InCall));
     // Exactly one of each setup step.
     for (name, f) in [
@@ -1597,14 +1598,61 @@ fn route_is_shown_only_in_the_call() {
 }
 
 #[test]
-fn route_is_polled_while_connected() {
+fn route_is_polled_while_connected_slowly_once_all_is_well() {
+    use call_core::quality::{Level, Sample};
+    // Fires the next poll; returns the delay it set for the one after.
+    let next = |s: &mut Sim| {
+        let due = s.due(Timer::Route).expect("polling");
+        let e = s.run_until(due);
+        assert_eq!(e[..1], [Effect::QueryRoute], "{e:?}");
+        match e[1..] {
+            [Effect::SetTimer(Timer::Route, ms)] => ms,
+            _ => panic!("{e:?}"),
+        }
+    };
+    let mut n = 0;
+    let mut sample = |s: &mut Sim, rtt| {
+        n += 1;
+        let at = s.now;
+        s.after(500, Input::Stats(Sample { at_ms: at, rtt_ms: Some(rtt), packets_received: 100 * n, ..Sample::default() }))
+    };
     let mut s = caller_in_call();
-    for _ in 0..3 {
-        let e = s.run_for(ROUTE_POLL_MS);
-        assert_eq!(e, vec![Effect::QueryRoute, Effect::SetTimer(Timer::Route, ROUTE_POLL_MS)]);
-    }
+    // Not graded yet: fast, so that the indicator shows soon.
+    assert_eq!(next(&mut s), ROUTE_POLL_FAST_MS);
+    sample(&mut s, 20);
+    sample(&mut s, 20);
+    assert_eq!(s.view().quality.map(|q| q.level), Some(Level::Good));
+    // Good: rare, as the page's only steady work besides the timer.
+    assert_eq!(next(&mut s), ROUTE_POLL_MS);
+    assert_eq!(next(&mut s), ROUTE_POLL_MS);
+    // Not good: fast again, to follow the network.
+    sample(&mut s, 900);
+    assert_eq!(s.view().quality.map(|q| q.level), Some(Level::Poor));
+    assert_eq!(next(&mut s), ROUTE_POLL_FAST_MS);
+    sample(&mut s, 20);
+    assert_eq!(next(&mut s), ROUTE_POLL_MS);
+    // The details: fresh numbers at once, then fast while they are open.
+    assert!(!s.view().details);
+    assert_eq!(s.click(Button::Quality), vec![Effect::QueryRoute]);
+    assert!(s.view().details);
+    assert_eq!(next(&mut s), ROUTE_POLL_FAST_MS);
+    assert_eq!(next(&mut s), ROUTE_POLL_FAST_MS);
+    assert_eq!(s.click(Button::Quality), vec![], "closed");
+    assert!(!s.view().details);
+    assert_eq!(next(&mut s), ROUTE_POLL_MS);
+    s.click(Button::Quality);
     s.click(Button::End);
+    assert!(!s.view().details, "no details once the call is over");
     assert_eq!(s.run_for(ROUTE_POLL_MS), vec![], "stops with the call");
+}
+
+#[test]
+fn quality_details_need_a_grade() {
+    let mut s = caller_in_call();
+    assert_eq!(s.click(Button::Quality), vec![], "nothing to show yet");
+    assert_eq!(s.view(), live_view(Phase::InCall));
+    let mut s = caller_ringing();
+    assert_eq!(s.click(Button::Quality), vec![]);
 }
 
 #[test]
@@ -1668,6 +1716,11 @@ fn restart_offer_goes_out_after_a_second_or_once_the_path_is_back() {
     assert_eq!(count(&s.run_for(HELD_OFFER_MS), |e| *e == Effect::SendDescription), 0, "once");
 }
 
+/// Without the route polls, which go on through a disconnection.
+fn no_polls(e: &[Effect]) -> Vec<Effect> {
+    e.iter().filter(|e| !matches!(e, Effect::QueryRoute | Effect::SetTimer(Timer::Route, _))).cloned().collect()
+}
+
 #[test]
 fn caller_restarts_ice_after_the_disconnect_grace() {
     let mut s = caller_in_call();
@@ -1675,9 +1728,9 @@ fn caller_restarts_ice_after_the_disconnect_grace() {
     let e = s.feed(Input::Connection(ConnState::Disconnected));
     assert!(matches!(e[..], [Effect::SetTimer(Timer::Grace(_), DISCONNECT_GRACE_MS)]), "{e:?}");
     assert_eq!(s.view(), live_view(Phase::InCall), "a short gap is not shown");
-    assert_eq!(s.run_for(DISCONNECT_GRACE_MS - 1), vec![]);
+    assert_eq!(no_polls(&s.run_for(DISCONNECT_GRACE_MS - 1)), vec![]);
     let e = s.run_for(1);
-    let q = quiet(&e);
+    let q = quiet(&no_polls(&e));
     assert!(matches!(q[0], Effect::SetTimer(Timer::Restart(_), RESTART_ATTEMPT_MS)), "{e:?}");
     assert_eq!(q[1..], [Effect::CreateOffer { ice_restart: true }]);
     assert_eq!(s.view(), live_view(Phase::Reconnecting));
@@ -1714,7 +1767,7 @@ fn callee_asks_the_caller_to_restart() {
     let mut s = callee_in_call();
     s.feed(Input::Connection(ConnState::Disconnected));
     let e = s.run_for(DISCONNECT_GRACE_MS);
-    let q = quiet(&e);
+    let q = quiet(&no_polls(&e));
     assert!(matches!(q[0], Effect::SetTimer(Timer::Restart(_), RESTART_ATTEMPT_MS)), "{e:?}");
     assert_eq!(q[1..], [Effect::Send(Channel::Renegotiation, r#"{"type":"restart-request"}"#.into())]);
     assert_eq!(restart_offers(&s.history), 0, "only the caller offers");

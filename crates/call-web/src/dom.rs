@@ -39,15 +39,23 @@ fn set_text(id: &str, text: &str) {
     }
 }
 
+// The setters write only what changed: a write of the same value still
+// costs a style invalidation and a frame, and in a steady call nothing
+// should (BENCHMARKS.md, cost of a call).
+
 fn set_hidden(id: &str, hidden: bool) {
     if let Some(e) = by_id(id) {
-        let _ = if hidden { e.set_attribute("hidden", "") } else { e.remove_attribute("hidden") };
+        if e.has_attribute("hidden") != hidden {
+            let _ = if hidden { e.set_attribute("hidden", "") } else { e.remove_attribute("hidden") };
+        }
     }
 }
 
 fn set_attr(id: &str, name: &str, value: &str) {
     if let Some(e) = by_id(id) {
-        let _ = e.set_attribute(name, value);
+        if e.get_attribute(name).as_deref() != Some(value) {
+            let _ = e.set_attribute(name, value);
+        }
     }
 }
 
@@ -135,10 +143,15 @@ impl Ui {
         set_attr("screen", "aria-pressed", if v.screen == Dev::On { "true" } else { "false" });
         set_attr("screen", "aria-label", lang.text(if v.screen == Dev::On { "stop_sharing" } else { "share_screen" }));
         set_hidden("quality", v.quality.is_none());
+        set_hidden("quality-details", !v.details);
+        set_attr("quality", "aria-expanded", if v.details { "true" } else { "false" });
         if let Some(q) = &v.quality {
             let label = ["quality_", q.level.as_str()].concat();
             set_attr("quality", "aria-label", lang.text(&label));
-            set_text("quality-details", &call_core::quality::details(q, v.route, lang));
+            // Hidden details are not kept up to date: no work for nothing.
+            if v.details {
+                set_text("quality-details", &call_core::quality::details(q, v.route, lang));
+            }
         }
         set_hidden("answer", !v.answer);
         set_hidden("end", !v.end);
@@ -166,7 +179,21 @@ impl Ui {
         let running = matches!(phase, Phase::InCall | Phase::Reconnecting);
         match (since, running, self.ticking) {
             (Some(t), true, None) => {
-                let tick = move || set_text("timer", &call_core::view::format_elapsed(crate::now_ms().saturating_sub(t)));
+                // Each tick writes one text node's data, and only when the
+                // shown second changed: a tick is then a small style and
+                // layout pass inside the timer's box (`contain` in the
+                // template), the one frame a second that a clock costs.
+                let Some(el) = by_id("timer") else { return };
+                el.set_text_content(Some(" "));
+                let Some(text) = el.first_child() else { return };
+                let mut shown = u64::MAX;
+                let mut tick = move || {
+                    let secs = crate::now_ms().saturating_sub(t) / 1000;
+                    if secs != shown {
+                        shown = secs;
+                        text.set_node_value(Some(&call_core::view::format_elapsed(secs * 1000)));
+                    }
+                };
                 tick();
                 let f = cb(move |_| tick());
                 self.ticking = w.set_interval_with_callback_and_timeout_and_arguments_0(&f, 1000).ok();
@@ -241,21 +268,19 @@ pub(crate) fn listen(window: &Window) {
     if let Some(el) = by_id("pip") {
         let _ = el.add_event_listener_with_callback("click", &cb(|_| toggle_pip()));
     }
-    if let Some(el) = by_id("quality") {
-        let _ = el.add_event_listener_with_callback("click", &cb(|_| toggle("quality-details", "quality")));
-    }
     if let Some(el) = by_id("help-btn") {
         let _ = el.add_event_listener_with_callback("click", &cb(|_| toggle_help(None)));
     }
 }
 
-const BUTTONS: [(&str, Button); 6] = [
+const BUTTONS: [(&str, Button); 7] = [
     ("answer", Button::Answer),
     ("end", Button::End),
     ("mic", Button::Mic),
     ("cam", Button::Cam),
     ("screen", Button::Screen),
     ("stop-sharing", Button::Screen),
+    ("quality", Button::Quality),
 ];
 
 /// Keyboard shortcuts (`call_core::view::shortcut`): a key is a press of
@@ -296,14 +321,6 @@ fn toggle_pip() {
             }
         });
     }
-}
-
-/// Toggles a details element and its button's `aria-expanded`.
-fn toggle(id: &str, button: &str) {
-    let Some(el) = by_id(id) else { return };
-    let show = el.has_attribute("hidden");
-    set_hidden(id, !show);
-    set_attr(button, "aria-expanded", if show { "true" } else { "false" });
 }
 
 /// Shows, hides (`Some`) or toggles (`None`) the shortcut list.

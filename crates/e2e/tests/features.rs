@@ -44,15 +44,29 @@ fn timer_quality_and_shortcuts() -> Result<()> {
     let t0 = a.eval_str("document.getElementById('timer').textContent")?;
     a.wait_for(&format!("document.getElementById('timer').textContent !== {}", serde_json::to_string(&t0)?), T)?;
     ensure(&a, a.visible("#timer")?, "the timer is visible in the call")?;
+    // It shows the time since the connection came up (a tick writes only
+    // one text node: the value must still be right), to within a second.
+    check(&a, "(() => { const c = window.__host.pcEvents.find(e => e.state === 'connected'); \
+        const [m, s] = document.getElementById('timer').textContent.split(':').map(Number); \
+        const want = (performance.now() - c.t) / 1000; return Math.abs(m * 60 + s - want) <= 1.1; })()",
+        "the timer counts from the connection")?;
 
-    // Two stats samples make the first grade (one every 5 s).
+    // Two stats samples make the first grade (2 s apart until graded).
     a.wait_for("document.documentElement.dataset.quality !== ''", Duration::from_secs(20))?;
     ensure(&a, a.visible("#quality")?, "the quality indicator shows")?;
     check(&a, "document.getElementById('quality').getAttribute('aria-label').startsWith('Connection: ')", "labelled")?;
+    check(&a, "document.getElementById('quality').getAttribute('aria-expanded') === 'false'", "details closed")?;
     a.click("#quality")?;
     ensure(&a, a.visible("#quality-details")?, "details on tap")?;
+    check(&a, "document.getElementById('quality').getAttribute('aria-expanded') === 'true'", "expanded")?;
     check(&a, "/^Direct · \\d+ ms · [\\d.]+ % lost · ↓ .+ · ↑ .+$/.test(document.getElementById('quality-details').textContent)",
         "details: route, round trip, loss, bitrates")?;
+    // While open they follow the connection (a sample every 2 s).
+    let d0 = a.eval_str("document.getElementById('quality-details').textContent")?;
+    a.wait_for(&format!("document.getElementById('quality-details').textContent !== {}", serde_json::to_string(&d0)?), T)?;
+    a.click("#quality")?;
+    ensure(&a, !a.visible("#quality-details")?, "a second tap closes them")?;
+    check(&a, "document.getElementById('quality').getAttribute('aria-expanded') === 'false'", "collapsed")?;
 
     // Shortcuts: M mutes (the other side sees it), V turns the camera off,
     // ? shows the help, Escape hides it, a lower-case e does nothing.

@@ -589,7 +589,7 @@ impl Harness {
             16 if !shell || live_peer => Input::RemoteVideo(u.arbitrary()?),
             17 if !shell || live_peer => Input::Route([Route::P2p, Route::Relay, Route::Unknown][u.choose_index(3)?]),
             18 | 19 => Input::Click(
-                [Button::Answer, Button::End, Button::Mic, Button::Cam, Button::Screen][u.choose_index(5)?],
+                [Button::Answer, Button::End, Button::Mic, Button::Cam, Button::Screen, Button::Quality][u.choose_index(6)?],
             ),
             21 => Input::CanShareScreen(u.ratio(3, 4)?),
             22 if !shell || p.screen > 0 => {

@@ -5,7 +5,7 @@
 
 #![allow(dead_code)]
 
-use call_core::machine::{CONNECT_TIMEOUT_MS, ICE_SERVERS_TIMEOUT_MS, ROUTE_POLL_MS};
+use call_core::machine::{CONNECT_TIMEOUT_MS, ICE_SERVERS_TIMEOUT_MS, ROUTE_POLL_FAST_MS};
 use call_core::payload::base64_encode;
 use call_core::IceServer;
 use call_core::{
@@ -261,7 +261,7 @@ pub fn caller_connecting() -> Sim {
 pub fn caller_in_call() -> Sim {
     let mut s = caller_connecting();
     let e = s.after(300, Input::Connection(ConnState::Connected));
-    assert_eq!(e, vec![Effect::QueryRoute, Effect::SetTimer(Timer::Route, ROUTE_POLL_MS)]);
+    assert_eq!(e, vec![Effect::QueryRoute, Effect::SetTimer(Timer::Route, ROUTE_POLL_FAST_MS)]);
     assert_eq!(s.phase(), Phase::InCall);
     // The peer speaks channel 5 (this page, Android).
     assert_eq!(s.feed(Input::ChannelOpen(call_core::Channel::Renegotiation)), vec![]);
@@ -296,7 +296,7 @@ pub fn callee_handed_over() -> Sim {
 pub fn callee_in_call() -> Sim {
     let mut s = callee_handed_over();
     let e = s.after(500, Input::Connection(ConnState::Connected));
-    assert_eq!(e, vec![Effect::QueryRoute, Effect::SetTimer(Timer::Route, ROUTE_POLL_MS)]);
+    assert_eq!(e, vec![Effect::QueryRoute, Effect::SetTimer(Timer::Route, ROUTE_POLL_FAST_MS)]);
     assert_eq!(s.feed(Input::ChannelOpen(call_core::Channel::Renegotiation)), vec![]);
     s
 }
@@ -324,6 +324,7 @@ pub fn live_view(phase: Phase) -> View {
         avatar: true,
         route: Route::Unknown,
         quality: None,
+        details: false,
         screen: Dev::None,
         ringback: phase == Phase::Ringing,
         end_label: Msg::EndCall,
@@ -358,6 +359,7 @@ pub fn failed_view(why: Msg, mic_on: bool, cam_on: bool) -> View {
         avatar: false,
         route: Route::Unknown,
         quality: None,
+        details: false,
         screen: Dev::None,
         ringback: false,
         end_label: Msg::EndCall,
