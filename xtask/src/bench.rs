@@ -1,4 +1,4 @@
-//! `cargo xtask bench [--runs N] [--scenario ID[,ID…]] [--smoke] [--out FILE] [--list]`:
+//! `cargo xtask bench [--runs N] [--scenario ID[,ID…]] [--smoke] [--out FILE] [--trace DIR] [--list]`:
 //! our page and the deployed page (`@deltachat/calls-webapp`) measured side
 //! by side in one run. Not part of the test suite.
 //!

@@ -6,11 +6,18 @@
 //! machine's load hits both alike. One call at a time; every window in a
 //! fresh Chromium of its own (as on two machines).
 //!
-//! Usage: `bench [--runs N] [--scenario ID[,ID…]]… [--smoke] [--out FILE] [--list]`
-//! (`--smoke` = `--runs 1 --scenario none`). A run of every scenario
+//! Usage: `bench [--runs N] [--scenario ID[,ID…]]… [--smoke] [--out FILE] [--trace DIR] [--list]`
+//! (`--smoke` = `--runs 1 --scenario none`; `--trace DIR`: Chromium traces
+//! of the cost scenario's windows, and where their main thread's time went,
+//! see `trace.rs`). A run of every scenario
 //! writes `BENCHMARKS.md` at the workspace root; a filtered run writes
 //! `target/bench/BENCHMARKS-partial.md` unless `--out` says otherwise.
 //! Either way the report goes to stdout too; progress goes to stderr.
+//! With `BENCH_DIAG` set in the environment, each call also prints both
+//! windows' signalling, ICE, DTLS and connection states with their times
+//! relative to `#onAnswer=` (what t_connected is made of).
+
+mod trace;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -128,6 +135,7 @@ fn call_metrics(offer_target: Target) -> Vec<MetricDef> {
         m("media", "t_media: `#onAnswer=` → video decoded on both sides", Unit::Ms, Target::Ratio(1.0)),
         m("srd", "(detail) caller: `#onAnswer=` → `setRemoteDescription(answer)`", Unit::Ms, Target::None),
         m("ice", "(detail) caller: `#onAnswer=` → ICE connected", Unit::Ms, Target::None),
+        m("dtls", "(detail) caller: `#onAnswer=` → DTLS connected", Unit::Ms, Target::None),
     ]
 }
 
@@ -184,6 +192,9 @@ fn scenarios() -> Vec<Scenario> {
                 m("script", "main-thread script time (ScriptDuration)", Unit::Ms, Target::Ratio(1.0)),
                 m("task", "main-thread busy time (TaskDuration)", Unit::Ms, Target::Ratio(1.0)),
                 m("style", "style and layout time (RecalcStyle + Layout)", Unit::Ms, Target::None),
+                m("other", "other main-thread work (TaskOtherDuration: paint, compositing, task overhead)", Unit::Ms, Target::None),
+                m("recalcs", "style recalculations (RecalcStyleCount)", Unit::Count, Target::None),
+                m("layouts", "layouts (LayoutCount)", Unit::Count, Target::None),
                 m("cpu", "renderer process CPU (ProcessTime, incl. WebRTC)", Unit::Ms, Target::None),
                 m("heap", "JS heap used at the end (after GC)", Unit::Mb, Target::None),
                 m("nodes", "DOM nodes at the end", Unit::Count, Target::None),
@@ -369,13 +380,19 @@ const FORCE_RELAY: &str = "(function () { var O = window.RTCPeerConnection; if (
   F.prototype = P; Object.setPrototypeOf(F, O); window.RTCPeerConnection = F; })();";
 
 /// Runs before any script of a call window: time-stamps (page time, in
-/// `window.__probe`) every `setRemoteDescription` call and every ICE
-/// connection state, for the breakdown of t_connected.
-const PROBE: &str = "window.__probe = { srd: [], ice: [] }; (function () { var O = window.RTCPeerConnection; \
+/// `window.__probe`) every `setRemoteDescription` call, every ICE
+/// connection state and every state of the DTLS transport (the first
+/// sender's, all of them under max-bundle), for the breakdown of
+/// t_connected.
+const PROBE: &str = "window.__probe = { srd: [], ice: [], dtls: [], conn: [] }; (function () { var O = window.RTCPeerConnection; \
   if (typeof O !== 'function') return; var P = O.prototype, srd = P.setRemoteDescription; \
   P.setRemoteDescription = function (d) { window.__probe.srd.push({ type: d && d.type, t: performance.now() }); return srd.apply(this, arguments); }; \
   var F = function RTCPeerConnection(c) { var pc = arguments.length ? new O(c) : new O(); \
-    pc.addEventListener('iceconnectionstatechange', function () { window.__probe.ice.push({ state: pc.iceConnectionState, t: performance.now() }); }); \
+    pc.addEventListener('iceconnectionstatechange', function () { window.__probe.ice.push({ state: pc.iceConnectionState, c: pc.connectionState, t: performance.now() }); }); \
+    pc.addEventListener('connectionstatechange', function () { window.__probe.conn.push({ state: pc.connectionState, t: performance.now() }); }); \
+    var hooked = false, hook = function () { var s = pc.getSenders()[0], tr = s && s.transport; if (hooked || !tr) return; hooked = true; \
+      var note = function () { window.__probe.dtls.push({ state: tr.state, c: pc.connectionState, t: performance.now() }); }; note(); tr.addEventListener('statechange', note); }; \
+    pc.addEventListener('signalingstatechange', hook); pc.addEventListener('icegatheringstatechange', hook); \
     return pc; }; \
   F.prototype = P; Object.setPrototypeOf(F, O); window.RTCPeerConnection = F; })();";
 
@@ -573,6 +590,21 @@ fn run_call(b: &[Browser; 2], server: &Server, side: Side, net: &NetEnv, rec: &m
     if let (Some(srd), Some(ice)) = (srd.as_f64(), ice.as_f64()) {
         rec.extend([("srd", srd - page_t0), ("ice", ice - page_t0)]);
     }
+    let dtls = a.eval("(window.__probe.dtls.find(x => x.state === 'connected') || {}).t")?;
+    if let Some(dtls) = dtls.as_f64() {
+        rec.push(("dtls", dtls - page_t0));
+    }
+    let page_t0b = t0 + ob - eval_num(&bb, "performance.timeOrigin", "its time origin")?;
+    if let Some(d) = bb.eval("(window.__probe.dtls.find(x => x.state === 'connected') || {}).t")?.as_f64() {
+        rec.push(("dtls_callee", d - page_t0b));
+    }
+    if std::env::var_os("BENCH_DIAG").is_some() {
+        for (p, t) in [(&a, page_t0), (&bb, page_t0b)] {
+            let js = format!("(() => {{ const q = window.__probe, f = (k, l) => q[k].map(x => l + ':' + (x.type || x.state) + (x.c ? '/' + x.c : '') + '@' + Math.round(x.t - {t})).join(' '); \
+              return [f('srd', 'srd'), f('ice', 'ice'), f('dtls', 'dtls'), f('conn', 'conn')].join(' '); }})()");
+            eprintln!("  {}: {}", p.name(), p.eval(&js).map(|v| v.to_string()).unwrap_or_default());
+        }
+    }
     video_moving(&a)?;
     video_moving(&bb)?;
     notes.push(format!("video received by the caller: {}", video_format(&a)));
@@ -587,32 +619,69 @@ fn run_call(b: &[Browser; 2], server: &Server, side: Side, net: &NetEnv, rec: &m
     Ok((a, bb))
 }
 
-fn run_cost(server: &Server, side: Side, rec: &mut Rec, notes: &mut Vec<String>) -> Result<()> {
-    let b = browsers()?;
+fn run_cost(server: &Server, side: Side, trace_dir: Option<&std::path::Path>, run: usize, rec: &mut Rec, notes: &mut Vec<String>) -> Result<()> {
+    let files = trace_dir.map(|d| [trace::file(d, side.label(), "caller", run), trace::file(d, side.label(), "callee", run)]);
+    let b = match &files {
+        Some(f) => {
+            let launch = |f: &std::path::Path| {
+                let _ = std::fs::remove_file(f);
+                let sw = trace::switches(f);
+                Browser::launch_with(&sw.iter().map(String::as_str).collect::<Vec<_>>())
+            };
+            [launch(&f[0])?, launch(&f[1])?]
+        }
+        None => browsers()?,
+    };
     let net = NetEnv::new(Net::NoServers)?;
     let mut setup = Vec::new();
     let (a, bb) = run_call(&b, server, side, &net, &mut setup, &mut Vec::new())?;
+    let mark = |name: &str| -> Result<()> {
+        for p in [&a, &bb] {
+            p.eval(&format!("performance.mark('{name}'), 0"))?;
+        }
+        Ok(())
+    };
+    mark(trace::START)?;
     let m0 = [metrics(&a)?, metrics(&bb)?];
     sleep(COST_CALL);
     let m1 = [metrics(&a)?, metrics(&bb)?];
-    let mut sums = [0.0f64; 6];
+    mark(trace::END)?;
+    let mut sums = [0.0f64; 9];
     for (i, p) in [&a, &bb].into_iter().enumerate() {
-        let delta = |name: &str| -> Result<f64> { Ok((metric(p, &m1[i], name)? - metric(p, &m0[i], name)?) * 1000.0) };
-        sums[0] += delta("ScriptDuration")?;
-        sums[1] += delta("TaskDuration")?;
-        sums[2] += delta("RecalcStyleDuration")? + delta("LayoutDuration")?;
-        sums[3] += delta("ProcessTime")?;
+        let delta = |name: &str| -> Result<f64> { Ok(metric(p, &m1[i], name)? - metric(p, &m0[i], name)?) };
+        sums[0] += delta("ScriptDuration")? * 1000.0;
+        sums[1] += delta("TaskDuration")? * 1000.0;
+        sums[2] += (delta("RecalcStyleDuration")? + delta("LayoutDuration")?) * 1000.0;
+        sums[3] += delta("ProcessTime")? * 1000.0;
+        sums[6] += delta("TaskOtherDuration")? * 1000.0;
+        sums[7] += delta("RecalcStyleCount")?;
+        sums[8] += delta("LayoutCount")?;
         p.call("HeapProfiler.collectGarbage", json!({}))?;
         let m2 = metrics(p)?;
         sums[4] += metric(p, &m2, "JSHeapUsedSize")? / 1e6;
         sums[5] += metric(p, &m2, "Nodes")?;
     }
-    for (k, s) in ["script", "task", "style", "cpu", "heap", "nodes"].into_iter().zip(sums) {
+    for (k, s) in ["script", "task", "style", "cpu", "heap", "nodes", "other", "recalcs", "layouts"].into_iter().zip(sums) {
         rec.push((k, s / 2.0));
     }
     notes.push(format!("video at the end of the call: caller receives {}, callee receives {}", video_format(&a), video_format(&bb)));
     video_moving(&a)?;
-    video_moving(&bb)
+    video_moving(&bb)?;
+    if let Some(files) = files {
+        for f in &files {
+            let (names, sources, tasks) = trace::summarize(&trace::wait(f)?)?;
+            let mut text = format!("{}: main thread between the marks, top-level tasks {tasks:.1} ms\n", f.display());
+            for (title, list) in [("tasks by where they were posted", &sources), ("self time by event", &names)] {
+                text.push_str(&format!(" {title}:\n"));
+                for (n, ms, c) in list.iter().take(20) {
+                    text.push_str(&format!("  {ms:8.1} ms  {c:6}  {n}\n"));
+                }
+            }
+            eprint!("{text}");
+            std::fs::write(f.with_extension("txt"), text)?;
+        }
+    }
+    Ok(())
 }
 
 /// What the connections did, for the notes: states since event `from`.
@@ -664,12 +733,14 @@ struct Opts {
     runs: usize,
     filter: Vec<String>,
     out: Option<PathBuf>,
+    /// `--trace DIR`: Chromium traces of the cost scenario, summarised.
+    trace: Option<PathBuf>,
 }
 
-const USAGE: &str = "usage: bench [--runs N] [--scenario ID[,ID…]]… [--smoke] [--out FILE] [--list]";
+const USAGE: &str = "usage: bench [--runs N] [--scenario ID[,ID…]]… [--smoke] [--out FILE] [--trace DIR] [--list]";
 
 fn parse(args: &[String]) -> Result<Option<Opts>> {
-    let mut o = Opts { runs: 5, filter: Vec::new(), out: None };
+    let mut o = Opts { runs: 5, filter: Vec::new(), out: None, trace: None };
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -685,6 +756,11 @@ fn parse(args: &[String]) -> Result<Option<Opts>> {
                 o.filter = vec!["none".into()];
             }
             "--out" => o.out = Some(PathBuf::from(it.next().ok_or_else(|| Error::new("--out needs a file"))?)),
+            "--trace" => {
+                let dir = PathBuf::from(it.next().ok_or_else(|| Error::new("--trace needs a directory"))?);
+                std::fs::create_dir_all(&dir)?;
+                o.trace = Some(std::fs::canonicalize(&dir)?);
+            }
             "--list" => {
                 for s in scenarios() {
                     println!("{:12} {}", s.id, s.title);
@@ -752,7 +828,7 @@ fn bench(o: &Opts, args: &[String]) -> Result<()> {
                     (Kind::Call(_), Some(net)) => {
                         browsers().and_then(|b| run_call(&b, &server, side, net, &mut rec, &mut run_notes).map(|_| ()))
                     }
-                    (Kind::Cost, _) => run_cost(&server, side, &mut rec, &mut run_notes),
+                    (Kind::Cost, _) => run_cost(&server, side, o.trace.as_deref(), run + 1, &mut rec, &mut run_notes),
                     (Kind::Recovery, _) => run_recovery(&server, side, &mut rec, &mut run_notes),
                     (Kind::Call(_), None) => err("no network for a call"),
                 };
