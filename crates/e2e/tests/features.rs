@@ -218,6 +218,77 @@ fn localization() -> Result<()> {
     ensure(&xx, xx.text("status")?.as_deref() == Some("Ringing…"), "English fallback")
 }
 
+/// Every language file, in a browser: `?lang=` picks it, the status text
+/// is its own, and `lang`/`dir` are set (right to left for Arabic only).
+#[test]
+fn every_language_in_the_browser() -> Result<()> {
+    let env = Env::new()?;
+    let p = env.page("lang", json!({}))?;
+    let dir = testhost::workspace_root().join("crates/call-core/lang");
+    let mut seen = Vec::new();
+    for entry in std::fs::read_dir(&dir)? {
+        let path = entry?.path();
+        let Some(code) = path.file_stem().and_then(|s| s.to_str()).map(String::from) else { continue };
+        let text = std::fs::read_to_string(&path)?;
+        let ringing = text
+            .lines()
+            .find_map(|l| l.strip_prefix("ringing = "))
+            .ok_or_else(|| Error::new(format!("{}: no `ringing` line", path.display())))?;
+        p.goto(&env.url(&format!("/call.html?lang={code}#startCall")))?;
+        p.wait_data("phase", "ringing", T)?;
+        ensure(&p, p.text("status")?.as_deref() == Some(ringing.trim()), &format!("{code}: status is `{ringing}`"))?;
+        let dir = if code == "ar" { "rtl" } else { "ltr" };
+        check(&p, &format!("document.documentElement.lang === '{code}' && document.documentElement.dir === '{dir}'"),
+            &format!("{code}: lang and dir"))?;
+        seen.push(code);
+    }
+    ensure(&p, seen.len() >= 10, &format!("all languages: {seen:?}"))
+}
+
+/// WCAG contrast ratio of an element's text colour against what is
+/// behind it (its own background or the nearest ancestor's that is not
+/// transparent, composited over black: the page's backdrop is the dark
+/// call screen).
+const CONTRAST: &str = "(function (el) { \
+  const rgba = c => { const m = c.match(/[\\d.]+/g).map(Number); return [m[0], m[1], m[2], m.length > 3 ? m[3] : 1]; }; \
+  const lum = ([r, g, b]) => { const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); }; \
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); }; \
+  const layers = []; for (let e = el; e; e = e.parentElement) { const b = rgba(getComputedStyle(e).backgroundColor); if (b[3] > 0) layers.push(b); } \
+  let bg = [0, 0, 0]; for (const l of layers.reverse()) bg = bg.map((v, i) => v * (1 - l[3]) + l[i] * l[3]); \
+  const fg0 = rgba(getComputedStyle(el).color); const fg = bg.map((v, i) => v * (1 - fg0[3]) + fg0[i] * fg0[3]); \
+  const [hi, lo] = [lum(fg), lum(bg)].sort((x, y) => y - x); return (hi + 0.05) / (lo + 0.05); })";
+
+/// Text and controls stand out from what is behind them: the status and
+/// notice lines at least 4.5:1 (WCAG AA for text), every visible button's
+/// icon at least 3:1 (AA for controls).
+#[test]
+fn contrast() -> Result<()> {
+    let env = Env::new()?;
+    let b = env.open("B", json!({}), &format!("/call.html#offerIncomingCall={}", payload(DUMMY_OFFER, Enc::Raw)))?;
+    b.wait_data("phase", "incoming", T)?;
+    for id in ["status", "notice"] {
+        let r = b.eval(&format!("{CONTRAST}(document.getElementById('{id}'))"))?.as_f64().unwrap_or(0.0);
+        eprintln!("contrast of #{id}: {r:.2}");
+        ensure(&b, r >= 4.5, &format!("#{id} contrast {r:.2} < 4.5"))?;
+    }
+    // The prompt's buttons, then the caller's controls while it rings.
+    let a = env.open("A", json!({}), "/call.html#startCall")?;
+    a.wait_data("phase", "ringing", T)?;
+    for p in [&b, &a] {
+        let buttons = p.eval(&format!(
+            "[...document.querySelectorAll('button')].filter(e => e.getClientRects().length > 0).map(e => [e.id, {CONTRAST}(e)])"
+        ))?;
+        let list = buttons.as_array().cloned().unwrap_or_default();
+        ensure(p, list.len() >= 2, "visible buttons")?;
+        for x in list {
+            let (id, r) = (x[0].as_str().unwrap_or("?").to_string(), x[1].as_f64().unwrap_or(0.0));
+            eprintln!("{}: contrast of button #{id}: {r:.2}", p.name());
+            ensure(p, r >= 3.0, &format!("button #{id} contrast {r:.2} < 3"))?;
+        }
+    }
+    Ok(())
+}
+
 /// Every visible control has a name, focus is visible, state changes are
 /// announced, and reduced motion stops the pulsing Answer button.
 #[test]
@@ -235,10 +306,19 @@ fn accessibility() -> Result<()> {
     )?;
     check(&b, "document.getElementById('status').getAttribute('aria-live') === 'polite'", "status is announced")?;
     check(&b, "document.getElementById('notice').getAttribute('role') === 'alert'", "notices are alerts")?;
+    // The keyboard moves focus to a button, which then shows a ring of
+    // at least 2 px (the key goes through the browser's input pipeline,
+    // so `:focus-visible` applies as for a person).
+    for _ in 0..2 {
+        for kind in ["keyDown", "keyUp"] {
+            b.call("Input.dispatchKeyEvent", json!({ "type": kind, "key": "Tab", "code": "Tab", "windowsVirtualKeyCode": 9 }))?;
+        }
+    }
     check(
         &b,
-        "[...document.styleSheets].some(s => [...s.cssRules].some(r => (r.selectorText || '').includes('button:focus-visible') && r.style.outlineStyle === 'solid'))",
-        "a visible focus ring for the buttons",
+        "(e => e.tagName === 'BUTTON' && e.matches(':focus-visible') && getComputedStyle(e).outlineStyle !== 'none' \
+          && parseFloat(getComputedStyle(e).outlineWidth) >= 2)(document.activeElement)",
+        "a visible focus ring on the focused button",
     )?;
     let plain = env.open("plain", json!({}), &format!("/call.html#offerIncomingCall={}", payload(DUMMY_OFFER, Enc::Raw)))?;
     plain.wait_data("phase", "incoming", T)?;
