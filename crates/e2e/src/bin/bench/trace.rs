@@ -25,10 +25,12 @@ const TRACE_SECS: u64 = 50;
 pub const START: &str = "bench-cost-start";
 pub const END: &str = "bench-cost-end";
 
-/// The Chromium switches that trace into `file`.
+/// The Chromium switches that trace into `file` (categories: `CATEGORIES`,
+/// or `BENCH_TRACE_CATEGORIES` from the environment).
 pub fn switches(file: &Path) -> Vec<String> {
+    let cats = std::env::var("BENCH_TRACE_CATEGORIES").unwrap_or_else(|_| CATEGORIES.to_string());
     vec![
-        format!("--trace-startup={CATEGORIES}"),
+        format!("--trace-startup={cats}"),
         format!("--trace-startup-file={}", file.display()),
         format!("--trace-startup-duration={TRACE_SECS}"),
         "--trace-startup-format=json".to_string(),
