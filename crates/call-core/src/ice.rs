@@ -177,6 +177,24 @@ impl CandidateType {
     }
 }
 
+/// The address of a host candidate line (`candidate:F C T P ADDRESS PORT
+/// typ host …`); `None` for other types.
+pub fn host_address(line: &str) -> Option<&str> {
+    if CandidateType::of_candidate(line)? != CandidateType::Host {
+        return None;
+    }
+    line.split_ascii_whitespace().nth(4)
+}
+
+/// Whether `ours`, the local address of the path in use, is gone from
+/// `now`, the host addresses a fresh gathering found. Only a clear answer
+/// counts: nothing found (no network at all: the `online` event will
+/// tell) or names instead of addresses (mDNS `.local`) say nothing.
+pub fn address_gone(ours: &str, now: &[String]) -> bool {
+    let name = |a: &str| a.ends_with(".local");
+    !now.is_empty() && !name(ours) && now.iter().all(|a| !name(a) && a != ours)
+}
+
 /// `RTCIceCandidateInit`, as carried on the `iceTrickling` channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CandidateInit {
@@ -454,5 +472,19 @@ mod tests {
         w.on_complete();
         assert!(w.is_ready(1));
         assert_eq!(w.elapsed(7), 7);
+    }
+
+    #[test]
+    fn host_addresses_and_whether_ours_is_gone() {
+        let c = "candidate:1 1 udp 2122260223 10.77.0.11 55867 typ host generation 0";
+        assert_eq!(host_address(c), Some("10.77.0.11"));
+        assert_eq!(host_address("candidate:2 1 udp 1 1.2.3.4 5 typ srflx raddr 10.0.0.1 rport 6"), None);
+        assert_eq!(host_address("candidate:1 1 udp 2"), None);
+        let list = |l: &[&str]| l.iter().map(|s| String::from(*s)).collect::<alloc::vec::Vec<_>>();
+        assert!(address_gone("10.77.0.1", &list(&["10.77.0.11", "fd00::2"])));
+        assert!(!address_gone("10.77.0.1", &list(&["10.77.0.11", "10.77.0.1"])));
+        assert!(!address_gone("10.77.0.1", &[]), "no network: nothing to tell");
+        assert!(!address_gone("10.77.0.1", &list(&["abc.local", "10.0.0.9"])), "names tell nothing");
+        assert!(!address_gone("abc.local", &list(&["10.77.0.11"])));
     }
 }

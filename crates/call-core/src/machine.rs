@@ -167,6 +167,9 @@ pub enum Input {
     ChannelMessage(Channel, String),
     /// The device's network changed (`online`, connection type change).
     NetworkChanged,
+    /// Our end of the selected candidate pair has an address the device
+    /// no longer has (the answer to `CheckAddress`, sent only then).
+    AddressGone,
     /// Remote video frames arrive (`true`) or stopped (`false`).
     RemoteVideo(bool),
     Route(Route),
@@ -215,6 +218,9 @@ pub enum Effect {
     StopCamera,
     SetTimer(Timer, u64),
     QueryRoute,
+    /// Find out whether our end of the selected candidate pair still has
+    /// its address; answer `AddressGone` if not, nothing otherwise.
+    CheckAddress,
     /// Ask for a screen to share (`getDisplayMedia`); the shell sends it
     /// on the video sender in place of the camera when it comes.
     StartScreen,
@@ -455,6 +461,15 @@ impl Call {
             Input::NetworkChanged => {
                 if self.connected_once {
                     self.log("network changed");
+                    self.begin_restart(now);
+                }
+            }
+            // The path cannot come back by itself: no need to wait for
+            // the grace period (a desktop browser tells the page nothing
+            // when an address changes; this is how we find out).
+            Input::AddressGone => {
+                if self.connected_once && self.conn != ConnState::Connected && self.restart.attempts == 0 && self.in_call() {
+                    self.log("our address is gone");
                     self.begin_restart(now);
                 }
             }
@@ -823,6 +838,7 @@ impl Call {
                 self.restart.generation += 1;
                 let g = self.restart.generation;
                 self.out(Effect::SetTimer(Timer::Grace(g), DISCONNECT_GRACE_MS));
+                self.out(Effect::CheckAddress);
             }
             ConnState::Failed if self.connected_once => self.begin_restart(now),
             ConnState::Failed => self.fail(Msg::ConnectFailed),

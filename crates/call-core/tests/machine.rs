@@ -63,6 +63,7 @@ fn assert_inert(s: &mut Sim) {
         Input::ChannelMessage(Channel::IceTrickling, "null".into()),
         Input::ChannelMessage(Channel::Renegotiation, r#"{"type":"restart-request"}"#.into()),
         Input::NetworkChanged,
+        Input::AddressGone,
         Input::RemoteVideo(true),
         Input::Route(Route::Relay),
         Input::Click(Button::Answer),
@@ -548,6 +549,7 @@ fn callee_prompt_uses_nothing_of_the_offer_before_answer() {
         Input::GatheringComplete,
         Input::Candidate(cand("host", 1)),
         Input::NetworkChanged,
+        Input::AddressGone,
         Input::RemoteVideo(true),
         Input::Route(Route::P2p),
         Input::Click(Button::Mic),
@@ -1681,6 +1683,35 @@ fn send_restart_offer(s: &mut Sim) {
 }
 
 #[test]
+fn a_lost_address_restarts_without_waiting_for_the_grace() {
+    let mut s = caller_in_call();
+    s.feed(Input::ChannelOpen(Channel::MutedState));
+    let e = s.feed(Input::Connection(ConnState::Disconnected));
+    assert!(e.contains(&Effect::CheckAddress), "{e:?}");
+    let e = s.after(80, Input::AddressGone);
+    assert_eq!(restart_offers(&e), 1, "at once: {e:?}");
+    assert_eq!(s.view(), live_view(Phase::Reconnecting));
+    assert_eq!(restart_offers(&s.run_for(DISCONNECT_GRACE_MS)), 0, "the grace timer is spent");
+    // A late or repeated report changes nothing.
+    assert_eq!(restart_offers(&s.feed(Input::AddressGone)), 0);
+    // The callee asks at once.
+    let mut s = callee_in_call();
+    s.feed(Input::Connection(ConnState::Disconnected));
+    let e = s.feed(Input::AddressGone);
+    assert!(e.contains(&Effect::Send(Channel::Renegotiation, r#"{"type":"restart-request"}"#.into())), "{e:?}");
+}
+
+#[test]
+fn a_lost_address_report_after_the_path_came_back_is_ignored() {
+    let mut s = caller_in_call();
+    s.feed(Input::Connection(ConnState::Disconnected));
+    s.feed(Input::Connection(ConnState::Connected));
+    assert_eq!(quiet(&s.feed(Input::AddressGone)), vec![]);
+    let mut s = caller_connecting();
+    assert_eq!(quiet(&s.feed(Input::AddressGone)), vec![], "not before the call connected");
+}
+
+#[test]
 fn restart_offer_waits_for_its_candidates_which_ride_in_it() {
     let mut s = caller_in_call();
     s.feed(Input::ChannelOpen(Channel::IceTrickling));
@@ -1726,7 +1757,7 @@ fn caller_restarts_ice_after_the_disconnect_grace() {
     let mut s = caller_in_call();
     s.feed(Input::ChannelOpen(Channel::MutedState));
     let e = s.feed(Input::Connection(ConnState::Disconnected));
-    assert!(matches!(e[..], [Effect::SetTimer(Timer::Grace(_), DISCONNECT_GRACE_MS)]), "{e:?}");
+    assert!(matches!(e[..], [Effect::SetTimer(Timer::Grace(_), DISCONNECT_GRACE_MS), Effect::CheckAddress]), "{e:?}");
     assert_eq!(s.view(), live_view(Phase::InCall), "a short gap is not shown");
     assert_eq!(no_polls(&s.run_for(DISCONNECT_GRACE_MS - 1)), vec![]);
     let e = s.run_for(1);
@@ -2050,7 +2081,8 @@ mod fuzz {
             11 => Input::ChannelOpen(channel),
             12 => Input::ChannelClosed(channel),
             13 | 14 => Input::ChannelMessage(channel, r.pick(&p.messages).clone()),
-            15 => Input::NetworkChanged,
+            15 if r.flip() => Input::NetworkChanged,
+            15 => Input::AddressGone,
             16 => Input::RemoteVideo(r.flip()),
             17 => Input::Route(*r.pick(&[Route::Unknown, Route::P2p, Route::Relay])),
             18 | 19 => Input::Click(*r.pick(&[Button::Answer, Button::End, Button::Mic, Button::Cam])),

@@ -20,6 +20,7 @@ mod dom;
 mod host;
 mod js;
 mod media;
+mod netcheck;
 mod peer;
 mod tone;
 
@@ -291,6 +292,11 @@ impl Shell {
             Effect::QueryRoute => {
                 if let Some(p) = &self.peer {
                     p.query_route();
+                }
+            }
+            Effect::CheckAddress => {
+                if let Some(p) = &self.peer {
+                    p.check_address();
                 }
             }
             Effect::ClosePeer => {

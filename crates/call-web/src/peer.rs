@@ -308,6 +308,17 @@ impl Peer {
         });
     }
 
+    /// See `netcheck`: reports `AddressGone` if our end of the selected
+    /// pair lost its address.
+    pub(crate) fn check_address(&self) {
+        then(&self.pc.get_stats(), |r| {
+            let Ok(report) = r else { return };
+            if let Some((_, local, _)) = selected_pair(&report) {
+                crate::netcheck::check(&local);
+            }
+        });
+    }
+
     pub(crate) fn close(self) {
         for (_, dc) in &self.channels {
             dc.close();

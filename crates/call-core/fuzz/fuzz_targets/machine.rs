@@ -585,7 +585,8 @@ impl Harness {
                 }
                 Input::ChannelMessage(ch, hostile_message(u)?)
             }
-            15 => Input::NetworkChanged,
+            15 if u.ratio(3, 4)? => Input::NetworkChanged,
+            15 => Input::AddressGone,
             16 if !shell || live_peer => Input::RemoteVideo(u.arbitrary()?),
             17 if !shell || live_peer => Input::Route([Route::P2p, Route::Relay, Route::Unknown][u.choose_index(3)?]),
             18 | 19 => Input::Click(
