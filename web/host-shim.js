@@ -19,7 +19,8 @@
 //   calls  [{name, arg, t}] every host call (t: performance.now())
 //   pcs    RTCPeerConnection instances created; pcList the instances,
 //          pcTimes when each was created
-//   srd    setRemoteDescription calls; offers: createOffer calls
+//   srd    setRemoteDescription calls; offers: createOffer calls on a
+//          connection with media (not on a page's probe, see callPc)
 //   restarts  restartIce calls
 //   gum    [{audio, video, ok, t, done}] getUserMedia requests
 //   phases [{phase, t}] every change of <html data-phase>
@@ -139,7 +140,7 @@
       var f = proto[name];
       if (typeof f !== "function") return;
       proto[name] = function () {
-        host[count] += 1;
+        if (count !== "offers" || this.getTransceivers().length > 0) host[count] += 1;
         return f.apply(this, arguments);
       };
     };
@@ -219,9 +220,17 @@
   }
 
   // ---- helpers for the tests (not part of the host API) ----
-  // Inbound media counters and the selected route of the newest connection.
+  // The call's connection: the newest one with media. A page may make
+  // short-lived probes without any (ours, to list its addresses).
+  host.callPc = function () {
+    for (var i = host.pcList.length - 1; i >= 0; i--) {
+      if (host.pcList[i].getTransceivers().length > 0) return host.pcList[i];
+    }
+    return host.pcList[host.pcList.length - 1];
+  };
+  // Inbound media counters and the selected route of the call's connection.
   host.inbound = function () {
-    var pc = host.pcList[host.pcList.length - 1];
+    var pc = host.callPc();
     if (!pc) return Promise.resolve(null);
     return pc.getStats().then(function (r) {
       var out = { state: pc.connectionState, videoFrames: 0, videoBytes: 0, audioPackets: 0,

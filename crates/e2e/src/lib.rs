@@ -319,6 +319,9 @@ pub fn frames_back(a: &Page, b: &Page, since: std::time::Instant, bound: Duratio
         }
         std::thread::sleep(Duration::from_millis(100)); // polling interval
     }
+    if std::env::var_os("CALLS_VERBOSE").is_some() {
+        eprintln!("frames back: {} after {:?}, {} after {:?}", a.name(), back[0], b.name(), back[1]);
+    }
     Ok(back.into_iter().flatten().max().unwrap_or_default())
 }
 

@@ -161,7 +161,8 @@ fn caller_address_change_recovers() -> Result<()> {
         let t = Instant::now();
         let (ta, tb) = (page_now(a)?, page_now(b)?);
         c.link.move_a("10.77.0.11")?;
-        let healed = media_back(a, b, t, Duration::from_secs(40))?;
+        let healed = media_back(a, b, t, Duration::from_secs(40))
+            .map_err(|e| Error::new(format!("{e}\nsince the change: A {}, B {}", timeline(a, ta).unwrap_or_default(), timeline(b, tb).unwrap_or_default())))?;
         let restarts = restart_offers(&c)? - offers;
         // The pair in use now has the new address on the caller's side.
         a.wait_for("window.__host.pcList[0].getStats().then(r => { let ok = false; r.forEach(s => { \

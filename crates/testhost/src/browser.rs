@@ -426,7 +426,7 @@ const DUMP_JS: &str = r#"(() => {
     gum: h ? JSON.stringify(h.gum) : null,
     csp: h ? JSON.stringify(h.csp) : null,
     pc: (() => {
-      const pc = h && h.pcList[h.pcList.length - 1];
+      const pc = h && h.callPc && h.callPc();
       if (!pc) return null;
       const cands = d => d ? (d.sdp.match(/^a=candidate:.*$/gm) || []).map(l => l.split(' ')[7]).join(',') : '-';
       return 'connection ' + pc.connectionState + ', ice ' + pc.iceConnectionState + ', gathering ' + pc.iceGatheringState +
