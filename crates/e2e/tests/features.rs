@@ -45,10 +45,10 @@ fn timer_quality_and_shortcuts() -> Result<()> {
     a.wait_for(&format!("document.getElementById('timer').textContent !== {}", serde_json::to_string(&t0)?), T)?;
     ensure(&a, a.visible("#timer")?, "the timer is visible in the call")?;
     // It shows the time since the connection came up (a tick writes only
-    // one text node: the value must still be right), to within a second.
+    // one text node: the value must still be right), within a late tick.
     check(&a, "(() => { const c = window.__host.pcEvents.find(e => e.state === 'connected'); \
         const [m, s] = document.getElementById('timer').textContent.split(':').map(Number); \
-        const want = (performance.now() - c.t) / 1000; return Math.abs(m * 60 + s - want) <= 1.1; })()",
+        const want = (performance.now() - c.t) / 1000; return Math.abs(m * 60 + s - want) < 2; })()",
         "the timer counts from the connection")?;
 
     // Two stats samples make the first grade (2 s apart until graded).
