@@ -429,7 +429,7 @@ fn video_moving(p: &Page) -> Result<()> {
 
 /// The inbound video as decoded: codec and size (for notes).
 fn video_format(p: &Page) -> String {
-    let js = "window.__host.pcList[window.__host.pcList.length - 1].getStats().then(r => { let out = null; \
+    let js = "window.__host.callPc().getStats().then(r => { let out = null; \
       r.forEach(s => { if (s.type === 'inbound-rtp' && s.kind === 'video') { const c = s.codecId && r.get(s.codecId); \
         out = (c ? c.mimeType.replace('video/', '') : '?') + ' ' + (s.frameWidth || 0) + 'x' + (s.frameHeight || 0); } }); \
       return out; })";
@@ -687,7 +687,7 @@ fn run_cost(server: &Server, side: Side, trace_dir: Option<&std::path::Path>, ru
 /// What the connections did, for the notes: states since event `from`.
 fn states_since(p: &Page, from: &[f64; 2], i: usize) -> String {
     let js = format!(
-        "(window.__host.pcEvents.slice({}).map(e => e.state).join('→') || 'stayed connected') + ' (' + window.__host.pcs + ' connection(s), ' + window.__host.restarts + ' restartIce)'",
+        "(window.__host.pcEvents.slice({}).map(e => e.state).join('→') || 'stayed connected') + ' (' + window.__host.pcList.filter(p => p.getTransceivers().length > 0).length + ' connection(s), ' + window.__host.restarts + ' restartIce)'",
         from[i]
     );
     p.eval(&js).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_else(|| "?".into())
