@@ -378,6 +378,42 @@ pub fn runs() -> usize {
     std::env::var("CALLS_RUNS").ok().and_then(|v| v.parse().ok()).filter(|n| (1..=20).contains(n)).unwrap_or(1)
 }
 
+/// Runs a measurement [`runs`] times; prints each result and the median.
+pub fn measured(label: &str, mut once: impl FnMut() -> Result<Duration>) -> Result<()> {
+    let mut took = Vec::new();
+    for _ in 0..runs() {
+        took.push(once()?);
+    }
+    let ms: Vec<u128> = took.iter().map(Duration::as_millis).collect();
+    eprintln!("{label}: {ms:?} ms (median {} ms of {})", median(took.clone()).as_millis(), took.len());
+    Ok(())
+}
+
+/// An outage of `secs` in a call between our pages: `cut(true)` begins
+/// it, `cut(false)` ends it. Media must be back within 15 s; a gap of 2 s
+/// must neither show "Reconnecting…" nor restart; channel 5 follows the
+/// Android rules. Returns how long after the outage media was back.
+pub fn outage_in_call(caller: &Page, callee: &Page, secs: u64, cut: impl Fn(bool) -> Result<()>) -> Result<Duration> {
+    let (a, b) = (caller, callee);
+    let offers = |p: &Page| -> Result<u64> { Ok(p.eval("window.__host.offers")?.as_u64().unwrap_or(0)) };
+    let (ta, tb, before) = (page_now(a)?, page_now(b)?, offers(a)?);
+    cut(true)?;
+    std::thread::sleep(Duration::from_secs(secs)); // the outage itself
+    cut(false)?;
+    let healed = media_back(a, b, std::time::Instant::now(), Duration::from_secs(40))?;
+    let (pa, pb) = (phases_since(a, ta)?, phases_since(b, tb)?);
+    let restarts = offers(a)?.saturating_sub(before);
+    eprintln!("outage {secs} s: media back {} ms after it ended; phases A {pa:?} B {pb:?}; restart offers {restarts}",
+        healed.as_millis());
+    if secs <= 2 {
+        ensure(a, pa.is_empty() && pb.is_empty(), "a 2 s gap shows no Reconnecting")?;
+        ensure(a, restarts == 0, "and needs no restart")?;
+    }
+    ensure(a, healed < Duration::from_secs(15), &format!("media back within 15 s, took {} ms", healed.as_millis()))?;
+    channel5_follows_android_rules(a, b)?;
+    Ok(healed)
+}
+
 /// The median of some durations (the upper one of an even count).
 pub fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();

@@ -101,35 +101,10 @@ fn restart_offers(c: &Call) -> Result<u64> {
 }
 
 fn outage(secs: u64) -> Result<()> {
-    let mut took = Vec::new();
-    for _ in 0..runs() {
-        took.push(outage_once(secs)?);
-    }
-    eprintln!("direct path, outage {secs} s: media back after {:?} ms (median {} ms of {})",
-        took.iter().map(Duration::as_millis).collect::<Vec<_>>(), median(took.clone()).as_millis(), took.len());
-    Ok(())
-}
-
-fn outage_once(secs: u64) -> Result<Duration> {
-    let c = direct_call()?;
-    let (a, b) = (&c.a.page, &c.b.page);
-    let (ta, tb) = (page_now(a)?, page_now(b)?);
-    let offers = restart_offers(&c)?;
-    c.link.cut()?;
-    std::thread::sleep(Duration::from_secs(secs)); // the outage itself
-    c.link.restore()?;
-    let healed = media_back(a, b, Instant::now(), Duration::from_secs(40))?;
-    let (pa, pb) = (phases_since(a, ta)?, phases_since(b, tb)?);
-    let restarts = restart_offers(&c)? - offers;
-    eprintln!("direct path, outage {secs} s: media back {} ms after it ended; phases A {pa:?} B {pb:?}; restart offers {restarts}",
-        healed.as_millis());
-    if secs <= 2 {
-        ensure(a, pa.is_empty() && pb.is_empty(), "a 2 s gap shows no Reconnecting")?;
-        ensure(a, restarts == 0, "and needs no restart")?;
-    }
-    ensure(a, healed < Duration::from_secs(15), &format!("media back within 15 s, took {} ms", healed.as_millis()))?;
-    channel5_follows_android_rules(a, b)?;
-    Ok(healed)
+    measured(&format!("direct path, outage {secs} s: media back after"), || {
+        let c = direct_call()?;
+        outage_in_call(&c.a.page, &c.b.page, secs, |on| if on { c.link.cut() } else { c.link.restore() })
+    })
 }
 
 #[test]
@@ -153,29 +128,28 @@ fn direct_outage_12s_recovers() -> Result<()> {
 /// restart over channel 5.
 #[test]
 fn caller_address_change_recovers() -> Result<()> {
-    let mut took = Vec::new();
-    for _ in 0..runs() {
+    measured("address change: media back after", || {
         let c = direct_call()?;
         let (a, b) = (&c.a.page, &c.b.page);
         let offers = restart_offers(&c)?;
         let t = Instant::now();
         let (ta, tb) = (page_now(a)?, page_now(b)?);
         c.link.move_a("10.77.0.11")?;
-        let healed = media_back(a, b, t, Duration::from_secs(40))
-            .map_err(|e| Error::new(format!("{e}\nsince the change: A {}, B {}", timeline(a, ta).unwrap_or_default(), timeline(b, tb).unwrap_or_default())))?;
+        let since = |e: Error| {
+            let (la, lb) = (timeline(a, ta).unwrap_or_default(), timeline(b, tb).unwrap_or_default());
+            Error::new(format!("{e}\nsince the change: A {la}, B {lb}"))
+        };
+        let healed = media_back(a, b, t, Duration::from_secs(40)).map_err(since)?;
         let restarts = restart_offers(&c)? - offers;
         // The pair in use now has the new address on the caller's side.
-        a.wait_for("window.__host.pcList[0].getStats().then(r => { let ok = false; r.forEach(s => { \
+        a.wait_for("window.__host.callPc().getStats().then(r => { let ok = false; r.forEach(s => { \
             if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') { \
               const l = r.get(s.localCandidateId); if (l && l.address === '10.77.0.11') ok = true; } }); return ok; })", T)?;
         eprintln!("caller's address changed: media back after {} ms; restart offers {restarts}; since the change: A {}, B {}",
             healed.as_millis(), timeline(a, ta)?, timeline(b, tb)?);
         channel5_follows_android_rules(a, b)?;
-        took.push(healed);
-    }
-    eprintln!("address change: media back after {:?} ms (median {} ms of {})",
-        took.iter().map(Duration::as_millis).collect::<Vec<_>>(), median(took.clone()).as_millis(), took.len());
-    Ok(())
+        Ok(healed)
+    })
 }
 
 /// The callee's address changes mid-call. Only the caller may offer
@@ -211,16 +185,13 @@ fn theirs_direct_outages() -> Result<()> {
     testhost::require_interop()?;
     let only: Option<u64> = std::env::var("CALLS_OUTAGE").ok().and_then(|v| v.parse().ok());
     for secs in [2, 5, 12].into_iter().filter(|s| only.is_none_or(|o| o == *s)) {
-        let mut took = Vec::new();
-        for _ in 0..runs() {
+        measured(&format!("theirs, direct path, outage {secs} s: media back after"), || {
             let c = direct_call_of(Pages::Theirs)?;
             c.link.cut()?;
             std::thread::sleep(Duration::from_secs(secs));
             c.link.restore()?;
-            took.push(frames_back(&c.a.page, &c.b.page, Instant::now(), Duration::from_secs(40))?);
-        }
-        eprintln!("theirs, direct path, outage {secs} s: media back after {:?} ms (median {} ms of {})",
-            took.iter().map(Duration::as_millis).collect::<Vec<_>>(), median(took.clone()).as_millis(), took.len());
+            frames_back(&c.a.page, &c.b.page, Instant::now(), Duration::from_secs(40))
+        })?;
     }
     Ok(())
 }

@@ -53,35 +53,14 @@ fn channel5_follows_android_rules(c: &Call) -> Result<()> {
 }
 
 fn outage(secs: u64) -> Result<()> {
-    let mut took = Vec::new();
-    for _ in 0..runs() {
-        took.push(outage_once(secs)?);
-    }
-    eprintln!("relayed path, outage {secs} s: media back after {:?} (median {} ms of {})",
-        took.iter().map(Duration::as_millis).collect::<Vec<_>>(), median(took.clone()).as_millis(), took.len());
-    Ok(())
-}
-
-fn outage_once(secs: u64) -> Result<Duration> {
-    let env = Env::exclusive()?;
-    let c = relayed_call(&env)?;
-    let (ta, tb) = (page_now(&c.a)?, page_now(&c.b)?);
-    let offers_before = c.a.eval("window.__host.offers")?;
-    c.relay.set_blocked(true);
-    std::thread::sleep(Duration::from_secs(secs)); // the outage itself
-    c.relay.set_blocked(false);
-    let healed = media_back(&c.a, &c.b, Instant::now(), Duration::from_secs(40))?;
-    let (pa, pb) = (phases_since(&c.a, ta)?, phases_since(&c.b, tb)?);
-    let restarts = c.a.eval("window.__host.offers")?.as_u64().unwrap_or(0) - offers_before.as_u64().unwrap_or(0);
-    eprintln!("outage {secs} s: media back {} ms after it ended; phases A {pa:?} B {pb:?}; restart offers {restarts}",
-        healed.as_millis());
-    if secs <= 2 {
-        ensure(&c.a, pa.is_empty() && pb.is_empty(), "a 2 s gap shows no Reconnecting")?;
-        ensure(&c.a, restarts == 0, "and needs no restart")?;
-    }
-    ensure(&c.a, healed < Duration::from_secs(15), &format!("media back within 15 s, took {} ms", healed.as_millis()))?;
-    channel5_follows_android_rules(&c)?;
-    Ok(healed)
+    measured(&format!("relayed path, outage {secs} s: media back after"), || {
+        let env = Env::exclusive()?;
+        let c = relayed_call(&env)?;
+        outage_in_call(&c.a, &c.b, secs, |on| {
+            c.relay.set_blocked(on);
+            Ok(())
+        })
+    })
 }
 
 #[test]

@@ -355,15 +355,7 @@ impl Drop for Browser {
         // Politely first (flushes nothing we need, but lets Chromium take
         // its helper processes down), then for sure.
         let _ = self.conn.call(None, "Browser.close", json!({}), Duration::from_secs(2));
-        let deadline = Instant::now() + Duration::from_secs(3);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                break;
-            }
-            thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        crate::reap(&mut self.child, Duration::from_secs(3));
         self.conn.stop.store(true, Ordering::SeqCst);
         if let Some(io) = self.io.take() {
             let _ = io.join();

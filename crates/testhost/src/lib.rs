@@ -181,6 +181,20 @@ pub fn die_with_parent(cmd: &mut std::process::Command) -> &mut std::process::Co
     cmd
 }
 
+/// Waits up to `grace` for a child that was asked to stop, then kills it;
+/// reaps it either way.
+pub fn reap(child: &mut std::process::Child, grace: std::time::Duration) {
+    let deadline = std::time::Instant::now() + grace;
+    while std::time::Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 /// A fresh, empty directory under the system temp dir, removed on drop.
 pub struct TempDir {
     path: PathBuf,
