@@ -14,7 +14,7 @@ use alloc::vec::Vec;
 
 use crate::channel::{self, Channel, Incoming, MutedState};
 use crate::command::{parse_flags, parse_fragment, Command, Flags, Fragment};
-use crate::ice::{parse_ice_servers, server_kinds, CandidateInit, CandidateType, IceServer, IceWait};
+use crate::ice::{parse_ice_servers, server_kinds, CandidateInit, CandidateType, IceServer, IceWait, OFFER_BY_MS};
 use crate::payload::decode_sdp_payload;
 use crate::text::Msg;
 use crate::view::{Dev, Phase, Route, View};
@@ -313,6 +313,9 @@ pub struct Call {
     quality: Option<crate::quality::Quality>,
     /// The person opened the quality details.
     details: bool,
+    /// When the command came that our description answers (`#startCall`,
+    /// the answer): the ICE wait ends by `OFFER_BY_MS` after it.
+    asked_at: Option<u64>,
 }
 
 impl Call {
@@ -359,6 +362,7 @@ impl Call {
             last_sample: None,
             quality: None,
             details: false,
+            asked_at: None,
         }
     }
 
@@ -557,6 +561,7 @@ impl Call {
                 }
                 self.role = Some(Role::Caller);
                 self.phase = Phase::Connecting;
+                self.asked_at = Some(now);
                 self.request_media(!self.flags.no_outgoing_video_initially);
                 self.progress(now);
             }
@@ -615,6 +620,7 @@ impl Call {
         }
         self.role = Some(Role::Callee);
         self.phase = Phase::Connecting;
+        self.asked_at = Some(now);
         self.request_media(!self.flags.no_outgoing_video_initially);
         self.progress(now);
     }
@@ -697,7 +703,11 @@ impl Call {
         }
         let Some(servers) = self.servers.clone() else { return };
         self.peer_created = true;
-        self.ice_wait = Some(IceWait::new(server_kinds(&servers), now));
+        let mut wait = IceWait::new(server_kinds(&servers), now);
+        if let Some(at) = self.asked_at {
+            wait.cap(at + OFFER_BY_MS);
+        }
+        self.ice_wait = Some(wait);
         if let Some(w) = &self.ice_wait {
             let delay = w.deadline().saturating_sub(now);
             self.out(Effect::SetTimer(Timer::IceWait, delay));

@@ -205,6 +205,31 @@ fn caller_turn_wait_is_bounded_below_three_seconds() {
 }
 
 #[test]
+fn caller_offer_goes_out_by_its_deadline_after_a_slow_start() {
+    use call_core::ice::{MIN_GATHER_MS, OFFER_BY_MS};
+    // getUserMedia took 1.2 s (a loaded machine): the wait is shortened so
+    // that the offer still goes out OFFER_BY_MS after #startCall.
+    let (mut s, _) = started("", "#startCall", HostApi::FULL);
+    let asked = s.now;
+    s.after(5, Input::IceServers(Ok(TURN_JSON.into())));
+    let e = s.after(1195, Input::Media(Ok(AV)));
+    assert_eq!(e[0], Effect::SetTimer(Timer::IceWait, OFFER_BY_MS - 1200));
+    s.after(10, Input::LocalDescriptionSet);
+    assert_eq!(s.run_until(asked + OFFER_BY_MS - 1), vec![]);
+    assert_eq!(quiet(&s.run_until(asked + OFFER_BY_MS)), vec![Effect::HandToHost(HostCall::StartCall)]);
+    // Later still: gathering gets its minimum.
+    let (mut s, _) = started("", "#startCall", HostApi::FULL);
+    s.after(5, Input::IceServers(Ok(TURN_JSON.into())));
+    let e = s.after(2995, Input::Media(Ok(AV)));
+    assert_eq!(e[0], Effect::SetTimer(Timer::IceWait, MIN_GATHER_MS));
+    // The callee's deadline counts from its answer, not from page start.
+    let mut s = callee_prompt("");
+    s.after(10_000, Input::Click(Button::Answer));
+    let e = s.after(100, Input::Media(Ok(AV)));
+    assert_eq!(e[0], Effect::SetTimer(Timer::IceWait, RELAY_WAIT_MS));
+}
+
+#[test]
 fn caller_bound_passed_before_local_description_hands_over_when_it_is_set() {
     let mut s = caller_with("", TURN_JSON);
     assert_eq!(s.run_for(RELAY_WAIT_MS + 100), vec![], "nothing to hand over yet");
@@ -1053,7 +1078,8 @@ fn ice_servers_timeout_proceeds_and_a_late_answer_is_ignored() {
     assert_eq!(
         quiet(&e),
         vec![
-            Effect::SetTimer(Timer::IceWait, HOST_WAIT_MS),
+            // Late (2 s after #startCall): the minimum, not the host wait.
+            Effect::SetTimer(Timer::IceWait, call_core::ice::MIN_GATHER_MS),
             create_peer(vec![]),
             Effect::CreateOffer { ice_restart: false },
         ]
