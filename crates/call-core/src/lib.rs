@@ -47,6 +47,6 @@ pub mod view;
 
 pub use channel::Channel;
 pub use ice::{CandidateInit, IceServer};
-pub use machine::{Button, Call, ConnState, Effect, HostApi, HostCall, Input, Media, Timer};
+pub use machine::{Button, Call, ConnState, Effect, HostApi, HostCall, Input, Media, Timer, VideoCap};
 pub use text::Msg;
 pub use view::{Dev, Phase, Route, View};

@@ -56,9 +56,25 @@ pub const ROUTE_POLL_FAST_MS: u64 = 2000;
 /// byte and is shared by many users (chatmail relays); 800 kbit/s is still
 /// a sharp 640×480 picture in VP8.
 pub const RELAY_VIDEO_KBPS: u32 = 800;
-/// Outgoing video cap with the `lowData` flag (the shell also halves the
-/// resolution at caps this low).
+/// Outgoing video cap with the `lowData` flag.
 pub const LOW_DATA_VIDEO_KBPS: u32 = 200;
+/// At caps up to this the picture is also sent at half width and height:
+/// at full size and 200 kbit/s VP8 stays sharp but stutters.
+pub const HALF_SIZE_KBPS: u32 = 300;
+
+/// A cap on the outgoing video (`Effect::LimitVideo`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VideoCap {
+    pub kbps: u32,
+    /// Send at half width and height (`scaleResolutionDownBy: 2`).
+    pub half_size: bool,
+}
+
+impl VideoCap {
+    pub fn new(kbps: u32) -> VideoCap {
+        VideoCap { kbps, half_size: kbps <= HALF_SIZE_KBPS }
+    }
+}
 /// The ring-back tone: 425 Hz, 1 s on, 4 s off (the European ring-back
 /// cadence the original page used).
 pub const RINGBACK_HZ: f32 = 425.0;
@@ -226,8 +242,8 @@ pub enum Effect {
     StartScreen,
     /// Stop sharing: the camera (if on) goes back on the video sender.
     StopScreen,
-    /// Cap the outgoing video at this many kbit/s (`None`: lift the cap).
-    LimitVideo(Option<u32>),
+    /// Cap the outgoing video (`None`: lift the cap, full size).
+    LimitVideo(Option<VideoCap>),
     /// Close the peer connection and stop all capture.
     ClosePeer,
     Log(String),
@@ -869,7 +885,7 @@ impl Call {
         };
         if cap != self.video_cap && self.peer_created {
             self.video_cap = cap;
-            self.out(Effect::LimitVideo(cap));
+            self.out(Effect::LimitVideo(cap.map(VideoCap::new)));
         }
     }
 

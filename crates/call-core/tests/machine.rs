@@ -15,7 +15,8 @@ use call_core::machine::{
 use call_core::machine::ROUTE_POLL_FAST_MS;
 use call_core::payload::PayloadError;
 use call_core::{
-    Button, Call, Channel, ConnState, Dev, Effect, HostApi, HostCall, Input, Media, Msg, Phase, Route, Timer, View,
+    Button, Call, Channel, ConnState, Dev, Effect, HostApi, HostCall, Input, Media, Msg, Phase, Route, Timer, VideoCap,
+    View,
 };
 use common::*;
 
@@ -1614,7 +1615,7 @@ fn end_call_is_never_emitted_twice() {
 fn route_is_shown_only_in_the_call() {
     let mut s = caller_connecting();
     // A relayed path is capped as soon as it is known.
-    assert_eq!(s.feed(Input::Route(Route::Relay)), vec![Effect::LimitVideo(Some(RELAY_VIDEO_KBPS))]);
+    assert_eq!(s.feed(Input::Route(Route::Relay)), vec![Effect::LimitVideo(Some(VideoCap { kbps: RELAY_VIDEO_KBPS, half_size: false }))]);
     assert_eq!(s.view().route, Route::Unknown);
     s.feed(Input::Connection(ConnState::Connected));
     assert_eq!(s.feed(Input::Route(Route::Relay)), vec![], "asked once");
@@ -2403,7 +2404,7 @@ fn low_data_caps_the_video_on_every_path() {
     s.after(5, Input::LocalDescriptionSet);
     s.after(40, Input::Candidate(cand("relay", 2)));
     s.after(500, Input::Connection(ConnState::Connected));
-    assert_eq!(s.feed(Input::Route(Route::P2p)), vec![Effect::LimitVideo(Some(LOW_DATA_VIDEO_KBPS))]);
+    assert_eq!(s.feed(Input::Route(Route::P2p)), vec![Effect::LimitVideo(Some(VideoCap { kbps: LOW_DATA_VIDEO_KBPS, half_size: true }))]);
     assert_eq!(s.feed(Input::Route(Route::Relay)), vec![], "the lower cap stays");
 }
 

@@ -284,9 +284,9 @@ impl Shell {
                 self.ui.show_local(cam);
             }
             Effect::SetTimer(t, ms) => after(ms, move || input(Input::Timer(t))),
-            Effect::LimitVideo(kbps) => {
+            Effect::LimitVideo(cap) => {
                 if let Some(p) = &self.peer {
-                    p.limit_video(kbps);
+                    p.limit_video(cap);
                 }
             }
             Effect::QueryRoute => {

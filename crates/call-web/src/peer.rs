@@ -240,10 +240,10 @@ impl Peer {
         }
     }
 
-    /// Caps the outgoing video (kbit/s) through the sender's encoding
-    /// parameters: no renegotiation, nothing in the SDP changes. At low
-    /// caps the resolution is halved too, or VP8 stays sharp but stutters.
-    pub(crate) fn limit_video(&self, kbps: Option<u32>) {
+    /// Caps the outgoing video through the sender's encoding parameters
+    /// (bitrate, and size where the core says so): no renegotiation,
+    /// nothing in the SDP changes.
+    pub(crate) fn limit_video(&self, cap: Option<call_core::VideoCap>) {
         let Some(sender) = self.transceiver("video").map(|t| t.sender()) else { return };
         let key = |k: &str| JsValue::from_str(k);
         let call = crate::js::call_method;
@@ -254,11 +254,11 @@ impl Peer {
         if !first.is_object() {
             return crate::log("no video encoding to cap yet");
         }
-        let _ = match kbps {
-            Some(k) => Reflect::set(&first, &key("maxBitrate"), &JsValue::from_f64(f64::from(k) * 1000.0)),
+        let _ = match cap {
+            Some(c) => Reflect::set(&first, &key("maxBitrate"), &JsValue::from_f64(f64::from(c.kbps) * 1000.0)),
             None => Reflect::delete_property(first.unchecked_ref::<js_sys::Object>(), &key("maxBitrate")),
         };
-        let scale = if kbps.is_some_and(|k| k <= 300) { 2.0 } else { 1.0 };
+        let scale = if cap.is_some_and(|c| c.half_size) { 2.0 } else { 1.0 };
         let _ = Reflect::set(&first, &key("scaleResolutionDownBy"), &JsValue::from_f64(scale));
         if let Some(p) = call(&sender, "setParameters", Some(&params)) {
             log_failure(&Promise::resolve(&p), "setParameters");
