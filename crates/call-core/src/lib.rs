@@ -34,6 +34,7 @@ extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
+pub mod camera;
 pub mod channel;
 pub mod command;
 pub mod i18n;

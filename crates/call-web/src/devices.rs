@@ -116,25 +116,19 @@ pub(crate) fn set_speaker(id: &str) {
     }
 }
 
-/// The "switch camera" button. A phone's camera says which way it faces:
-/// then the other side's camera (`facingMode`). Otherwise the camera after
-/// the current one in the device list (wrapping), if there are two.
+/// The "switch camera" button: the camera facing the other way where the
+/// camera says how it faces, else the next one (`call_core::camera`).
 pub(crate) fn next_camera(track: Option<web_sys::MediaStreamTrack>) {
-    match track.as_ref().and_then(|t| setting(t, "facingMode")).as_deref() {
-        Some("user") => return crate::media::start_camera_facing("environment"),
-        Some("environment") => return crate::media::start_camera_facing("user"),
-        _ => {}
+    let facing = track.as_ref().and_then(|t| setting(t, "facingMode"));
+    if let Some(mode) = call_core::camera::other_facing(facing.as_deref()) {
+        return crate::media::start_camera_facing(mode);
     }
     let current = track.as_ref().and_then(track_device);
     list(move |devices| {
-        let cams: Vec<&String> = devices.iter().filter(|(k, _, _)| *k == Kind::Camera).map(|(_, id, _)| id).collect();
-        if cams.len() < 2 {
-            return;
-        }
-        let at = cams.iter().position(|id| Some(id.as_str()) == current.as_deref());
-        let next = at.map_or(0, |i| (i + 1) % cams.len());
-        if let Some(id) = cams.get(next) {
-            dispatch(Ev::PickDevice(Kind::Camera, String::clone(id)));
+        let cams: Vec<&str> =
+            devices.iter().filter(|(k, _, _)| *k == Kind::Camera).map(|(_, id, _)| id.as_str()).collect();
+        if let Some(id) = call_core::camera::after(&cams, current.as_deref()) {
+            dispatch(Ev::PickDevice(Kind::Camera, String::from(id)));
         }
     });
 }
