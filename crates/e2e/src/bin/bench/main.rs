@@ -915,21 +915,25 @@ fn sizes(path: &std::path::Path) -> Result<(usize, usize)> {
 const ANALYSIS: &str = "
 ### Where ours is slower, and what bounds it
 
-**t_connected** is the caller's `connectionState` (the callee is always the earlier one). \
+**t_connected and t_media** are decided by the caller (the callee is always connected first). \
 `BENCH_DIAG=1 cargo xtask bench --scenario none --runs 12` logs, per window, when the answer was applied \
 and when ICE, the DTLS transport and `connectionState` reached `connected`. Medians over 12 runs per page \
 (2026-11-30, ours/theirs, ms after `#onAnswer=`): caller `setRemoteDescription(answer)` 18/32, caller ICE \
 connected 40/55, caller DTLS transport connected 41/63, callee connected 46/50, caller `connectionState` \
-connected 147/230. So on the caller `connectionState` trails its own ICE and DTLS transports, in both pages, \
-by 100 ms (ours) and 168 ms (theirs) median and anywhere from 16 to about 300 ms; when the DTLS transport \
-fires `connected`, `pc.connectionState` still reads `connecting`. The callee (the DTLS client) shows no such \
-lag. Everything before that lag is as fast as theirs or faster (the answer is applied in the `hashchange` \
-handler, nothing else runs on the caller until it is connected: no `getStats`, no channel traffic), and the \
-lag itself is Chromium's: it comes after both transports are connected and the page has no part in it. \
-Its spread is larger than any difference between the pages, so with 5 runs the ratio of the medians falls \
-either side of 1.0 (0.64 in the 12-run diagnostic above; 1.47 in the previous full run). t_media, video \
-decoded on both sides, is what a person sees. The ICE candidate pool (theirs 1, ours none) plays no part: \
-it only changes gathering before the offer.
+connected 147/230, video decoded on both sides 204/290. So on the caller `connectionState` trails its own \
+ICE and DTLS transports, in both pages, by 100 ms (ours) and 168 ms (theirs) median and anywhere from 16 \
+to about 300 ms; when the DTLS transport fires `connected`, `pc.connectionState` still reads \
+`connecting`. The callee (the DTLS client) shows no such lag. Everything before the lag is ours, and it is \
+as fast as theirs or faster: the answer is applied in the `hashchange` handler, nothing else runs on the \
+caller until it is connected (no `getStats`, no channel traffic), and ICE and DTLS come up as early. The \
+lag comes after both transports are connected, inside Chromium. In the full run above, where ours misses \
+t_connected (coturn, black hole) its caller had ICE and DTLS up before theirs (see the detail rows) and \
+lost it all in that lag. Its spread is larger than any difference between the pages, and the first \
+decoded frame follows it, so with 5 runs the ratio of the medians falls either side of 1.0 from one run \
+to the next (the previous full run missed `none`, this one meets it). With 12 runs per page (same \
+command, `--scenario coturn,relay`): coturn t_connected 0.88, t_media 0.71; relay forced 0.71 and 0.83; \
+no ICE servers 0.64 and 0.70. The ICE candidate pool (theirs 1, ours none) plays no part: it only changes \
+gathering before the offer.
 
 **Main-thread time in a steady call.** Their page runs no script and renders no frame in a steady call \
 (the video is composited without the main thread): in a Chromium trace (`cargo xtask bench --scenario \
@@ -944,13 +948,15 @@ are not updated; no DOM write of an unchanged \
 value), `getStats` runs every 10 s while the quality is good and the details are closed (every 2 s before \
 the first grade, while it is not good, or while the details are open), and a tick writes one text node \
 inside a box with `contain: strict`: 28–29 frames per window remain, the timer's 20 and the observations \
-they set off, with less style and layout work each. What is left is the clock: a timer that shows seconds changes the DOM once a \
+they set off, with less style and layout work each (full runs: script 12 → 9 ms, style and layout 16 → \
+10 ms per window; busy time 1.70 → 1.59 of theirs). What is left is the clock: a timer that shows seconds changes the DOM once a \
 second, and every DOM change costs a main-thread frame (style, layout, paint, commit: about 1.5 ms each \
 in the trace, more under load), plus the delayed observations it sets off. A clock without main-thread frames \
 (digits moved by a compositor `steps()` transform animation) would keep the compositor ticking at the \
 display rate for the whole call, more CPU in all than one frame a second, and would hide the time from \
 screen readers; not worth it. So ours stays above theirs by the price of a visible call timer, which \
-their page does not have.
+their page does not have. The few ms of script per window are those ticks and the stats samples; theirs \
+runs none, hence the ratio ∞.
 ";
 
 /// What the numbers do not say.
