@@ -112,6 +112,9 @@ struct Harness {
     reneg_local: u32,
     /// Two of them were in flight at once since `reneg_local` was last 0.
     reneg_overlap: bool,
+    /// A restart offer set but held for its candidates: the number of the
+    /// `SendHeldOffer` timer that must send it at the latest.
+    held_offer: Option<u32>,
     peer_owes_answer: bool,
     peer_owes_offer: bool,
 }
@@ -210,6 +213,10 @@ impl Harness {
             Input::RemoteDescriptionSet => self.remote_set = true,
             _ => {}
         }
+        let fired = match &input {
+            Input::Timer(Timer::SendHeldOffer(n)) => Some(*n),
+            _ => None,
+        };
         self.call.handle(self.now, input);
         let mut effects = Vec::new();
         while let Some(e) = self.call.poll_effect() {
@@ -217,10 +224,28 @@ impl Harness {
         }
         let after = self.call.view();
         self.trace.push(format!("           -> {} | phase {}", short(&effects), after.phase.as_str()));
-        if self.shell && reneg_set && !matches!(after.phase, Phase::Ended | Phase::Failed) && !known_bug("reneg") {
-            self.check(effects.contains(&Effect::SendDescription), || {
+        let over = matches!(after.phase, Phase::Ended | Phase::Failed);
+        let held = effects.iter().find_map(|e| match e {
+            Effect::SetTimer(Timer::SendHeldOffer(n), _) => Some(*n),
+            _ => None,
+        });
+        let sent = effects.contains(&Effect::SendDescription);
+        if self.shell && reneg_set && !over && !known_bug("reneg") {
+            // Sent now, or held (a caller's restart offer waits for its
+            // candidates) and sent by its timer at the latest.
+            self.check(sent || held.is_some(), || {
                 "a renegotiation description was set but never sent to the peer".into()
             });
+        }
+        if let (Some(n), Some(h)) = (fired, self.held_offer) {
+            if n == h && !over {
+                self.check(sent, || "a held restart offer was not sent when its time was up".into());
+            }
+        }
+        if sent {
+            self.held_offer = None;
+        } else if held.is_some() {
+            self.held_offer = held;
         }
         self.check_step(&before, &after, &effects, flags);
         self.check_view(&after);
@@ -679,6 +704,7 @@ fn run(data: &[u8]) -> Result<()> {
         answer_sent: false,
         reneg_local: 0,
         reneg_overlap: false,
+        held_offer: None,
         peer_owes_answer: false,
         peer_owes_offer: false,
     };
