@@ -195,3 +195,19 @@ fn theirs_direct_outages() -> Result<()> {
     }
     Ok(())
 }
+
+/// The caller's address change between two copies of the deployed page,
+/// for comparison (a measurement: `-- --ignored`): it has no restart.
+#[test]
+#[ignore]
+fn theirs_caller_address_change() -> Result<()> {
+    testhost::require_interop()?;
+    let c = direct_call_of(Pages::Theirs)?;
+    let t = Instant::now();
+    c.link.move_a("10.77.0.11")?;
+    match frames_back(&c.a.page, &c.b.page, t, Duration::from_secs(40)) {
+        Ok(d) => eprintln!("theirs, caller's address changed: media back after {} ms", d.as_millis()),
+        Err(_) => eprintln!("theirs, caller's address changed: media not back within 40 s"),
+    }
+    Ok(())
+}
