@@ -248,6 +248,16 @@ impl Browser {
     /// Like [`Browser::launch_with`], inside a network namespace: its pages
     /// see only that namespace's interfaces (and its own 127.0.0.1).
     pub fn launch_in(netns: Option<&crate::netns::Netns>, extra: &[&str]) -> Result<Browser> {
+        Browser::start(netns, extra, true)
+    }
+
+    /// Like [`Browser::launch`], with windows on the screen (`DISPLAY`)
+    /// and sound: for a person watching a demo.
+    pub fn launch_visible() -> Result<Browser> {
+        Browser::start(None, &[], false)
+    }
+
+    fn start(netns: Option<&crate::netns::Netns>, extra: &[&str], headless: bool) -> Result<Browser> {
         let bin = chromium_path();
         if !bin.is_file() {
             return err(format!("Chromium not found at {} (set CHROMIUM to its path)", bin.display()));
@@ -257,8 +267,9 @@ impl Browser {
         if let Some(ns) = netns {
             ns.prepare(&mut cmd);
         }
+        let shown = |a: &&&str| headless || !matches!(**a, "--headless" | "--mute-audio");
         let mut child = crate::die_with_parent(&mut cmd)
-            .args(CHROMIUM_ARGS)
+            .args(CHROMIUM_ARGS.iter().filter(shown))
             .args(extra)
             .arg(format!("--user-data-dir={}", dir.path().display()))
             .arg("about:blank")

@@ -1,7 +1,8 @@
 //! `cargo xtask demo --core`: two real Delta Chat accounts, Alice and Bob,
 //! on a local relay, paired, each with the reference host; their call
-//! windows are pages of a headless Chromium, and this console is the chat
-//! UI (start a call, answer, decline, hang up, look at the windows).
+//! windows are Chromium windows (headless pages when there is no screen),
+//! and this console is the chat UI (start a call, answer, decline, hang
+//! up, screenshots of the windows).
 //!
 //! Usage: `dchost [--relay-only]`. Needs the built page (`CALLS_DIST`), the
 //! core (`DELTACHAT_RPC_SERVER`), dovecot, coturn and Chromium: `cargo
@@ -45,7 +46,10 @@ fn run() -> Result<()> {
     let started = Instant::now();
     let relay = Relay::start(&["Alice", "Bob"])?;
     let server = Server::start()?;
-    let browser = Browser::launch()?;
+    // With a screen, real windows; without one (CI, ssh), headless pages
+    // and the `s` command for screenshots.
+    let screen = std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some();
+    let browser = if screen { Browser::launch_visible()? } else { Browser::launch()? };
     let core = dchost::core_binary();
     let alice = Account::create(&core, &relay, "Alice")?;
     let bob = Account::create(&core, &relay, "Bob")?;
