@@ -186,6 +186,23 @@ pub fn host_address(line: &str) -> Option<&str> {
     line.split_ascii_whitespace().nth(4)
 }
 
+/// How long the page gathers to list the device's addresses (host
+/// candidates come within milliseconds).
+pub const ADDRESS_PROBE_MS: u64 = 500;
+
+/// The device address our end of the path stands on, from the stats of
+/// the selected pair's local candidate: a host candidate's own address,
+/// a server-reflexive one's base (`relatedAddress`). `None` for relayed
+/// and peer-reflexive ones: their addresses say nothing about ours, and
+/// the disconnect grace decides there.
+pub fn path_address<'a>(candidate_type: &str, address: Option<&'a str>, related: Option<&'a str>) -> Option<&'a str> {
+    match candidate_type {
+        "host" => address,
+        "srflx" => related,
+        _ => None,
+    }
+}
+
 /// Whether `ours`, the local address of the path in use, is gone from
 /// `now`, the host addresses a fresh gathering found. Only a clear answer
 /// counts: nothing found (no network at all: the `online` event will
@@ -517,5 +534,9 @@ mod tests {
         assert!(!address_gone("10.77.0.1", &[]), "no network: nothing to tell");
         assert!(!address_gone("10.77.0.1", &list(&["abc.local", "10.0.0.9"])), "names tell nothing");
         assert!(!address_gone("abc.local", &list(&["10.77.0.11"])));
+        assert_eq!(path_address("host", Some("10.0.0.2"), None), Some("10.0.0.2"));
+        assert_eq!(path_address("srflx", Some("203.0.113.9"), Some("10.0.0.2")), Some("10.0.0.2"));
+        assert_eq!(path_address("relay", Some("203.0.113.5"), Some("10.0.0.2")), None);
+        assert_eq!(path_address("prflx", Some("10.0.0.2"), None), None);
     }
 }

@@ -15,20 +15,12 @@ use web_sys::{RtcConfiguration, RtcDataChannelInit, RtcPeerConnection, RtcPeerCo
 use crate::input;
 use crate::js::{after, cb, get_str, then};
 
-/// How long the probe gathers: host candidates come within milliseconds.
-const PROBE_MS: u64 = 500;
-
 /// `local`: the stats of our candidate in the selected pair.
 pub(crate) fn check(local: &JsValue) {
-    // A host candidate is the address itself; a server-reflexive one
-    // stands on a host address. Relayed paths are left to the grace
-    // period: the relay's address says nothing about ours.
-    let ours = match get_str(local, "candidateType").as_deref() {
-        Some("host") => get_str(local, "address"),
-        Some("srflx") => get_str(local, "relatedAddress"),
-        _ => None,
-    };
-    let Some(ours) = ours else { return };
+    let (typ, address, related) =
+        (get_str(local, "candidateType"), get_str(local, "address"), get_str(local, "relatedAddress"));
+    let ours = call_core::ice::path_address(typ.as_deref().unwrap_or(""), address.as_deref(), related.as_deref());
+    let Some(ours) = ours.map(String::from) else { return };
     let Ok(pc) = RtcPeerConnection::new_with_configuration(&RtcConfiguration::new()) else { return };
     let found: Rc<RefCell<Vec<String>>> = Rc::default();
     let found2 = found.clone();
@@ -48,7 +40,7 @@ pub(crate) fn check(local: &JsValue) {
             let _ = pc2.set_local_description(offer.unchecked_ref());
         }
     });
-    after(PROBE_MS, move || {
+    after(call_core::ice::ADDRESS_PROBE_MS, move || {
         pc.close();
         let Ok(now) = found.try_borrow() else { return };
         if call_core::ice::address_gone(&ours, &now) {
