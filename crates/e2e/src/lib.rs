@@ -105,6 +105,16 @@ impl Env {
     pub fn url(&self, path: &str) -> String {
         self.server.url(path)
     }
+
+    /// A call in progress between two windows of `path` (e.g.
+    /// `/debug.html`): B opens it, A adds `#startCall`, B answers on the
+    /// prompt. Returns (A, B).
+    pub fn call(&self, path: &str) -> Result<(Page, Page)> {
+        let b = self.open("B (callee)", Value::Object(Default::default()), path)?;
+        let a = self.open("A (caller)", Value::Object(Default::default()), &format!("{path}#startCall"))?;
+        connect(&a, &b)?;
+        Ok((a, b))
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -183,6 +193,13 @@ pub fn connect(a: &Page, b: &Page) -> Result<(String, String)> {
     send_answer(a, &answer, Enc::Raw)?;
     wait_phase(&[a, b], "in-call")?;
     Ok((offer, answer))
+}
+
+/// Presses Answer on the deployed page's prompt (its own markup).
+pub fn answer_on_theirs(p: &Page) -> Result<()> {
+    const ANSWER: &str = "[aria-label=\"Answer call\"]";
+    p.wait_for(&format!("!!document.querySelector('{ANSWER}')"), T)?;
+    p.click(ANSWER)
 }
 
 /// The `m=` kinds of an SDP, in order (`audio`, `video`, `application`).
@@ -410,9 +427,16 @@ pub fn outage_in_call(caller: &Page, callee: &Page, secs: u64, cut: impl Fn(bool
         ensure(a, restarts == 0, "and needs no restart")?;
     }
     ensure(a, healed < Duration::from_secs(15), &format!("media back within 15 s, took {} ms", healed.as_millis()))?;
+    for p in [a, b] {
+        // An outage is not an address change (see `netcheck`).
+        check(p, &format!("!window.__spy.log.includes({ADDRESS_GONE:?})"), "no address taken for gone")?;
+    }
     channel5_follows_android_rules(a, b)?;
     Ok(healed)
 }
+
+/// What the page logs when its end of the path lost its address.
+pub const ADDRESS_GONE: &str = "our address is gone";
 
 /// The median of some durations (the upper one of an even count).
 pub fn median(mut v: Vec<Duration>) -> Duration {

@@ -376,9 +376,7 @@ fn media_fallback() -> Result<()> {
 #[test]
 fn debug_build() -> Result<()> {
     let env = Env::new()?;
-    let b = env.open("B (debug)", json!({}), "/debug.html")?;
-    let a = env.open("A (debug)", json!({}), "/debug.html#startCall")?;
-    connect(&a, &b)?;
+    let (a, b) = env.call("/debug.html")?;
     for p in [&a, &b] {
         ensure(p, p.visible("#debug")?, "the debug panel is shown")?;
         p.wait_for("document.getElementById('debug-route').textContent.includes('P2P')", T)?;
@@ -394,9 +392,8 @@ fn debug_build() -> Result<()> {
 #[test]
 fn ice_restart_on_network_change() -> Result<()> {
     let env = Env::new()?;
-    let b = env.open("B (callee)", json!({}), "/debug.html")?;
-    let a = env.open("A (caller)", json!({}), "/debug.html#startCall")?;
-    let (offer, _) = connect(&a, &b)?;
+    let (a, b) = env.call("/debug.html")?;
+    let offer = wait_offer(&a)?;
     wait_video(&b)?;
     let ufrag0 = ice_ufrag(&offer);
 

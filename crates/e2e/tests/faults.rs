@@ -273,9 +273,7 @@ fn hostile_channel_messages_are_ignored() -> Result<()> {
 #[test]
 fn hang_up_is_seen_within_a_second() -> Result<()> {
     let env = Env::exclusive()?;
-    let b = env.open("B", json!({}), "/call.html")?;
-    let a = env.open("A", json!({}), "/call.html#startCall")?;
-    connect(&a, &b)?;
+    let (a, b) = env.call("/call.html")?;
     wait_video(&b)?;
     let before = b.eval("performance.now()")?.as_f64().unwrap_or(0.0);
     a.click("#end")?;

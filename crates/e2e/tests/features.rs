@@ -377,9 +377,7 @@ fn device_choice() -> Result<()> {
 #[test]
 fn debug_panel_and_report() -> Result<()> {
     let env = Env::new()?;
-    let b = env.open("B (debug)", json!({}), "/debug.html")?;
-    let a = env.open("A (debug)", json!({}), "/debug.html#startCall")?;
-    connect(&a, &b)?;
+    let (a, b) = env.call("/debug.html")?;
     for p in [&a, &b] {
         ensure(p, p.visible("#debug")?, "the panel shows")?;
         p.wait_for("document.getElementById('debug-route').textContent.startsWith('P2P')", T)?;

@@ -40,8 +40,7 @@ fn ours_calls_theirs() -> Result<()> {
     let ours = open(&env, "ours (caller)", "/call.html#startCall")?;
     let offer = wait_offer(&ours)?;
     send_offer(&theirs, &offer, true, Enc::Raw)?;
-    theirs.wait_for("!!document.querySelector('[aria-label=\"Answer call\"]')", T)?;
-    theirs.click("[aria-label=\"Answer call\"]")?;
+    answer_on_theirs(&theirs)?;
     let answer = wait_answer(&theirs)?;
     send_answer(&ours, &answer, Enc::Raw)?;
     ours.wait_data("phase", "in-call", T)?;

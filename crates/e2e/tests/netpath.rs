@@ -75,8 +75,7 @@ fn direct_call_of(pages: Pages) -> Result<Call> {
     } else {
         let offer = wait_offer(&a.page)?;
         send_offer(&b.page, &offer, true, Enc::Raw)?;
-        b.page.wait_for("!!document.querySelector('[aria-label=\"Answer call\"]')", T)?;
-        b.page.click("[aria-label=\"Answer call\"]")?;
+        answer_on_theirs(&b.page)?;
         let answer = wait_answer(&b.page)?;
         send_answer(&a.page, &answer, Enc::Raw)?;
         frames_back(&a.page, &b.page, Instant::now(), T)?;
@@ -141,6 +140,8 @@ fn caller_address_change_recovers() -> Result<()> {
         };
         let healed = media_back(a, b, t, Duration::from_secs(40)).map_err(since)?;
         let restarts = restart_offers(&c)? - offers;
+        // The restart came from the address check, not the grace period.
+        check(a, &format!("window.__spy.log.includes({ADDRESS_GONE:?})"), "the caller saw its address gone")?;
         // The pair in use now has the new address on the caller's side.
         a.wait_for("window.__host.callPc().getStats().then(r => { let ok = false; r.forEach(s => { \
             if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') { \

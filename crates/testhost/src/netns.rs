@@ -203,13 +203,12 @@ impl Link {
         self.b.ip(&["neigh", "replace", ADDR_A, "lladdr", NOBODY, "dev", DEV, "nud", "permanent"])
     }
 
-    /// Packets flow again (also after [`Link::move_a`]: every address of
-    /// the other side maps to its real link-layer address).
+    /// Packets flow again: each side's entry for the other's first
+    /// address names the real link-layer address. (Cut and restore are
+    /// for the first addresses; a moved side is found by ARP.)
     pub fn restore(&self) -> Result<()> {
         self.a.ip(&["neigh", "replace", ADDR_B, "lladdr", &self.mac_b, "dev", DEV, "nud", "permanent"])?;
-        self.b.ip(&["neigh", "replace", ADDR_A, "lladdr", &self.mac_a, "dev", DEV, "nud", "permanent"])?;
-        // A moved `a` is reached by ARP as usual.
-        Ok(())
+        self.b.ip(&["neigh", "replace", ADDR_A, "lladdr", &self.mac_a, "dev", DEV, "nud", "permanent"])
     }
 
     /// `a` changes its address, as a phone does when it changes network:
