@@ -8,7 +8,7 @@ use js_sys::{Array, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{
-    MessageEvent, RtcBundlePolicy, RtcConfiguration, RtcDataChannel, RtcDataChannelInit, RtcDataChannelState,
+    MediaStream, MessageEvent, RtcBundlePolicy, RtcConfiguration, RtcDataChannel, RtcDataChannelInit, RtcDataChannelState,
     RtcIceCandidateInit, RtcIceServer, RtcIceTransportPolicy, RtcPeerConnection, RtcPeerConnectionIceEvent,
     RtcPeerConnectionState, RtcRtpTransceiver, RtcRtpTransceiverDirection, RtcRtpTransceiverInit, RtcSdpType,
     RtcSessionDescriptionInit, RtcTrackEvent,
@@ -21,6 +21,11 @@ use crate::{dispatch, input, Ev};
 pub(crate) struct Peer {
     pc: RtcPeerConnection,
     channels: Vec<(Channel, RtcDataChannel)>,
+    /// The one stream both our tracks belong to on the wire, so every
+    /// sending m-line carries `a=msid:<stream> <track>` (PROTOCOL.md
+    /// section 4): web peers take `event.streams[0]` in `ontrack`, and a
+    /// track without a stream leaves them with a silent avatar.
+    stream: MediaStream,
     /// Whether the video transceiver is used at all (`disableVideoCompletely`
     /// makes it inactive).
     video: bool,
@@ -136,7 +141,7 @@ impl Peer {
             });
             channels.push((ch, dc));
         }
-        Ok(Peer { pc, channels, video })
+        Ok(Peer { pc, channels, stream: MediaStream::new()?, video })
     }
 
     fn video_direction(&self) -> RtcRtpTransceiverDirection {
@@ -153,6 +158,7 @@ impl Peer {
     pub(crate) fn offer(&self, media: &Local) {
         let init = RtcRtpTransceiverInit::new();
         init.set_direction(RtcRtpTransceiverDirection::Sendrecv);
+        init.set_streams(&Array::of1(&self.stream));
         match media.mic_track() {
             Some(t) => self.pc.add_transceiver_with_media_stream_track_and_init(t, &init),
             None => self.pc.add_transceiver_with_str_and_init("audio", &init),
@@ -202,6 +208,7 @@ impl Peer {
         let p = self.pc.set_remote_description(&init);
         let tracks = if offer { Some((media.mic_track().cloned(), media.camera_track())) } else { None };
         let pc = self.pc.clone();
+        let stream = self.stream.clone();
         let video_dir = self.video_direction();
         then(&p, move |r| {
             if r.is_err() {
@@ -218,6 +225,11 @@ impl Peer {
                     };
                     t.set_direction(dir);
                     if dir != RtcRtpTransceiverDirection::Inactive {
+                        // The offer made this sender without a stream; our
+                        // answer must name one (see `Peer::stream`).
+                        if crate::js::call_method(&t.sender(), "setStreams", Some(&stream)).is_none() {
+                            crate::log("setStreams failed");
+                        }
                         log_failure(&t.sender().replace_track(track), "replaceTrack");
                     }
                 }

@@ -151,7 +151,10 @@ pub fn wait_answer(callee: &Page) -> Result<String> {
 fn sdp_of(p: &Page, call: &str) -> Result<String> {
     let c = p.wait_host_call(call, T)?;
     match c.arg {
-        Some(sdp) if sdp.starts_with("v=0") => Ok(sdp),
+        Some(sdp) if sdp.starts_with("v=0") => {
+            check_one_stream(p, call, &sdp)?;
+            Ok(sdp)
+        }
         other => err(format!("{}: {call} got {other:?}, not an SDP", p.name())),
     }
 }
@@ -230,38 +233,123 @@ pub fn ice_ufrag(sdp: &str) -> Option<String> {
 // ---------------------------------------------------------------------------
 // Media checks (JavaScript evaluated in the page)
 
-/// Remote video is playing: the `<video>` has a live track, a picture size,
-/// its clock advances, and the connection keeps decoding frames.
+/// The tracks the call's connection receives, as a JS `Set`: what the
+/// other person sends. Media checks look only at elements bound to one of
+/// these, so a page's own camera preview (a `<video>` too) never counts.
+const REMOTE_TRACKS: &str = "new Set((window.__host.callPc() ? window.__host.callPc().getReceivers() : []).map(r => r.track))";
+
+/// The other person is seen: a rendered `<video>` whose `srcObject` holds a
+/// live track the connection *receives* has a picture size, plays, its
+/// clock advances, and the connection keeps decoding frames. Works on any
+/// page the host shim is in (ours, the deployed page), whatever its markup.
 const VIDEO_FLOWING: &str = r#"(async () => {
-  const v = document.getElementById('remote-video');
-  const s = v && v.srcObject;
-  if (!s || !s.getVideoTracks().some(t => t.readyState === 'live')) return false;
-  const i0 = await window.__host.inbound(); const t0 = v.currentTime;
+  const remote = REMOTE_TRACKS;
+  const seen = v => v.srcObject && v.srcObject.getVideoTracks().some(t => remote.has(t) && t.readyState === 'live')
+    && v.getClientRects().length > 0 && getComputedStyle(v).visibility !== 'hidden';
+  const els = [...document.querySelectorAll('video')].filter(seen);
+  if (!els.length) return false;
+  const i0 = await window.__host.inbound(); const t0 = els.map(v => v.currentTime);
   await new Promise(r => setTimeout(r, 400));
-  const i1 = await window.__host.inbound(); const t1 = v.currentTime;
-  return v.videoWidth > 0 && t1 > t0 && !!i0 && !!i1 && i1.videoFrames > i0.videoFrames;
+  const i1 = await window.__host.inbound();
+  return els.some((v, k) => seen(v) && !v.paused && v.videoWidth > 0 && v.currentTime > t0[k])
+    && !!i0 && !!i1 && i1.videoFrames > i0.videoFrames;
 })()"#;
 
-/// Remote audio is playing: the `<audio>` plays a live track and packets
-/// keep arriving.
+/// The other person's audio plays: a media element that is playing, not
+/// muted and not silent, holds a live track the connection receives, and
+/// audio packets keep arriving.
 const AUDIO_FLOWING: &str = r#"(async () => {
-  const a = document.getElementById('remote-audio');
-  const s = a && a.srcObject;
-  if (!s || !s.getAudioTracks().some(t => t.readyState === 'live') || a.paused) return false;
+  const remote = REMOTE_TRACKS;
+  const playing = a => a.srcObject && a.srcObject.getAudioTracks().some(t => remote.has(t) && t.readyState === 'live')
+    && !a.paused && !a.muted && a.volume > 0;
+  if (![...document.querySelectorAll('audio, video')].some(playing)) return false;
   const i0 = await window.__host.inbound();
   await new Promise(r => setTimeout(r, 400));
   const i1 = await window.__host.inbound();
-  return !!i0 && !!i1 && i1.audioPackets > i0.audioPackets;
+  return !!i0 && !!i1 && i1.audioPackets > i0.audioPackets && ENERGY;
 })()"#;
 
-/// Waits until `p` shows the other side's moving picture.
-pub fn wait_video(p: &Page) -> Result<()> {
-    p.wait_for(VIDEO_FLOWING, T).map(|_| ())
+fn audio_js(energy: bool) -> String {
+    let energy = if energy { "i1.audioEnergy > i0.audioEnergy" } else { "true" };
+    AUDIO_FLOWING.replace("REMOTE_TRACKS", REMOTE_TRACKS).replace("ENERGY", energy)
 }
 
-/// Waits until `p` plays the other side's audio.
+/// Waits until `p` shows the other side's moving picture (see
+/// [`VIDEO_FLOWING`]).
+pub fn wait_video(p: &Page) -> Result<()> {
+    p.wait_for(&VIDEO_FLOWING.replace("REMOTE_TRACKS", REMOTE_TRACKS), T).map(|_| ())
+}
+
+/// Waits until `p` plays the other side's audio (see [`AUDIO_FLOWING`]).
+/// For a peer that may send silence (calls-peer's test pattern).
 pub fn wait_audio(p: &Page) -> Result<()> {
-    p.wait_for(AUDIO_FLOWING, T).map(|_| ())
+    p.wait_for(&audio_js(false), T).map(|_| ())
+}
+
+/// Waits until the person on `p` hears the other side: [`wait_audio`], and
+/// the received audio has energy (`totalAudioEnergy` grows; the fake
+/// microphone beeps), so it is sound, not silence.
+pub fn wait_heard(p: &Page) -> Result<()> {
+    p.wait_for(&audio_js(true), T).map(|_| ())
+}
+
+/// What the other person perceives of us, judged on *their* page: our
+/// moving picture and our audio with energy.
+pub fn wait_seen_and_heard(p: &Page) -> Result<()> {
+    wait_video(p)?;
+    wait_heard(p)
+}
+
+// ---------------------------------------------------------------------------
+// The wire
+
+/// PROTOCOL.md section 4: both tracks belong to one stream on the wire.
+/// Every m-line that sends (`sendrecv`, `sendonly`) carries
+/// `a=msid:<stream> <track>` with a stream id, never `-`, and it is the
+/// same stream on every such m-line. Returns that stream id (`None` when
+/// nothing is sent).
+pub fn one_stream(sdp: &str) -> std::result::Result<Option<String>, String> {
+    let mut stream: Option<String> = None;
+    let sections = sdp.split("\nm=").skip(1);
+    for (i, section) in sections.enumerate() {
+        let kind = section.split(' ').next().unwrap_or("");
+        if kind != "audio" && kind != "video" {
+            continue;
+        }
+        let attrs: Vec<&str> = section.lines().map(str::trim).collect();
+        if !attrs.iter().any(|a| *a == "a=sendrecv" || *a == "a=sendonly") {
+            continue;
+        }
+        let msid: Vec<&str> = attrs.iter().filter_map(|a| a.strip_prefix("a=msid:")).collect();
+        let [line] = msid.as_slice() else {
+            return Err(format!("m-line {i} ({kind}) sends with {} a=msid lines, not one", msid.len()));
+        };
+        let id = line.split(' ').next().unwrap_or("");
+        if id.is_empty() || id == "-" {
+            return Err(format!("m-line {i} ({kind}) sends a track without a stream: a=msid:{line}"));
+        }
+        match &stream {
+            Some(s) if s != id => return Err(format!("m-line {i} ({kind}) names stream {id}, another m-line {s}")),
+            _ => stream = Some(id.to_string()),
+        }
+    }
+    Ok(stream)
+}
+
+/// [`one_stream`] on an SDP that `p` emitted, as a test failure.
+pub fn check_one_stream(p: &Page, what: &str, sdp: &str) -> Result<()> {
+    one_stream(sdp).map(|_| ()).or_else(|e| err(format!("{}: {what}: {e}\n{sdp}", p.name())))
+}
+
+/// [`check_one_stream`] on every renegotiation offer and answer `p` sent
+/// on channel 5.
+pub fn renegotiations_have_one_stream(p: &Page) -> Result<()> {
+    let js = "JSON.stringify(window.__spy.out.filter(m => m.label === 'renegotiation').map(m => JSON.parse(m.data)).filter(m => m.sdp).map(m => m.sdp))";
+    let sdps: Vec<String> = serde_json::from_str(&p.eval_str(js)?).unwrap_or_default();
+    for sdp in &sdps {
+        check_one_stream(p, "a renegotiation on channel 5", sdp)?;
+    }
+    Ok(())
 }
 
 /// Fails unless `js` is true on `p`, with the page's state in the message.
@@ -386,7 +474,9 @@ pub fn channel5_follows_android_rules(caller: &Page, callee: &Page) -> Result<()
     ensure(callee, channel5(callee, "out", "offer")? == 0, "the callee never sends a renegotiation offer")?;
     let asks = channel5(caller, "out", "answer")? + channel5(caller, "out", "restart-request")?;
     ensure(caller, asks == 0, "the caller never answers or asks")?;
-    ensure(callee, channel5(callee, "out", "answer")? <= channel5(caller, "out", "offer")?, "one answer per offer at most")
+    ensure(callee, channel5(callee, "out", "answer")? <= channel5(caller, "out", "offer")?, "one answer per offer at most")?;
+    renegotiations_have_one_stream(caller)?;
+    renegotiations_have_one_stream(callee)
 }
 
 /// How many runs a measurement makes: `$CALLS_RUNS`, else 1. The tests
@@ -462,6 +552,37 @@ mod tests {
         assert_eq!(candidate_types(sdp), ["relay"]);
         assert_eq!(ice_ufrag(sdp).as_deref(), Some("ab"));
         assert!(payload("a+b", Enc::UrlEncoded).contains('%') || payload("a+b", Enc::Raw) == "YSti");
+    }
+
+    /// The m-lines of an offer as Chromium writes them; `msid` goes into
+    /// both sending sections.
+    fn offer_with(audio_msid: &str, video_msid: &str, video_dir: &str) -> String {
+        format!(
+            "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0 1 2\r\na=msid-semantic: WMS\r\n\
+             m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=sendrecv\r\n{audio_msid}a=rtpmap:111 opus/48000/2\r\n\
+             m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:1\r\na={video_dir}\r\n{video_msid}a=rtpmap:96 VP8/90000\r\n\
+             m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=mid:2\r\n"
+        )
+    }
+
+    #[test]
+    fn one_stream_on_the_wire() {
+        let s = |id: &str, track: &str| format!("a=msid:{id} {track}\r\n");
+        // What our page sent before the fix (recorded from Chromium 156):
+        // tracks without a stream. The deployed page's ontrack gets no
+        // `streams[0]` for them.
+        let old = offer_with(&s("-", "d9f63caf"), &s("-", "7f4de70c"), "sendrecv");
+        assert!(one_stream(&old).unwrap_err().contains("without a stream"));
+        let ok = offer_with(&s("{b71c}", "d9f63caf"), &s("{b71c}", "7f4de70c"), "sendrecv");
+        assert_eq!(one_stream(&ok).unwrap().as_deref(), Some("{b71c}"));
+        // Two streams: their page would show one and play the other.
+        let split = offer_with(&s("a1", "d9f63caf"), &s("b2", "7f4de70c"), "sendrecv");
+        assert!(one_stream(&split).unwrap_err().contains("another m-line"));
+        // A sending m-line with no msid at all.
+        assert!(one_stream(&offer_with(&s("a1", "x"), "", "sendrecv")).unwrap_err().contains("0 a=msid"));
+        // An inactive video m-line (disableVideoCompletely) sends nothing.
+        assert_eq!(one_stream(&offer_with(&s("a1", "x"), "", "inactive")).unwrap().as_deref(), Some("a1"));
+        assert_eq!(one_stream(&offer_with(&s("a1", "x"), "", "recvonly")).unwrap().as_deref(), Some("a1"));
     }
 
     #[test]
