@@ -598,3 +598,20 @@ mod tests {
         let _d = permit();
     }
 }
+
+// ---------------------------------------------------------------------------
+// Screen sharing without a screen
+
+/// Headless Chromium has no screen to capture: `getDisplayMedia` on `p`
+/// is replaced by a canvas stream (`captureStream`) that flickers red and
+/// blue, so that frames keep coming. The one stub of a browser API in
+/// these tests; the page still shows its share button only where
+/// `getDisplayMedia` exists.
+pub fn fake_screen(p: &Page) -> Result<()> {
+    p.eval(
+        "(() => { const c = document.createElement('canvas'); c.width = 320; c.height = 240; \
+         const x = c.getContext('2d'); let n = 0; setInterval(() => { x.fillStyle = n++ % 2 ? '#f00' : '#00f'; x.fillRect(0, 0, 320, 240); }, 50); \
+         navigator.mediaDevices.getDisplayMedia = () => Promise.resolve(c.captureStream(20)); return true; })()",
+    )
+    .map(|_| ())
+}

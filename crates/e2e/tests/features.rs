@@ -117,17 +117,12 @@ fn camera_off_stops_the_capture() -> Result<()> {
 /// offer), shows a banner with a stop button, and reaches the other side
 /// as video even with the camera off.
 ///
-/// Headless Chromium has no screen to capture: getDisplayMedia is replaced
-/// by a canvas stream (`captureStream`), the one stub in these tests.
+/// Headless Chromium has no screen to capture: `e2e::fake_screen`.
 #[test]
 fn screen_sharing() -> Result<()> {
     let env = Env::new()?;
     let (a, b) = call_pair(&env, "")?;
-    a.eval(
-        "(() => { const c = document.createElement('canvas'); c.width = 320; c.height = 240; \
-         const x = c.getContext('2d'); let n = 0; setInterval(() => { x.fillStyle = n++ % 2 ? '#f00' : '#00f'; x.fillRect(0, 0, 320, 240); }, 50); \
-         navigator.mediaDevices.getDisplayMedia = () => Promise.resolve(c.captureStream(20)); return true; })()",
-    )?;
+    fake_screen(&a)?;
     // The button shows in the call (getDisplayMedia exists in Chromium).
     ensure(&a, a.visible("#screen")?, "the share button is shown")?;
     check(&a, "document.getElementById('screen').getAttribute('aria-label') === 'Share screen'", "labelled")?;
