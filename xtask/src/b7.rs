@@ -1,7 +1,7 @@
 //! A denser text encoding than base64 for the page's payload: 7 bits per
 //! character instead of 6, inside a double-quoted JavaScript string in an
 //! inline `<script>`. Base64 adds 33 % to the compressed payload, this
-//! about 15 %: several kB of a 64 kB budget.
+//! about 15 %: several kB of an 80 kB ceiling.
 //!
 //! The bit stream (MSB first) is cut into 7-bit groups. A group becomes
 //! the ASCII character of that value, except six values that cannot stand

@@ -8,8 +8,10 @@ use std::process::Command;
 
 use crate::{cargo, dist, imports, root, run, wasmcheck, Result};
 
-/// The budget for `dist/index.html`.
-pub(crate) const MAX_PAGE_BYTES: usize = 64 * 1024;
+/// The ceiling for `dist/index.html`: 80 kB. The page ships inside the
+/// host app, and what counts is how fast it is ready and how much memory
+/// it takes (the bench measures both); its size stands in for them.
+pub(crate) const MAX_PAGE_BYTES: usize = 80 * 1024;
 
 /// Chromium 87's WebAssembly (see wasmcheck.rs), for rustc and wasm-opt.
 /// Newer rustc enables reference types and more by default for wasm32.
@@ -44,7 +46,7 @@ pub(crate) fn build_all() -> Result {
         std::fs::rename(&tmp, &out).map_err(|e| format!("{}: {e}", out.display()))?;
         println!("dist/{}: {} bytes, {} gzipped", v.file, page.len(), gzip(page.as_bytes()).len());
         if v.features.is_empty() && page.len() > MAX_PAGE_BYTES {
-            return Err(format!("dist/{} is {} bytes, over the {MAX_PAGE_BYTES}-byte budget", v.file, page.len()));
+            return Err(format!("dist/{} is {} bytes, over the {MAX_PAGE_BYTES}-byte ceiling", v.file, page.len()));
         }
     }
     Ok(())
