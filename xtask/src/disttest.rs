@@ -22,10 +22,10 @@ fn between<'a>(s: &'a str, start: &str, end: &str) -> &'a str {
 
 /// Returns (css, markup, glue, wasm) as the loader would see them.
 fn unpack(html: &str) -> (String, String, String, Vec<u8>) {
-    let text = between(html, "var s = \"", "\"");
-    let size: usize = between(html, "n = ", ",").trim().parse().expect("payload size");
+    let text = between(html, "var text = \"", "\"");
+    let size: usize = between(html, "size = ", ",").trim().parse().expect("payload size");
     let lengths: Vec<usize> =
-        between(html, "l = [", "]").split(',').map(|n| n.trim().parse().expect("a length")).collect();
+        between(html, "lengths = [", "]").split(',').map(|n| n.trim().parse().expect("a length")).collect();
     let gz = crate::b7::decode(text, size).expect("7-bit text");
     let mut all = Vec::new();
     flate2::read::GzDecoder::new(&gz[..]).read_to_end(&mut all).expect("gzip");

@@ -1,7 +1,8 @@
 //! Builds the one-file page: wasm → wasm-bindgen glue → wasm-opt →
-//! validation for Chromium 87 → gzip(glue ++ wasm) → base64 inside the
-//! HTML template with the loader. Both variants: `dist/index.html` and the
-//! debug build `dist/index-debug.html`.
+//! validation for Chromium 87 → gzip(css ++ markup ++ glue ++ wasm) → a
+//! string of 7 bits per character (`b7.rs`) inside the HTML template with
+//! the loader. Both variants: `dist/index.html` and the debug build
+//! `dist/index-debug.html`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -74,33 +75,12 @@ fn build(v: &Variant) -> Result<String> {
         .args(WASM_OPT_FEATURES))?;
     let glue = String::from_utf8(read(&work.join("call_web.js"))?).map_err(|_| "glue is not UTF-8")?;
     check_glue_syntax(&glue)?;
+    // No minifier: the page would then depend on a tool outside the Rust
+    // toolchain (esbuild, from npm) for about 2 kB that the ceiling has
+    // room for, and the glue stays readable in a host's developer tools.
     let (wasm, glue) = imports::shorten(&read(&opt)?, &strip_comments(&glue))?;
-    let glue = minify(glue)?;
     wasmcheck::validate_for_chromium_87(&wasm)?;
     page(&glue, &wasm)
-}
-
-/// esbuild, targeting Chromium 87 (it refuses syntax it cannot lower);
-/// the glue unchanged where esbuild is not installed.
-fn minify(glue: String) -> Result<String> {
-    let path = crate::setup::esbuild_path();
-    if !path.exists() {
-        return Ok(glue);
-    }
-    let mut child = Command::new(path)
-        .args(["--minify", "--target=chrome87", "--loader=js", "--log-level=error"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("esbuild: {e}"))?;
-    let mut stdin = child.stdin.take().ok_or("esbuild stdin")?;
-    let writer = std::thread::spawn(move || std::io::Write::write_all(&mut stdin, glue.as_bytes()));
-    let out = child.wait_with_output().map_err(|e| format!("esbuild: {e}"))?;
-    writer.join().map_err(|_| "esbuild writer")?.map_err(|e| format!("esbuild stdin: {e}"))?;
-    if !out.status.success() {
-        return Err(format!("esbuild failed: {}", String::from_utf8_lossy(&out.stderr)));
-    }
-    String::from_utf8(out.stdout).map_err(|_| "esbuild output is not UTF-8".into())
 }
 
 fn target_dir() -> PathBuf {
@@ -128,7 +108,10 @@ pub(crate) fn page(glue: &str, wasm: &[u8]) -> Result<String> {
     let web = root().join("web");
     let template = String::from_utf8(read(&web.join("index.html"))?).map_err(|_| "template is not UTF-8")?;
     let loader = String::from_utf8(read(&web.join("loader.js"))?).map_err(|_| "loader is not UTF-8")?;
-    let template = minify_css(&template);
+    let version = version();
+    // The template's own marker, filled before the loader (whose payload
+    // could hold anything) joins it.
+    let template = fill_once(&minify_css(&template), "{{VERSION}}", &version)?;
     let part = |start: &str, end: &str| -> Result<(usize, usize)> {
         let a = template.find(start).ok_or_else(|| format!("template lacks {start}"))? + start.len();
         let b = a + template[a..].find(end).ok_or_else(|| format!("template lacks {end}"))?;
@@ -144,32 +127,63 @@ pub(crate) fn page(glue: &str, wasm: &[u8]) -> Result<String> {
     }
     let lengths = format!("[{},{},{}]", css.len(), markup.len(), glue.len());
     let gz = gzip(&blob);
-    let text = crate::b7::encode(&gz);
-    let version = version();
-    // BLOB last: the encoded text may contain the other placeholders.
-    let loader = minify_loader(&loader)
-        .replace("LENGTHS", &lengths)
-        .replace("SIZE", &gz.len().to_string())
-        .replace("VERSION", &version)
-        .replace("BLOB", &text);
+    let loader = fill_markers(
+        &minify_loader(&loader),
+        &[
+            ("BLOB", &crate::b7::encode(&gz)),
+            ("SIZE", &gz.len().to_string()),
+            ("LENGTHS", &lengths),
+            ("VERSION", &version),
+        ],
+    )?;
     let head = &template[..css_a - "<style>".len()];
     let after_style = &template[css_b + "</style>".len()..body_a];
-    let html = [
+    let tail = &template[body_b + "<!-- CALL_SCRIPT -->".len()..];
+    Ok([
         head,
         "<style>html{background:#111418;color:#f2f4f7;font:16px system-ui,sans-serif}</style>",
         after_style,
         "<p id=\"status\" role=\"status\"></p><script>",
         &loader,
         "</script>",
-        &template[body_b + "<!-- CALL_SCRIPT -->".len()..],
+        tail,
     ]
-    .concat()
-    .replace("{{VERSION}}", &version);
-    let outside_payload = html.replacen(&loader, "", 1);
-    if outside_payload.contains("{{") || outside_payload.contains("<!-- CALL_SCRIPT") {
-        return Err("template placeholder left unfilled".into());
+    .concat())
+}
+
+/// Replaces each `@@NAME@@` marker of `js` with its value, in one pass
+/// from left to right (a value is never searched for markers), and fails
+/// unless every marker found is known and every known one occurs exactly
+/// once.
+fn fill_markers(js: &str, values: &[(&str, &str)]) -> Result<String> {
+    let mut out = String::with_capacity(js.len() + values.iter().map(|(_, v)| v.len()).sum::<usize>());
+    let mut used = vec![0usize; values.len()];
+    let mut rest = js;
+    while let Some(start) = rest.find("@@") {
+        let after = &rest[start + 2..];
+        let end = after.find("@@").ok_or_else(|| format!("loader: unclosed marker at `{}`", &rest[start..]))?;
+        let name = &after[..end];
+        let i = values.iter().position(|(n, _)| *n == name).ok_or_else(|| format!("loader: unknown marker @@{name}@@"))?;
+        out.push_str(&rest[..start]);
+        out.push_str(values[i].1);
+        used[i] += 1;
+        rest = &after[end + 2..];
     }
-    Ok(html)
+    out.push_str(rest);
+    for ((name, _), n) in values.iter().zip(used) {
+        if n != 1 {
+            return Err(format!("loader: marker @@{name}@@ occurs {n} times, not once"));
+        }
+    }
+    Ok(out)
+}
+
+/// `text` with its one `marker` replaced; an error unless there is exactly one.
+fn fill_once(text: &str, marker: &str, value: &str) -> Result<String> {
+    match text.matches(marker).count() {
+        1 => Ok(text.replacen(marker, value, 1)),
+        n => Err(format!("template: {marker} occurs {n} times, not once")),
+    }
 }
 
 /// The crate version, plus the commit where the source is a git checkout
@@ -282,6 +296,40 @@ mod tests {
     fn comment_stripper_drops_comment_lines_only() {
         let js = "/**\n * doc\n */\nlet a = 1; // keep\n// gone\n  b();\n";
         assert_eq!(strip_comments(js), "let a = 1; // keep\nb();\n");
+    }
+
+    const MARKED: &str = "var t = \"@@BLOB@@\", n = @@SIZE@@; log(\"SIZE BLOB @@\" + 1);";
+
+    #[test]
+    fn markers_are_filled_by_name() {
+        let out = fill_markers("var t = \"@@BLOB@@\", n = @@SIZE@@;", &[("BLOB", "xyz"), ("SIZE", "3")]);
+        assert_eq!(out.as_deref(), Ok("var t = \"xyz\", n = 3;"));
+    }
+
+    #[test]
+    fn a_value_is_never_searched_for_markers() {
+        // The payload is arbitrary text: it may hold another marker, or
+        // another marker's bare name, and both must stay as they are.
+        let out = fill_markers("a @@BLOB@@ b @@SIZE@@ c", &[("BLOB", "@@SIZE@@ SIZE"), ("SIZE", "7")]);
+        assert_eq!(out.as_deref(), Ok("a @@SIZE@@ SIZE b 7 c"));
+    }
+
+    #[test]
+    fn a_missing_repeated_or_unknown_marker_is_an_error() {
+        assert!(fill_markers("@@BLOB@@", &[("BLOB", "x"), ("SIZE", "1")]).is_err(), "SIZE missing");
+        assert!(fill_markers("@@BLOB@@ @@BLOB@@", &[("BLOB", "x")]).is_err(), "BLOB twice");
+        assert!(fill_markers("@@BLOB@@ @@BLOOB@@", &[("BLOB", "x")]).is_err(), "a typo");
+        assert!(fill_markers(MARKED, &[("BLOB", "x"), ("SIZE", "1")]).is_err(), "an unclosed @@");
+        assert!(fill_once("a {{VERSION}} {{VERSION}}", "{{VERSION}}", "1").is_err());
+        assert!(fill_once("a", "{{VERSION}}", "1").is_err());
+    }
+
+    #[test]
+    fn the_loader_has_each_marker_once() {
+        let loader = std::fs::read_to_string(root().join("web/loader.js")).unwrap();
+        let values = [("BLOB", ""), ("SIZE", "0"), ("LENGTHS", "[0,0,0]"), ("VERSION", "0")];
+        let filled = fill_markers(&minify_loader(&loader), &values).unwrap();
+        assert!(!filled.contains("@@"), "{filled}");
     }
 
     #[test]

@@ -31,39 +31,8 @@ pub(crate) fn run() -> Result {
     wasm_target()?;
     wasm_bindgen()?;
     system_packages()?;
-    esbuild();
     crate::dccore::rpc_server().map(|_| ())
 }
-
-/// Pinned esbuild, for minifying the wasm-bindgen glue (about 2 kB less
-/// page). Installed from the npm registry into target/tools; without npm
-/// the page is built unminified (still within budget) and says so.
-pub(crate) const ESBUILD: &str = "0.25.12";
-
-pub(crate) fn esbuild_path() -> std::path::PathBuf {
-    crate::root().join("target/tools/node_modules/.bin/esbuild")
-}
-
-pub(crate) fn esbuild() -> Option<std::path::PathBuf> {
-    let path = esbuild_path();
-    let want = ESBUILD.to_string();
-    if output(path.to_str()?, &["--version"]).is_some_and(|v| v.trim() == want) {
-        return Some(path);
-    }
-    eprintln!("xtask: installing esbuild {ESBUILD} from the npm registry (minifies the glue)");
-    let ok = Command::new("npm")
-        .args(["install", "--no-audit", "--no-fund", "--no-save", "--prefix"])
-        .arg(crate::root().join("target/tools"))
-        .arg(["esbuild@", ESBUILD].concat())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        eprintln!("xtask: npm is missing or failed; the glue stays unminified");
-        return None;
-    }
-    Some(path)
-}
-
 
 fn wasm_target() -> Result {
     let installed = output("rustup", &["target", "list", "--installed"]);
