@@ -24,6 +24,8 @@ mod setup;
 mod wasmcheck;
 #[cfg(test)]
 mod disttest;
+#[cfg(test)]
+mod tidy;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
