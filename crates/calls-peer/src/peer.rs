@@ -185,6 +185,9 @@ struct Peer<'a> {
     muted: MutedState,
     audio_mid: Option<Mid>,
     video_mid: Option<Mid>,
+    /// Media of this kind (audio, video) has arrived: announced once as
+    /// `receiving audio` / `receiving video`, what this peer perceives.
+    receiving: [bool; 2],
     last_keyframe_req: Option<Instant>,
     tone_next: Option<Instant>,
     tone_samples: u64,
@@ -400,6 +403,7 @@ pub fn run(opts: Options, sig: &mut dyn Signaling) -> Result<End, Error> {
         },
         audio_mid: None,
         video_mid: None,
+        receiving: [false; 2],
         last_keyframe_req: None,
         tone_next: None,
         tone_samples: 0,
@@ -1129,6 +1133,13 @@ impl Peer<'_> {
 
     fn echo(&mut self, d: MediaData, now: Instant) {
         let kind = self.rtc.media(d.mid).map(|m| m.kind());
+        let (slot, name) = match kind {
+            Some(MediaKind::Audio) => (0, "receiving audio"),
+            _ => (1, "receiving video"),
+        };
+        if kind.is_some() && !std::mem::replace(&mut self.receiving[slot], true) {
+            event(name);
+        }
         if self.opts.media == MediaMode::Pattern {
             return; // we send our own
         }

@@ -227,6 +227,10 @@ fn peer_calls_page() -> Result<()> {
     p.send(&payload(&answer, Enc::UrlEncoded))?;
     b.wait_data("phase", "in-call", T)?;
     p.wait_event("connected")?;
+    // What the other side perceives: the page's audio and video reach the
+    // peer (it sends its own test pattern, so nothing here is an echo).
+    p.wait_event("receiving audio")?;
+    p.wait_event("receiving video")?;
     wait_video(&b)?;
     wait_audio(&b)?;
     b.wait_data("remote-mic", "on", T)?;

@@ -148,7 +148,7 @@ fn call_with_media(relay_only: bool) -> Result<()> {
     for h in [&alice, &bob] {
         let page = h.page()?;
         e2e::wait_video(page)?;
-        e2e::wait_audio(page)?;
+        e2e::wait_heard(page)?;
         let url = check_core_ice_servers(h, w.relay.turn().port())?;
         check_page_uses(h, &url)?;
     }
