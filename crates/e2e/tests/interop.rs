@@ -3,15 +3,24 @@
 //! `/theirs.html` with the same host shim): ours calls theirs and theirs
 //! calls ours. Each direction: media both ways, mute state both ways,
 //! trickled candidates accepted, hang-up on either side handled, and our
-//! channel-5 reconnection does not disturb a peer that lacks it.
+//! channel-5 reconnection does not disturb a peer that lacks it. And each
+//! direction again relayed (ours `relayOnly`, through coturn behind the
+//! userspace relay of `outages.rs`) with a 5 s outage: the person on their
+//! page sees and hears us before and after it.
 
 use std::time::Duration;
 
 use e2e::*;
 use serde_json::json;
+use testhost::relay::{Impairment, Relay};
+use testhost::turn::Turn;
 
 fn open(env: &Env, name: &str, path: &str) -> Result<Page> {
-    let p = env.page(name, json!({}))?;
+    open_with(env, name, json!({}), path)
+}
+
+fn open_with(env: &Env, name: &str, config: serde_json::Value, path: &str) -> Result<Page> {
+    let p = env.page(name, config)?;
     spy(&p)?;
     p.goto(&env.url(path))?;
     Ok(p)
@@ -120,4 +129,69 @@ fn both_ways(ours: &Page, theirs: &Page) -> Result<()> {
     ours.wait_data("remote-mic", "on", T)?;
     trickle_accepted(ours, theirs)?;
     trickle_accepted(theirs, ours)
+}
+
+/// A call between ours (`?relayOnly`) and theirs, both given coturn behind
+/// a relay that can cut the path; `ours_calls` picks the direction.
+/// Returns (ours, theirs) in the call, each seeing and hearing the other.
+fn relayed(env: &Env, relay: &Relay, ours_calls: bool) -> Result<(Page, Page)> {
+    let config = json!({ "iceServers": relay.ice_servers() });
+    let (ours, theirs) = if ours_calls {
+        let theirs = open_with(env, "theirs (callee)", config.clone(), "/theirs.html")?;
+        let ours = open_with(env, "ours (caller)", config, "/call.html?relayOnly#startCall")?;
+        send_offer(&theirs, &wait_offer(&ours)?, true, Enc::Raw)?;
+        answer_on_theirs(&theirs)?;
+        send_answer(&ours, &wait_answer(&theirs)?, Enc::Raw)?;
+        (ours, theirs)
+    } else {
+        let ours = open_with(env, "ours (callee)", config.clone(), "/call.html?relayOnly")?;
+        let theirs = open_with(env, "theirs (caller)", config, "/theirs.html#startCall")?;
+        send_offer(&ours, &wait_offer(&theirs)?, true, Enc::Raw)?;
+        ours.wait_data("phase", "incoming", T)?;
+        ours.click("#answer")?;
+        send_answer(&theirs, &wait_answer(&ours)?, Enc::Raw)?;
+        (ours, theirs)
+    };
+    ours.wait_data("phase", "in-call", T)?;
+    theirs_in_call(&theirs)?;
+    ours.wait_data("route", "relay", T)?;
+    perceived(&ours, &theirs)?;
+    Ok((ours, theirs))
+}
+
+/// Each person sees and hears the other, judged on their own page.
+fn perceived(ours: &Page, theirs: &Page) -> Result<()> {
+    wait_video(ours)?;
+    wait_heard(ours)?;
+    wait_seen_and_heard(theirs)
+}
+
+/// A relayed call with their page and a 5 s outage of the path: media
+/// back on both pages, and each person again sees and hears the other.
+fn relayed_outage(ours_calls: bool) -> Result<()> {
+    testhost::require_interop()?;
+    let env = Env::new()?;
+    let turn = Turn::start()?;
+    let upstream = format!("127.0.0.1:{}", turn.port()).parse().map_err(|e| testhost::Error::new(format!("{e}")))?;
+    let relay = Relay::start(upstream, Impairment::NONE)?;
+    let (ours, theirs) = relayed(&env, &relay, ours_calls)?;
+    relay.set_blocked(true);
+    std::thread::sleep(Duration::from_secs(5)); // the outage
+    relay.set_blocked(false);
+    let took = frames_back(&ours, &theirs, std::time::Instant::now(), Duration::from_secs(40))?;
+    eprintln!("relayed 5 s outage with their page (ours calls: {ours_calls}): media back after {} ms", took.as_millis());
+    ours.wait_data("phase", "in-call", T)?;
+    perceived(&ours, &theirs)?;
+    check(&theirs, "window.__spy.rejections.length === 0", "their page is undisturbed")?;
+    check_clean(&ours)
+}
+
+#[test]
+fn ours_calls_theirs_relayed_outage() -> Result<()> {
+    relayed_outage(true)
+}
+
+#[test]
+fn theirs_calls_ours_relayed_outage() -> Result<()> {
+    relayed_outage(false)
 }
