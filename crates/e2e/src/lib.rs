@@ -551,7 +551,10 @@ mod tests {
         assert_eq!(m_lines(sdp), ["audio", "video", "application"]);
         assert_eq!(candidate_types(sdp), ["relay"]);
         assert_eq!(ice_ufrag(sdp).as_deref(), Some("ab"));
-        assert!(payload("a+b", Enc::UrlEncoded).contains('%') || payload("a+b", Enc::Raw) == "YSti");
+        // A payload whose base64 has all three characters that URL
+        // encoding changes (`/`, `+`, `=`), in both forms.
+        assert_eq!(payload("i>?a?>ab", Enc::Raw), "aT4/YT8+YWI=");
+        assert_eq!(payload("i>?a?>ab", Enc::UrlEncoded), "aT4%2FYT8%2BYWI%3D");
     }
 
     /// The m-lines of an offer as Chromium writes them; `msid` goes into
@@ -587,15 +590,30 @@ mod tests {
 
     #[test]
     fn permits_are_bounded() {
-        let a = permit();
-        let b = permit();
-        drop(a);
-        let c = permit();
-        drop(b);
-        drop(c);
-        let all = permit_exclusive();
-        drop(all);
-        let _d = permit();
+        // How long a permit that should wait is given to show that it does not.
+        const WAITS: Duration = Duration::from_millis(300);
+        /// Takes `n` slots on another thread; the permit arrives once taken.
+        fn take_elsewhere(n: usize) -> std::sync::mpsc::Receiver<Permit> {
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || drop(tx.send(take(n))));
+            rx
+        }
+        let mut calls: Vec<Permit> = (0..SLOTS).map(|_| permit()).collect();
+        let next = take_elsewhere(1);
+        assert!(next.recv_timeout(WAITS).is_err(), "a call beyond {SLOTS} must wait");
+        drop(calls.pop());
+        calls.push(next.recv_timeout(T).expect("a freed slot goes to the waiting call"));
+        let exclusive = take_elsewhere(SLOTS);
+        assert!(exclusive.recv_timeout(WAITS).is_err(), "an exclusive permit waits for the calls in flight");
+        drop(calls.pop());
+        assert!(exclusive.recv_timeout(WAITS).is_err(), "... for all of them");
+        drop(calls);
+        let alone = exclusive.recv_timeout(T).expect("an exclusive permit once every slot is free");
+        let beside = take_elsewhere(1);
+        assert!(beside.recv_timeout(WAITS).is_err(), "no call starts beside an exclusive one");
+        drop(alone);
+        drop(beside.recv_timeout(T).expect("a call after the exclusive one"));
+        assert_eq!(*USED.lock().unwrap_or_else(|e| e.into_inner()), 0, "every slot given back");
     }
 }
 
