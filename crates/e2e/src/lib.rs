@@ -341,6 +341,16 @@ pub fn check_one_stream(p: &Page, what: &str, sdp: &str) -> Result<()> {
     one_stream(sdp).map(|_| ()).or_else(|e| err(format!("{}: {what}: {e}\n{sdp}", p.name())))
 }
 
+/// [`check_one_stream`] on the call's current local description on `p`
+/// (after any renegotiation), if there is one.
+pub fn local_description_has_one_stream(p: &Page) -> Result<()> {
+    let js = "(window.__host && window.__host.callPc() && window.__host.callPc().localDescription || {}).sdp || ''";
+    match p.eval_str(js)? {
+        sdp if sdp.is_empty() => Ok(()),
+        sdp => check_one_stream(p, "the local description", &sdp),
+    }
+}
+
 /// [`check_one_stream`] on every renegotiation offer and answer `p` sent
 /// on channel 5.
 pub fn renegotiations_have_one_stream(p: &Page) -> Result<()> {
@@ -370,10 +380,12 @@ pub fn ensure(p: &Page, cond: bool, what: &str) -> Result<()> {
     }
 }
 
-/// No CSP violation and no alert()/confirm()/prompt() on the page.
+/// No CSP violation and no alert()/confirm()/prompt() on the page, and
+/// its last description on the wire had both tracks in one stream.
 pub fn check_clean(p: &Page) -> Result<()> {
     check(p, "window.__host.csp.length === 0", "the page violated its Content-Security-Policy")?;
-    check(p, "window.__host.alerts.length === 0", "something called alert/confirm/prompt")
+    check(p, "window.__host.alerts.length === 0", "something called alert/confirm/prompt")?;
+    local_description_has_one_stream(p)
 }
 
 // ---------------------------------------------------------------------------

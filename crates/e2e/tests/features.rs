@@ -137,6 +137,16 @@ fn screen_sharing() -> Result<()> {
     b.wait_data("show-avatar", "off", T)?;
     wait_video(&b)?;
     ensure(&a, a.eval("window.__host.offers")? == offers, "no renegotiation for sharing")?;
+    // A restart while sharing (the caller's network changed): the new
+    // offer and its answer still name one stream for both tracks, and the
+    // screen still reaches B.
+    a.eval("window.dispatchEvent(new Event('online'))")?;
+    a.wait_for(&format!("window.__host.offers > {offers}"), T)?;
+    b.wait_for("window.__host.srd > 1", T)?;
+    wait_phase(&[&a, &b], "in-call")?;
+    wait_video(&b)?;
+    local_description_has_one_stream(&a)?;
+    local_description_has_one_stream(&b)?;
     a.click("#stop-sharing")?;
     a.wait_data("screen", "off", T)?;
     ensure(&a, !a.visible("#sharing")?, "the banner goes")?;
