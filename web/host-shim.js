@@ -27,6 +27,7 @@
 //   csp    Content-Security-Policy violations [{directive, blocked}]
 //   alerts values passed to alert/confirm/prompt (must stay empty)
 //   hashchanges  how many hashchange events the page got
+//   timersPending()  how many timers the page has pending
 //   pcEvents [{i, state, t, at}] every connectionState change of the
 //          instance pcList[i]; at = performance.timeOrigin + t, a clock
 //          that two pages share (for timings across windows)
@@ -218,6 +219,26 @@
     notePhase();
     new MutationObserver(notePhase).observe(root, { attributes: true, attributeFilter: ["data-phase"] });
   }
+
+  // ---- timers ----
+  // Timers the page has pending (a setTimeout not yet run nor cleared, a
+  // setInterval not cleared): over a long call they must not pile up.
+  var pending = new Set();
+  var st = window.setTimeout, ct = window.clearTimeout, si = window.setInterval, ci = window.clearInterval;
+  window.setTimeout = function (f) {
+    var args = [].slice.call(arguments), id;
+    args[0] = function () {
+      pending.delete(id);
+      if (typeof f === "function") return f.apply(this, arguments);
+    };
+    id = st.apply(window, args);
+    pending.add(id);
+    return id;
+  };
+  window.clearTimeout = function (id) { pending.delete(id); return ct.call(window, id); };
+  window.setInterval = function () { var id = si.apply(window, arguments); pending.add(id); return id; };
+  window.clearInterval = function (id) { pending.delete(id); return ci.call(window, id); };
+  host.timersPending = function () { return pending.size; };
 
   // ---- helpers for the tests (not part of the host API) ----
   // The call's connection: the newest one with media. A page may make

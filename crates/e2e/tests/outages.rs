@@ -123,3 +123,72 @@ fn healthy_restart_from_either_side() -> Result<()> {
     }
     channel5_follows_android_rules(&c)
 }
+
+/// What a page holds that a long call could pile up: restart offers made,
+/// data-channel messages sent, timers pending, live peer connections.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Counts {
+    offers: u64,
+    sent: u64,
+    timers: u64,
+    live_pcs: u64,
+}
+
+fn counts(p: &Page) -> Result<Counts> {
+    let v = p.eval(
+        "({ offers: window.__host.offers, sent: window.__spy.out.length, timers: window.__host.timersPending(), \
+          live: window.__host.pcList.filter(pc => pc.connectionState !== 'closed').length })",
+    )?;
+    let n = |k: &str| v[k].as_u64().unwrap_or(u64::MAX);
+    Ok(Counts { offers: n("offers"), sent: n("sent"), timers: n("timers"), live_pcs: n("live") })
+}
+
+/// A flapping path, the short soak of `cargo xtask test`: a relayed call
+/// whose path drops for 3 s every 20 s, for `CALLS_FLAP_MINUTES` (default
+/// 5). Every outage ends with media back on both pages, neither page ever
+/// shows "Connection lost" or calls `endCall`, restarts stay bounded (at
+/// most one per outage), and nothing accumulates: at the end each page
+/// has one live connection, no more timers pending than after the first
+/// outages, and sends no more data-channel messages per outage than it
+/// did in the first ones.
+#[test]
+fn flapping_path_3s_every_20s() -> Result<()> {
+    let minutes: u64 = std::env::var("CALLS_FLAP_MINUTES").ok().and_then(|m| m.parse().ok()).unwrap_or(5).clamp(1, 60);
+    let env = Env::exclusive()?;
+    let c = relayed_call(&env)?;
+    let (period, gap) = (Duration::from_secs(20), Duration::from_secs(3));
+    let mut seen: Vec<[Counts; 2]> = vec![[counts(&c.a)?, counts(&c.b)?]];
+    let mut healed = Vec::new();
+    for _ in 0..minutes * 60 / period.as_secs() {
+        let start = Instant::now();
+        c.relay.set_blocked(true);
+        std::thread::sleep(gap);
+        c.relay.set_blocked(false);
+        healed.push(frames_back(&c.a, &c.b, Instant::now(), Duration::from_secs(15))?);
+        for p in [&c.a, &c.b] {
+            p.wait_data("phase", "in-call", T)?;
+            check(p, "!window.__host.calls.some(c => c.name === 'endCall')", "no endCall for an outage the rules survive")?;
+            check(p, "!window.__host.phases.some(x => x.phase === 'failed' || x.phase === 'ended')", "never failed or ended")?;
+        }
+        seen.push([counts(&c.a)?, counts(&c.b)?]);
+        std::thread::sleep(period.saturating_sub(start.elapsed()));
+    }
+    let outages = seen.len() as u64 - 1;
+    let ms: Vec<u128> = healed.iter().map(Duration::as_millis).collect();
+    eprintln!("flapping {minutes} min, {outages} outages of 3 s: media back after {ms:?} ms (median {} ms)", median(healed.clone()).as_millis());
+    for (i, p) in [&c.a, &c.b].into_iter().enumerate() {
+        let first = seen[0][i];
+        let last = seen[seen.len() - 1][i];
+        let per_outage: Vec<u64> = seen.windows(2).map(|w| w[1][i].sent - w[0][i].sent).collect();
+        let timers: Vec<u64> = seen.iter().map(|s| s[i].timers).collect();
+        eprintln!("{}: restart offers {}, messages per outage {per_outage:?}, timers pending {timers:?}", p.name(), last.offers - first.offers);
+        ensure(p, last.offers - first.offers <= outages, "at most one restart offer per outage")?;
+        ensure(p, last.live_pcs == 1, &format!("one live connection at the end, not {}", last.live_pcs))?;
+        let early_timers = timers.iter().take(4).max().copied().unwrap_or(0);
+        ensure(p, last.timers <= early_timers, &format!("timers pending do not grow: {timers:?}"))?;
+        let early_msgs = per_outage.iter().take(3).max().copied().unwrap_or(0);
+        let late_msgs = per_outage.iter().rev().take(3).max().copied().unwrap_or(0);
+        ensure(p, late_msgs <= early_msgs + 2, &format!("messages per outage do not grow: {per_outage:?}"))?;
+    }
+    channel5_follows_android_rules(&c)
+}
