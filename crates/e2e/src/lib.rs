@@ -553,6 +553,23 @@ m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=ice-ufrag:ab
 a=ice-pwd:0123456789abcdefghijkl\r\na=fingerprint:sha-256 AA:BB:CC\r\na=setup:actpass\r\na=sendrecv\r\n\
 a=rtpmap:111 opus/48000/2\r\n";
 
+// ---------------------------------------------------------------------------
+// Screen sharing without a screen
+
+/// Headless Chromium has no screen to capture: `getDisplayMedia` on `p`
+/// is replaced by a canvas stream (`captureStream`) that flickers red and
+/// blue, so that frames keep coming. The one stub of a browser API in
+/// these tests; the page still shows its share button only where
+/// `getDisplayMedia` exists.
+pub fn fake_screen(p: &Page) -> Result<()> {
+    p.eval(
+        "(() => { const c = document.createElement('canvas'); c.width = 320; c.height = 240; \
+         const x = c.getContext('2d'); let n = 0; setInterval(() => { x.fillStyle = n++ % 2 ? '#f00' : '#00f'; x.fillRect(0, 0, 320, 240); }, 50); \
+         navigator.mediaDevices.getDisplayMedia = () => Promise.resolve(c.captureStream(20)); return true; })()",
+    )
+    .map(|_| ())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -627,21 +644,4 @@ mod tests {
         drop(beside.recv_timeout(T).expect("a call after the exclusive one"));
         assert_eq!(*USED.lock().unwrap_or_else(|e| e.into_inner()), 0, "every slot given back");
     }
-}
-
-// ---------------------------------------------------------------------------
-// Screen sharing without a screen
-
-/// Headless Chromium has no screen to capture: `getDisplayMedia` on `p`
-/// is replaced by a canvas stream (`captureStream`) that flickers red and
-/// blue, so that frames keep coming. The one stub of a browser API in
-/// these tests; the page still shows its share button only where
-/// `getDisplayMedia` exists.
-pub fn fake_screen(p: &Page) -> Result<()> {
-    p.eval(
-        "(() => { const c = document.createElement('canvas'); c.width = 320; c.height = 240; \
-         const x = c.getContext('2d'); let n = 0; setInterval(() => { x.fillStyle = n++ % 2 ? '#f00' : '#00f'; x.fillRect(0, 0, 320, 240); }, 50); \
-         navigator.mediaDevices.getDisplayMedia = () => Promise.resolve(c.captureStream(20)); return true; })()",
-    )
-    .map(|_| ())
 }
