@@ -6,7 +6,9 @@
 //! benchmark binary (`crates/e2e/src/bin/bench`) in release mode with
 //! `CALLS_DIST` and `CALLS_INTEROP_PAGE` set. A run of every scenario writes
 //! `BENCHMARKS.md` at the workspace root; `--smoke` (= `--runs 1 --scenario
-//! none`) checks the harness in well under a minute.
+//! none`) checks the harness in well under a minute. `--soak [MINUTES]
+//! [--flap GAP/PERIOD] [--every SECONDS]` runs one long call per page
+//! instead and writes its own section of `BENCHMARKS.md`.
 
 use crate::{cargo, dist, Result};
 

@@ -46,7 +46,7 @@ fn main() -> ExitCode {
         Some("fuzz") => fuzz::seconds(rest).and_then(fuzz::run),
         Some("bench") => bench::run(rest),
         _ => {
-            eprintln!("usage: cargo xtask <setup|build|package|check-wasm FILE.wasm|deployed-page|test [cargo test args]|demo [--port N | --core [--relay-only]]|fuzz [SECONDS]|bench [--runs N] [--scenario IDS] [--smoke]>");
+            eprintln!("usage: cargo xtask <setup|build|package|check-wasm FILE.wasm|deployed-page|test [cargo test args]|demo [--port N | --core [--relay-only]]|fuzz [SECONDS]|bench [--runs N] [--scenario IDS] [--smoke] | bench --soak [MINUTES] [--flap GAP/PERIOD]>");
             return ExitCode::from(2);
         }
     };

@@ -6,7 +6,13 @@
 //! machine's load hits both alike. One call at a time; every window in a
 //! fresh Chromium of its own (as on two machines).
 //!
-//! Usage: `bench [--runs N] [--scenario ID[,ID…]]… [--smoke] [--out FILE] [--trace DIR] [--list]`
+//! The first scenarios (`warm-…`) drive a call as Delta Chat Desktop does:
+//! the window loads the page, and the command comes 1.5 s later on
+//! `location.hash`; the others open the page with the command in the URL.
+//!
+//! Usage: `bench [--runs N] [--scenario ID[,ID…]]… [--smoke] [--out FILE] [--trace DIR] [--list]`,
+//! or `bench --soak [MINUTES] [--flap GAP/PERIOD] [--every SECONDS]` for one
+//! long call per page (see `soak.rs`)
 //! (`--smoke` = `--runs 1 --scenario none`; `--trace DIR`: Chromium traces
 //! of the cost scenario's windows, and where their main thread's time went,
 //! see `trace.rs`). A run of every scenario
@@ -17,6 +23,7 @@
 //! windows' signalling, ICE, DTLS and connection states with their times
 //! relative to `#onAnswer=` (what t_connected is made of).
 
+mod soak;
 mod trace;
 
 use std::collections::HashMap;
@@ -38,6 +45,9 @@ const STEP: Duration = Duration::from_secs(30);
 /// The call whose cost is measured.
 const COST_CALL: Duration = Duration::from_secs(20);
 /// The outage of the recovery scenario.
+/// Desktop's flow: it opens the call window, then sets `#startCall` about
+/// 1.5 s later (PROTOCOL.md section 3); hosts answer the same way.
+const WARM_DELAY: Duration = Duration::from_millis(1500);
 const OUTAGE: Duration = Duration::from_secs(5);
 /// 100 ms RTT and 5 % loss between the two pages. Every packet crosses the
 /// relay twice (page → TURN, TURN → other page): 25 ms and 1 − √0.95 per
@@ -113,7 +123,10 @@ enum Net {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Load,
-    Call(Net),
+    /// A call; `warm`: Desktop's flow (the page loaded first, the command
+    /// set on `location.hash` [`WARM_DELAY`] later), else the command in
+    /// the URL it opens with.
+    Call(Net, bool),
     Cost,
     Recovery,
 }
@@ -131,6 +144,7 @@ fn call_metrics(offer_target: Target) -> Vec<MetricDef> {
     vec![
         m("offer", "t_offer: `#startCall` → `startCall()`", Unit::Ms, offer_target),
         m("answer", "t_answer: `#acceptCall=` → `acceptCall()`", Unit::Ms, Target::Ratio(1.0)),
+        m("sent", "t_seen: `#startCall` → the caller's first video frame encoded (`framesEncoded` > 0)", Unit::Ms, Target::None),
         m("connected", "t_connected: `#onAnswer=` → both connected", Unit::Ms, Target::Ratio(1.0)),
         m("media", "t_media: `#onAnswer=` → video decoded on both sides", Unit::Ms, Target::Ratio(1.0)),
         m("srd", "(detail) caller: `#onAnswer=` → `setRemoteDescription(answer)`", Unit::Ms, Target::None),
@@ -140,8 +154,20 @@ fn call_metrics(offer_target: Target) -> Vec<MetricDef> {
 }
 
 fn scenarios() -> Vec<Scenario> {
-    let call = |id, title, net, offer_target, about| Scenario { id, title, kind: Kind::Call(net), metrics: call_metrics(offer_target), about };
+    let call = |id, title, net, offer_target, about| Scenario { id, title, kind: Kind::Call(net, false), metrics: call_metrics(offer_target), about };
+    let warm = |id, title, net, about| Scenario { id, title, kind: Kind::Call(net, true), metrics: call_metrics(Target::Ratio(1.0)), about };
     vec![
+        warm("warm-none", "Desktop's flow: no ICE servers", Net::NoServers,
+            "Desktop's flow (PROTOCOL.md section 3): each window loads the page without a command; 1.5 s \
+             later the host sets `#startCall` (caller) or `#acceptCall=<offer>` (callee) on `location.hash`. \
+             t_offer and t_answer run from that moment; t_seen from `#startCall` to the caller's first \
+             encoded video frame. `getIceServers()` gives `[]`."),
+        warm("warm-coturn", "Desktop's flow: local coturn", Net::Coturn,
+            "As above, with a working coturn on 127.0.0.1."),
+        warm("warm-relay", "Desktop's flow: relay forced (coturn)", Net::Relay,
+            "As above, relay candidates only (ours `?relayOnly`, theirs forced by the harness)."),
+        warm("warm-lossy", "Desktop's flow: 100 ms RTT, 5 % loss (relay forced)", Net::Lossy,
+            "As above, through the lossy relay of the `lossy` scenario below."),
         Scenario {
             id: "load",
             title: "Page load",
@@ -490,6 +516,7 @@ fn open(b: &Browser, server: &Server, side: Side, name: &str, net: &NetEnv, hash
         p.call("Page.addScriptToEvaluateOnNewDocument", json!({ "source": FORCE_RELAY }))?;
     }
     p.call("Page.addScriptToEvaluateOnNewDocument", json!({ "source": PROBE }))?;
+    p.call("Page.addScriptToEvaluateOnNewDocument", json!({ "source": SENT_PROBE }))?;
     p.call("Performance.enable", json!({}))?;
     p.goto(&server.url(&format!("{}{hash}", side.path(net.relay_only))))?;
     Ok(p)
@@ -549,14 +576,43 @@ fn run_load(server: &Server, side: Side, rec: &mut Rec) -> Result<()> {
     Ok(())
 }
 
-/// A whole call between two windows of one page, as Desktop drives it: the
-/// caller opened with `#startCall`, the callee with `#acceptCall=<offer>`,
-/// then `#onAnswer=<answer>` to the caller. Records t_offer, t_answer,
-/// t_connected and t_media; returns (caller, callee).
-fn run_call(b: &[Browser; 2], server: &Server, side: Side, net: &NetEnv, rec: &mut Rec, notes: &mut Vec<String>) -> Result<(Page, Page)> {
-    let a = open(&b[0], server, side, "caller", net, "#startCall")?;
+/// Runs before any script of a call window: `window.__sent` becomes the
+/// page time at which the call's connection first reported an encoded
+/// outgoing video frame (polled every 25 ms once the connection exists).
+const SENT_PROBE: &str = "window.__sent = null; (function () { var iv = setInterval(function () { \
+  var pc = window.__host && window.__host.callPc && window.__host.callPc(); if (!pc || pc.signalingState === 'closed') return; \
+  pc.getStats().then(function (r) { r.forEach(function (s) { if (s.type === 'outbound-rtp' && s.kind === 'video' && s.framesEncoded > 0 && window.__sent === null) { \
+    window.__sent = performance.now(); clearInterval(iv); } }); }, function () {}); }, 25); })();";
+
+/// Sets a command on `location.hash` of a loaded window; returns the page
+/// time at which it did.
+fn command(p: &Page, hash: &str) -> Result<f64> {
+    let hash = serde_json::to_string(hash)?;
+    eval_num(p, &format!("(() => {{ const t = performance.now(); location.hash = {hash}; return t; }})()"), "the moment of the command")
+}
+
+/// A window of a call that gets `hash` as a host gives it: in the URL
+/// (cold), or set on the loaded page [`WARM_DELAY`] later (warm, Desktop).
+/// Returns the window and the page time of the command (0: navigation).
+fn open_with_command(b: &Browser, server: &Server, side: Side, name: &str, net: &NetEnv, hash: &str, warm: bool) -> Result<(Page, f64)> {
+    if !warm {
+        return Ok((open(b, server, side, name, net, hash)?, 0.0));
+    }
+    let p = open(b, server, side, name, net, "")?;
+    sleep(WARM_DELAY);
+    let t = command(&p, hash)?;
+    Ok((p, t))
+}
+
+/// A whole call between two windows of one page, as a host drives it: the
+/// caller gets `#startCall`, the callee `#acceptCall=<offer>`, then the
+/// caller `#onAnswer=<answer>`; `warm` as in [`open_with_command`].
+/// Records t_offer, t_answer, t_seen, t_connected and t_media; returns
+/// (caller, callee).
+fn run_call(b: &[Browser; 2], server: &Server, side: Side, net: &NetEnv, warm: bool, rec: &mut Rec, notes: &mut Vec<String>) -> Result<(Page, Page)> {
+    let (a, t_start) = open_with_command(&b[0], server, side, "caller", net, "#startCall", warm)?;
     let offer = a.wait_host_call("startCall", SLOW_STEP)?;
-    rec.push(("offer", offer.t));
+    rec.push(("offer", offer.t - t_start));
     let offer = offer.arg.ok_or_else(|| Error::new("startCall without an SDP"))?;
     if net.relay_only {
         let types = e2e::candidate_types(&offer);
@@ -564,9 +620,9 @@ fn run_call(b: &[Browser; 2], server: &Server, side: Side, net: &NetEnv, rec: &m
             return err(format!("{}: relay forced, but the offer has candidates {types:?}", a.name()));
         }
     }
-    let bb = open(&b[1], server, side, "callee", net, &format!("#acceptCall={}", payload(&offer, Enc::Raw)))?;
+    let (bb, t_accept) = open_with_command(&b[1], server, side, "callee", net, &format!("#acceptCall={}", payload(&offer, Enc::Raw)), warm)?;
     let answer = bb.wait_host_call("acceptCall", SLOW_STEP)?;
-    rec.push(("answer", answer.t));
+    rec.push(("answer", answer.t - t_accept));
     let answer = answer.arg.ok_or_else(|| Error::new("acceptCall without an SDP"))?;
     let (oa, ob) = (clock_offset(&a)?, clock_offset(&bb)?);
     watch_frames(&a, false)?;
@@ -607,6 +663,8 @@ fn run_call(b: &[Browser; 2], server: &Server, side: Side, net: &NetEnv, rec: &m
     }
     video_moving(&a)?;
     video_moving(&bb)?;
+    let sent = a.wait_for("window.__sent", STEP)?;
+    rec.push(("sent", num(&a, &sent, "the first encoded frame")? - t_start));
     notes.push(format!("video received by the caller: {}", video_format(&a)));
     if net.relay_only {
         for p in [&a, &bb] {
@@ -634,7 +692,7 @@ fn run_cost(server: &Server, side: Side, trace_dir: Option<&std::path::Path>, ru
     };
     let net = NetEnv::new(Net::NoServers)?;
     let mut setup = Vec::new();
-    let (a, bb) = run_call(&b, server, side, &net, &mut setup, &mut Vec::new())?;
+    let (a, bb) = run_call(&b, server, side, &net, false, &mut setup, &mut Vec::new())?;
     let mark = |name: &str| -> Result<()> {
         for p in [&a, &bb] {
             p.eval(&format!("performance.mark('{name}'), 0"))?;
@@ -698,7 +756,7 @@ fn run_recovery(server: &Server, side: Side, rec: &mut Rec, notes: &mut Vec<Stri
     let net = NetEnv::relayed(Impairment::NONE)?;
     let relay = net.relay.as_ref().ok_or_else(|| Error::new("no relay"))?;
     let mut setup = Vec::new();
-    let (a, bb) = run_call(&b, server, side, &net, &mut setup, &mut Vec::new())?;
+    let (a, bb) = run_call(&b, server, side, &net, false, &mut setup, &mut Vec::new())?;
     let (oa, ob) = (clock_offset(&a)?, clock_offset(&bb)?);
     let ev = [
         eval_num(&a, "window.__host.pcEvents.length", "events")?,
@@ -737,7 +795,7 @@ struct Opts {
     trace: Option<PathBuf>,
 }
 
-const USAGE: &str = "usage: bench [--runs N] [--scenario ID[,ID…]]… [--smoke] [--out FILE] [--trace DIR] [--list]";
+const USAGE: &str = "usage: bench [--runs N] [--scenario ID[,ID…]]… [--smoke] [--out FILE] [--trace DIR] [--list]\n       bench --soak [MINUTES] [--flap GAP/PERIOD] [--every SECONDS]";
 
 fn parse(args: &[String]) -> Result<Option<Opts>> {
     let mut o = Opts { runs: 5, filter: Vec::new(), out: None, trace: None };
@@ -783,7 +841,12 @@ fn parse(args: &[String]) -> Result<Option<Opts>> {
 
 fn main() -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match parse(&args).and_then(|o| o.map_or(Ok(()), |o| bench(&o, &args))) {
+    let r = match soak::SoakOpts::parse(&args) {
+        Ok(Some(s)) => soak(&s),
+        Ok(None) => parse(&args).and_then(|o| o.map_or(Ok(()), |o| bench(&o, &args))),
+        Err(e) => Err(e),
+    };
+    match r {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("bench: {e}");
@@ -792,17 +855,27 @@ fn main() -> std::process::ExitCode {
     }
 }
 
+/// `--soak`: see the `soak` module.
+fn soak(o: &soak::SoakOpts) -> Result<()> {
+    testhost::require_dist()?;
+    testhost::require_interop()?;
+    let chromium = chromium_version()?;
+    soak::run(o, &Server::start()?, &chromium)
+}
+
+fn chromium_version() -> Result<String> {
+    let b = Browser::launch()?;
+    let v = b.call("Browser.getVersion", json!({}))?;
+    Ok(v["product"].as_str().unwrap_or("?").to_string())
+}
+
 fn bench(o: &Opts, args: &[String]) -> Result<()> {
     testhost::require_dist()?;
     let theirs_page = testhost::require_interop()?;
     let ours_page = testhost::dist_dir().join("index.html");
     let started = Instant::now();
     let load_before = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    let chromium = {
-        let b = Browser::launch()?;
-        let v = b.call("Browser.getVersion", json!({}))?;
-        v["product"].as_str().unwrap_or("?").to_string()
-    };
+    let chromium = chromium_version()?;
     let server = Server::start()?;
     let all = scenarios();
     let chosen: Vec<&Scenario> = all.iter().filter(|s| o.filter.is_empty() || o.filter.iter().any(|f| f == s.id)).collect();
@@ -814,7 +887,7 @@ fn bench(o: &Opts, args: &[String]) -> Result<()> {
             rows.push(Row { scenario: s.id, def: *d, ours: Samples::default(), theirs: Samples::default() });
         }
         let net = match s.kind {
-            Kind::Call(n) => Some(NetEnv::new(n)?),
+            Kind::Call(n, _) => Some(NetEnv::new(n)?),
             _ => None,
         };
         for run in 0..o.runs {
@@ -825,12 +898,12 @@ fn bench(o: &Opts, args: &[String]) -> Result<()> {
                 let mut run_notes = Vec::new();
                 let r = match (s.kind, &net) {
                     (Kind::Load, _) => run_load(&server, side, &mut rec),
-                    (Kind::Call(_), Some(net)) => {
-                        browsers().and_then(|b| run_call(&b, &server, side, net, &mut rec, &mut run_notes).map(|_| ()))
+                    (Kind::Call(_, warm), Some(net)) => {
+                        browsers().and_then(|b| run_call(&b, &server, side, net, warm, &mut rec, &mut run_notes).map(|_| ()))
                     }
                     (Kind::Cost, _) => run_cost(&server, side, o.trace.as_deref(), run + 1, &mut rec, &mut run_notes),
                     (Kind::Recovery, _) => run_recovery(&server, side, &mut rec, &mut run_notes),
-                    (Kind::Call(_), None) => err("no network for a call"),
+                    (Kind::Call(..), None) => err("no network for a call"),
                 };
                 let shown: Vec<String> = rec.iter().map(|(k, v)| format!("{k}={v:.1}")).collect();
                 eprintln!(
@@ -894,7 +967,9 @@ fn bench(o: &Opts, args: &[String]) -> Result<()> {
     if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    std::fs::write(&out, report)?;
+    // The soak's sections (`--soak`) are runs of their own: kept.
+    let soak = std::fs::read_to_string(&out).map(|old| soak::kept(&old).to_string()).unwrap_or_default();
+    std::fs::write(&out, if soak.is_empty() { report } else { format!("{report}\n{soak}") })?;
     let out = std::fs::canonicalize(&out).unwrap_or(out);
     eprintln!("bench: wrote {}", out.display());
     Ok(())
@@ -1082,7 +1157,7 @@ fn report(r: &Report) -> String {
     s.push_str(&format!("| theirs (`dist/index.html` of the package) | {tr} B | {tg} B |\n"));
     s.push_str(&format!("| ours/theirs | {:.3} | {:.3} |\n", or as f64 / tr as f64, og as f64 / tg as f64));
 
-    if r.chosen.iter().any(|c| matches!(c.kind, Kind::Call(_) | Kind::Cost)) {
+    if r.chosen.iter().any(|c| matches!(c.kind, Kind::Call(..) | Kind::Cost)) {
         s.push_str(ANALYSIS);
     }
     s.push_str(CAVEATS);
