@@ -3,14 +3,16 @@
 //! optional control, reconnecting, failed) is reached once and then
 //! measured at phone sizes, portrait and landscape, with touch emulation
 //! and without (a narrow desktop window), in English, in Arabic (mirrored)
-//! and in the language with the longest visible texts. A measurement fails
-//! when two visible controls overlap, when a control covers what the
-//! person must read or their own picture, when one is off screen or not on
-//! top where it is tapped, when a main control (microphone, camera, end,
-//! answer, decline) is not round or below 44 px, when any control is below
-//! 24 px (WCAG 2.2 target size), when the bar's order on screen is not its
-//! DOM order (the order of Tab and of screen readers), or when the bar
-//! takes more than 30 % of a landscape screen's height.
+//! and in the language with the longest visible texts (then also with
+//! each text in its longest translation). A measurement fails when two
+//! visible controls overlap, when a control covers what the person must
+//! read or their own picture, or two of those overlap, when a control is
+//! off screen or not on top where it is tapped, when a main control
+//! (microphone, camera, end, answer, decline) is not round or below 44 px,
+//! when any control is below 24 px (WCAG 2.2 target size), when the bar's
+//! order on screen is not its DOM order (the order of Tab and of screen
+//! readers), or when the bar takes more than 30 % of a landscape screen's
+//! height.
 //!
 //! `LAYOUT_SHOTS=<dir>` also saves a screenshot of every measurement.
 
@@ -35,7 +37,7 @@ const MEASURE: &str = r#"(() => {
     getComputedStyle(e).visibility !== 'hidden' && getComputedStyle(e).opacity !== '0';
   const name = e => e ? '#' + (e.id || e.tagName.toLowerCase()) : 'nothing';
   const box = e => { const r = e.getBoundingClientRect(); return { id: name(e), x: r.left, y: r.top, w: r.width, h: r.height }; };
-  const seen = ['status', 'notice', 'who', 'timer', 'remote-muted', 'local-video', 'quality-details', 'devices']
+  const seen = ['status', 'notice', 'who', 'timer', 'remote-muted', 'local-video', 'sharing', 'quality-details', 'devices']
     .map(id => document.getElementById(id))
     .filter(e => e && shown(e) && (e.tagName === 'VIDEO' || e.id === 'who' || e.textContent.trim() !== ''));
   const bar = document.getElementById('controls');
@@ -156,6 +158,14 @@ impl Findings {
                 }
             }
         }
+        for (i, s) in seen.iter().enumerate() {
+            for o in &seen[i + 1..] {
+                let (ow, oh) = s.overlap(o);
+                if ow > 0.5 && oh > 0.5 {
+                    bad(format!("{s} and {o} overlap by {ow:.0}×{oh:.0} px"));
+                }
+            }
+        }
         // The bar reads in rows from the top, each from the start side
         // (right in Arabic): that order must be the DOM's.
         let rtl = m["rtl"] == Value::Bool(true);
@@ -270,6 +280,15 @@ fn decline_then_answer(p: &Page, what: &str, f: &mut Findings) -> Result<()> {
     Ok(())
 }
 
+/// Each key of the template's texts (`data-t`) with its longest translation,
+/// as a JSON object.
+fn longest_of_each() -> Value {
+    let template = std::fs::read_to_string(testhost::workspace_root().join("web/index.html")).unwrap_or_default();
+    let keys = template.split("data-t=\"").skip(1).filter_map(|s| s.split('"').next());
+    let longest = |k: &str| call_core::i18n::Lang::all().map(|l| l.text(k)).max_by_key(|t| t.chars().count()).unwrap_or("");
+    Value::Object(keys.map(|k| (k.to_string(), Value::from(longest(k)))).collect())
+}
+
 /// Every phase in `lang`; `all`: also ringing, reconnecting and failed.
 fn phases(lang: &str, all: bool) -> Result<()> {
     let env = Env::with_args(&[TWO_CAMERAS])?;
@@ -314,6 +333,13 @@ fn phases(lang: &str, all: bool) -> Result<()> {
     a.click("#devices-btn")?;
     f.at_every_size(&a, &format!("{lang} in call, devices open"))?;
     a.click("#devices-btn")?;
+    if !all {
+        // Worse than any one language: each text of the template in its
+        // longest translation.
+        a.eval(&format!("(t => {{ for (const e of document.querySelectorAll('[data-t]')) e.textContent = t[e.dataset.t] || e.textContent; return true; }})({})", longest_of_each()))?;
+        a.click("#devices-btn")?;
+        f.at_every_size(&a, "the longest text of each key, in call, devices open")?;
+    }
 
     if all {
         // The other side's renderer dies without a word: the connection
