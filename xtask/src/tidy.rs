@@ -124,7 +124,7 @@ fn unmapped<'a>(files: &'a [String], entries: &[Entry]) -> Vec<&'a str> {
 }
 
 /// Entries whose file or folder does not exist.
-fn stale<'a>(entries: &'a [Entry], exists: impl Fn(&str) -> bool) -> Vec<&'a Entry> {
+fn stale(entries: &[Entry], exists: impl Fn(&str) -> bool) -> Vec<&Entry> {
     entries.iter().filter(|e| !exists(e.path.trim_end_matches('/'))).collect()
 }
 
