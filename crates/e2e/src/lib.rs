@@ -570,6 +570,15 @@ pub fn fake_screen(p: &Page) -> Result<()> {
     .map(|_| ())
 }
 
+/// Presses Tab through the browser's input pipeline, as a person does
+/// (so `:focus-visible` and the focus order apply).
+pub fn press_tab(p: &Page) -> Result<()> {
+    for kind in ["keyDown", "keyUp"] {
+        p.call("Input.dispatchKeyEvent", serde_json::json!({ "type": kind, "key": "Tab", "code": "Tab", "windowsVirtualKeyCode": 9 }))?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

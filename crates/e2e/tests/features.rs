@@ -315,9 +315,7 @@ fn accessibility() -> Result<()> {
     // at least 2 px (the key goes through the browser's input pipeline,
     // so `:focus-visible` applies as for a person).
     for _ in 0..2 {
-        for kind in ["keyDown", "keyUp"] {
-            b.call("Input.dispatchKeyEvent", json!({ "type": kind, "key": "Tab", "code": "Tab", "windowsVirtualKeyCode": 9 }))?;
-        }
+        press_tab(&b)?;
     }
     check(
         &b,

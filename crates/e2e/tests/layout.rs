@@ -240,9 +240,7 @@ fn tab_order(p: &Page) -> Result<Vec<String>> {
     p.eval("document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0); true")?;
     let mut order = Vec::new();
     for _ in 0..n.as_u64().unwrap_or(0) {
-        for kind in ["keyDown", "keyUp"] {
-            p.call("Input.dispatchKeyEvent", json!({ "type": kind, "key": "Tab", "code": "Tab", "windowsVirtualKeyCode": 9 }))?;
-        }
+        press_tab(p)?;
         order.push(p.eval_str("'#' + document.activeElement.id")?);
     }
     Ok(order)
