@@ -474,7 +474,7 @@ impl Call {
                 // closes at once, long before ICE notices.
                 // (A channel lost with the connection is not a hang-up.)
                 if ch == Channel::MutedState && self.phase == Phase::InCall && self.conn == ConnState::Connected {
-                    self.end(Msg::PeerHungUp);
+                    self.end(self.peer_gone());
                 }
             }
             Input::ChannelMessage(ch, text) => self.message(now, ch, &text),
@@ -515,7 +515,8 @@ impl Call {
             }
             Input::Stats(cur) => {
                 if let Some(prev) = self.last_sample.replace(cur) {
-                    if let Some(q) = crate::quality::assess(&prev, &cur) {
+                    let expected = self.remote_muted.is_none_or(|m| m.audio_enabled || m.video_enabled);
+                    if let Some(q) = crate::quality::assess(&prev, &cur, expected) {
                         self.quality = Some(q);
                     }
                 }
@@ -868,8 +869,21 @@ impl Call {
             }
             ConnState::Failed if self.connected_once => self.begin_restart(now),
             ConnState::Failed => self.fail(Msg::ConnectFailed),
-            ConnState::Closed if self.connected_once => self.end(Msg::PeerHungUp),
+            ConnState::Closed if self.connected_once => self.end(self.peer_gone()),
             _ => {}
+        }
+    }
+
+    /// What to say when the other side closed the connection. Only a peer
+    /// that reached us on channel 3 (every peer sends its state there once
+    /// its side is up) had a working call to hang up; one that never did
+    /// may have failed (a wrong DTLS fingerprint ends the caller before its
+    /// channels open), so the page says only what it knows.
+    fn peer_gone(&self) -> Msg {
+        if self.remote_muted.is_some() {
+            Msg::PeerHungUp
+        } else {
+            Msg::ConnectionClosed
         }
     }
 

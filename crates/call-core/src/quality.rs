@@ -61,8 +61,12 @@ fn kbps(bytes: u64, ms: u64) -> u32 {
 }
 
 /// Grades the interval between two samples; `None` when they do not make
-/// an interval (same time, counters reset by a restart).
-pub fn assess(prev: &Sample, cur: &Sample) -> Option<Quality> {
+/// an interval (same time, counters reset by a restart). `media_expected`:
+/// whether media should arrive at all. A peer that said on channel 3 that
+/// it sends neither audio nor video (muted and camera off, or no devices)
+/// sends nothing by choice; then silence is not a poor connection, and the
+/// round trip and loss alone grade it.
+pub fn assess(prev: &Sample, cur: &Sample, media_expected: bool) -> Option<Quality> {
     let ms = cur.at_ms.checked_sub(prev.at_ms).filter(|&ms| ms > 0)?;
     let received = cur.packets_received.checked_sub(prev.packets_received)?;
     let lost = cur.packets_lost.saturating_sub(prev.packets_lost);
@@ -71,7 +75,7 @@ pub fn assess(prev: &Sample, cur: &Sample) -> Option<Quality> {
     let down_kbps = kbps(cur.bytes_received.checked_sub(prev.bytes_received)?, ms);
     let up_kbps = kbps(cur.bytes_sent.checked_sub(prev.bytes_sent)?, ms);
     let rtt = cur.rtt_ms.unwrap_or(0);
-    let level = if rtt >= POOR_RTT_MS || loss_permille >= POOR_LOSS_PERMILLE || (received == 0 && ms >= 1000) {
+    let level = if rtt >= POOR_RTT_MS || loss_permille >= POOR_LOSS_PERMILLE || (media_expected && received == 0 && ms >= 1000) {
         Level::Poor
     } else if rtt >= GOOD_RTT_MS || loss_permille >= GOOD_LOSS_PERMILLE {
         Level::Fair
@@ -117,6 +121,7 @@ mod tests {
 
     #[test]
     fn grades() {
+        let assess = |a: &Sample, b: &Sample| assess(a, b, true);
         let a = s(0, 40, 1000, 0, 0);
         let good = assess(&a, &s(2000, 40, 1200, 1, 250_000)).unwrap();
         assert_eq!(good.level, Level::Good);
@@ -128,8 +133,23 @@ mod tests {
         assert_eq!(assess(&a, &s(2000, 40, 1000, 0, 0)).unwrap().level, Level::Poor, "nothing arrives");
     }
 
+    /// The other side denied its camera and microphone (it says so on
+    /// channel 3: nothing enabled) and sends nothing; the connection
+    /// itself is fine. Graded as poor before `media_expected` existed.
+    #[test]
+    fn silence_by_choice_is_not_poor() {
+        let a = s(0, 40, 1000, 0, 0);
+        let quiet = s(2000, 40, 1000, 0, 0);
+        assert_eq!(assess(&a, &quiet, false).unwrap().level, Level::Good);
+        assert_eq!(assess(&a, &quiet, true).unwrap().level, Level::Poor, "when media should come, none is poor");
+        // A slow path is still graded by its round trip.
+        assert_eq!(assess(&a, &s(2000, 700, 1000, 0, 0), false).unwrap().level, Level::Poor);
+        assert_eq!(assess(&a, &s(2000, 350, 1000, 0, 0), false).unwrap().level, Level::Fair);
+    }
+
     #[test]
     fn no_interval_no_grade() {
+        let assess = |a: &Sample, b: &Sample| assess(a, b, true);
         let a = s(1000, 40, 1000, 0, 5000);
         assert_eq!(assess(&a, &a), None);
         assert_eq!(assess(&a, &s(500, 40, 1000, 0, 5000)), None, "time went back");
@@ -141,7 +161,7 @@ mod tests {
     fn hostile_counters_do_not_overflow() {
         let a = Sample { at_ms: 0, ..Sample::default() };
         let b = Sample { at_ms: 1, rtt_ms: Some(u32::MAX), packets_received: u64::MAX, packets_lost: u64::MAX, bytes_received: u64::MAX, bytes_sent: u64::MAX };
-        let q = assess(&a, &b).unwrap();
+        let q = assess(&a, &b, true).unwrap();
         assert_eq!(q.level, Level::Poor);
         assert!(!details(&q, Route::Relay, crate::i18n::EN).is_empty());
     }

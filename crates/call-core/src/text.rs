@@ -15,6 +15,9 @@ pub enum Msg {
     Reconnecting,
     CallEnded,
     PeerHungUp,
+    /// The connection closed before the other side ever reached us on
+    /// channel 3: it may have failed rather than hung up.
+    ConnectionClosed,
     CallFailed,
     // notices
     BadPayload(PayloadError),
@@ -52,6 +55,7 @@ impl Msg {
             Msg::Reconnecting => "reconnecting",
             Msg::CallEnded => "call_ended",
             Msg::PeerHungUp => "peer_hung_up",
+            Msg::ConnectionClosed => "connection_closed",
             Msg::CallFailed => "call_failed",
             // One sentence for a person; the log says which check failed.
             Msg::BadPayload(_) => "bad_payload",
@@ -98,9 +102,9 @@ mod tests {
     use std::vec::Vec;
 
     /// Every message once (`BadPayload` with one of its reasons).
-    const ALL: [Msg; 29] = [
+    const ALL: [Msg; 30] = [
         Msg::IncomingCall, Msg::Connecting, Msg::Ringing, Msg::InCall, Msg::Reconnecting, Msg::CallEnded,
-        Msg::PeerHungUp, Msg::CallFailed, Msg::BadPayload(PayloadError::NotSdp), Msg::IceServersUnavailable,
+        Msg::PeerHungUp, Msg::ConnectionClosed, Msg::CallFailed, Msg::BadPayload(PayloadError::NotSdp), Msg::IceServersUnavailable,
         Msg::SomeIceServersIgnored, Msg::CameraUnavailable, Msg::NoMicrophone, Msg::NoMedia, Msg::NoHost,
         Msg::HostIncomplete, Msg::NoWebRtc, Msg::SetupFailed, Msg::AnswerRejected, Msg::ConnectFailed,
         Msg::ConnectionLost, Msg::Crashed, Msg::Answer, Msg::Decline, Msg::EndCall, Msg::MuteMic,

@@ -1465,12 +1465,13 @@ fn hang_up_while_ringing_and_while_connecting() {
 #[test]
 fn peer_hang_up_closes_the_muted_state_channel() {
     let mut s = caller_in_call();
+    s.feed(heard_from_peer());
     assert_eq!(s.feed(Input::ChannelClosed(Channel::IceTrickling)), vec![]);
     assert_eq!(s.feed(Input::ChannelClosed(Channel::Renegotiation)), vec![]);
     assert_eq!(s.phase(), Phase::InCall);
     let e = s.feed(Input::ChannelClosed(Channel::MutedState));
     assert_eq!(e, vec![Effect::ClosePeer, Effect::EndCall]);
-    assert_eq!(s.view(), ended_view(Msg::PeerHungUp, true, true));
+    assert_eq!(s.view(), View { remote_mic: Some(true), ..ended_view(Msg::PeerHungUp, true, true) });
     assert_inert(&mut s);
 }
 
@@ -1492,8 +1493,9 @@ fn muted_state_channel_closing_outside_the_call_is_not_a_hang_up() {
 #[test]
 fn connection_closed_after_connecting_is_a_hang_up() {
     let mut s = callee_in_call();
+    s.feed(heard_from_peer());
     assert_eq!(s.feed(Input::Connection(ConnState::Closed)), vec![Effect::ClosePeer, Effect::EndCall]);
-    assert_eq!(s.view(), ended_view(Msg::PeerHungUp, true, true));
+    assert_eq!(s.view(), View { remote_mic: Some(true), ..ended_view(Msg::PeerHungUp, true, true) });
 }
 
 #[test]
@@ -2543,4 +2545,41 @@ fn end_before_any_call_does_nothing() {
     let (mut s, _) = started("", "", HostApi::FULL);
     assert_eq!(s.click(Button::End), vec![], "no endCall from an idle page (a stray Shift+E)");
     assert_eq!(s.phase(), Phase::Idle);
+}
+
+/// The other side's first message on channel 3: it had a working call.
+fn heard_from_peer() -> Input {
+    Input::ChannelMessage(Channel::MutedState, r#"{"audioEnabled":true,"videoEnabled":true}"#.into())
+}
+
+/// A peer that never reached us on channel 3 and then closed the
+/// connection may have failed (the caller of a call with a wrong DTLS
+/// fingerprint ends before its channels open): the page says the
+/// connection closed, not that the other person hung up (it did before).
+#[test]
+fn a_peer_never_heard_from_is_not_said_to_have_hung_up() {
+    let mut s = callee_in_call();
+    assert_eq!(s.feed(Input::ChannelClosed(Channel::MutedState)), vec![Effect::ClosePeer, Effect::EndCall]);
+    assert_eq!(s.view(), ended_view(Msg::ConnectionClosed, true, true));
+    let mut s = caller_in_call();
+    assert_eq!(s.feed(Input::Connection(ConnState::Closed)), vec![Effect::ClosePeer, Effect::EndCall]);
+    assert_eq!(s.view(), ended_view(Msg::ConnectionClosed, true, true));
+}
+
+/// The other side denied camera and microphone: it says so on channel 3
+/// and sends nothing, over a fine connection. The indicator must not call
+/// that poor (it did: "nothing arrives" was poor whatever was expected);
+/// once it sends again, silence is poor again.
+#[test]
+fn a_peer_silent_by_choice_is_not_a_poor_connection() {
+    use call_core::quality::{Level, Sample};
+    let mut s = callee_in_call();
+    s.feed(Input::ChannelMessage(Channel::MutedState, r#"{"audioEnabled":false,"videoEnabled":false}"#.into()));
+    let a = Sample { at_ms: 0, rtt_ms: Some(30), packets_received: 0, ..Sample::default() };
+    s.feed(Input::Stats(a));
+    s.feed(Input::Stats(Sample { at_ms: 5000, ..a }));
+    assert_eq!(s.view().quality.map(|q| q.level), Some(Level::Good));
+    s.feed(Input::ChannelMessage(Channel::MutedState, r#"{"audioEnabled":true,"videoEnabled":false}"#.into()));
+    s.feed(Input::Stats(Sample { at_ms: 10_000, ..a }));
+    assert_eq!(s.view().quality.map(|q| q.level), Some(Level::Poor), "audio is expected now, and none comes");
 }

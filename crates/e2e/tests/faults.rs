@@ -5,6 +5,7 @@
 
 use std::time::{Duration, Instant};
 
+use call_core::Msg;
 use e2e::*;
 use serde_json::json;
 
@@ -150,7 +151,14 @@ fn wrong_dtls_fingerprint_fails_cleanly() -> Result<()> {
     ensure(&a, !notice(&a)?.is_empty(), "and why")?;
     a.wait_host_call("endCall", Duration::from_secs(10))?;
     eprintln!("wrong fingerprint: failed after {} ms, endCall after {} ms", failed_after.as_millis(), t.elapsed().as_millis());
-    check(&a, "window.__host.calls.filter(c => c.name === 'endCall').length === 1", "endCall once")
+    check(&a, "window.__host.calls.filter(c => c.name === 'endCall').length === 1", "endCall once")?;
+    // B never heard from A on channel 3: when A's page ends, B must not
+    // say that the other person hung up (it did: that is what a failed
+    // peer looked like). It says what it knows.
+    b.wait_for("['ended', 'failed'].includes(document.documentElement.dataset.phase)", Duration::from_secs(40))?;
+    let status = b.text("status")?.unwrap_or_default();
+    ensure(&b, status != Msg::PeerHungUp.en(), &format!("B does not call a failed peer a hang-up: {status:?}"))?;
+    ensure(&b, [Msg::ConnectionClosed.en(), Msg::CallFailed.en()].contains(&status.as_str()), &format!("B says the connection closed or failed: {status:?}"))
 }
 
 /// Row: getIceServers returns invalid JSON or JSON that is not an array:
@@ -201,7 +209,15 @@ fn media_denied_notices() -> Result<()> {
     ensure(&b, !b.visible("#cam")?, "B: no camera button")?;
     ensure(&a, notice(&a)?.contains("No camera or microphone"), "A: receive-only notice")?;
     ensure(&a, !a.visible("#cam")? && !a.visible("#mic")?, "A: no device buttons")?;
-    wait_audio(&a)
+    wait_audio(&a)?;
+    // A sends nothing by necessity and says so on channel 3; the path is
+    // fine. B's quality indicator must not call that poor (it did).
+    b.wait_for("document.documentElement.dataset.quality !== ''", T)?;
+    for _ in 0..3 {
+        ensure(&b, b.data("quality")? != "poor", "a peer that sends nothing by choice is not a poor connection")?;
+        std::thread::sleep(Duration::from_secs(2)); // a sample every 2 s until good
+    }
+    Ok(())
 }
 
 /// Row: the remote never answers: "Ringing…" stays (the host owns that
