@@ -55,7 +55,7 @@ const MEASURE: &str = r#"(() => {
 })()"#;
 
 #[derive(Debug, Clone)]
-struct Box {
+struct Rect {
     id: String,
     x: f64,
     y: f64,
@@ -63,10 +63,10 @@ struct Box {
     h: f64,
 }
 
-impl Box {
-    fn of(v: &Value) -> Box {
+impl Rect {
+    fn of(v: &Value) -> Rect {
         let n = |k: &str| v[k].as_f64().unwrap_or(f64::NAN);
-        Box { id: v["id"].as_str().unwrap_or("?").to_string(), x: n("x"), y: n("y"), w: n("w"), h: n("h") }
+        Rect { id: v["id"].as_str().unwrap_or("?").to_string(), x: n("x"), y: n("y"), w: n("w"), h: n("h") }
     }
 
     fn main(&self) -> bool {
@@ -75,20 +75,20 @@ impl Box {
 
     /// How far apart two boxes are (0 when they touch or overlap), and
     /// the size of their overlap.
-    fn gap(&self, o: &Box) -> f64 {
+    fn gap(&self, o: &Rect) -> f64 {
         let dx = (o.x - (self.x + self.w)).max(self.x - (o.x + o.w)).max(0.0);
         let dy = (o.y - (self.y + self.h)).max(self.y - (o.y + o.h)).max(0.0);
         dx.hypot(dy)
     }
 
-    fn overlap(&self, o: &Box) -> (f64, f64) {
+    fn overlap(&self, o: &Rect) -> (f64, f64) {
         let w = (self.x + self.w).min(o.x + o.w) - self.x.max(o.x);
         let h = (self.y + self.h).min(o.y + o.h) - self.y.max(o.y);
         (w.max(0.0), h.max(0.0))
     }
 }
 
-impl std::fmt::Display for Box {
+impl std::fmt::Display for Rect {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} ({:.0},{:.0} {:.0}×{:.0})", self.id, self.x, self.y, self.w, self.h)
     }
@@ -124,8 +124,8 @@ impl Findings {
             bad(format!("the viewport is {vw}×{vh}"));
         }
         let list = m["controls"].as_array().cloned().unwrap_or_default();
-        let controls: Vec<Box> = list.iter().map(Box::of).collect();
-        let seen: Vec<Box> = m["seen"].as_array().map(|a| a.iter().map(Box::of).collect()).unwrap_or_default();
+        let controls: Vec<Rect> = list.iter().map(Rect::of).collect();
+        let seen: Vec<Rect> = m["seen"].as_array().map(|a| a.iter().map(Rect::of).collect()).unwrap_or_default();
         if controls.is_empty() {
             bad("no control is visible".into());
         }
@@ -169,7 +169,7 @@ impl Findings {
         // The bar reads in rows from the top, each from the start side
         // (right in Arabic): that order must be the DOM's.
         let rtl = m["rtl"] == Value::Bool(true);
-        let dom: Vec<&Box> = controls.iter().zip(&list).filter(|(_, r)| r["bar"] == Value::Bool(true)).map(|(c, _)| c).collect();
+        let dom: Vec<&Rect> = controls.iter().zip(&list).filter(|(_, r)| r["bar"] == Value::Bool(true)).map(|(c, _)| c).collect();
         let seen_order = reading_order(&dom, rtl);
         let dom_order: Vec<&str> = dom.iter().map(|c| c.id.as_str()).collect();
         if seen_order != dom_order {
@@ -194,10 +194,10 @@ impl Findings {
 
 /// Rows from the top (controls whose centres are within 8 px of the row's
 /// first), each from the start side.
-fn reading_order<'a>(controls: &[&'a Box], rtl: bool) -> Vec<&'a str> {
-    let mut v: Vec<&Box> = controls.to_vec();
+fn reading_order<'a>(controls: &[&'a Rect], rtl: bool) -> Vec<&'a str> {
+    let mut v: Vec<&Rect> = controls.to_vec();
     v.sort_by(|a, b| (a.y + a.h / 2.0).total_cmp(&(b.y + b.h / 2.0)));
-    let mut rows: Vec<Vec<&Box>> = Vec::new();
+    let mut rows: Vec<Vec<&Rect>> = Vec::new();
     for c in v {
         match rows.last_mut() {
             Some(row) if (row[0].y + row[0].h / 2.0 - (c.y + c.h / 2.0)).abs() < 8.0 => row.push(c),
@@ -250,7 +250,7 @@ fn tab_order(p: &Page) -> Result<Vec<String>> {
 fn tab_follows_the_screen(p: &Page, what: &str, f: &mut Findings) -> Result<()> {
     emulate(p, 360, 740, false)?;
     let m = p.eval(MEASURE)?;
-    let bar: Vec<Box> = m["controls"].as_array().map(|a| a.iter().filter(|c| c["bar"] == Value::Bool(true)).map(Box::of).collect()).unwrap_or_default();
+    let bar: Vec<Rect> = m["controls"].as_array().map(|a| a.iter().filter(|c| c["bar"] == Value::Bool(true)).map(Rect::of).collect()).unwrap_or_default();
     let seen = reading_order(&bar.iter().collect::<Vec<_>>(), m["rtl"] == Value::Bool(true));
     let tabs = tab_order(p)?;
     if tabs != seen {
@@ -265,7 +265,7 @@ fn decline_then_answer(p: &Page, what: &str, f: &mut Findings) -> Result<()> {
     for (w, h) in SIZES {
         emulate(p, w, h, true)?;
         let m = p.eval(MEASURE)?;
-        let find = |id: &str| m["controls"].as_array().and_then(|a| a.iter().find(|c| c["id"] == id)).map(Box::of);
+        let find = |id: &str| m["controls"].as_array().and_then(|a| a.iter().find(|c| c["id"] == id)).map(Rect::of);
         let (Some(decline), Some(answer)) = (find("#end"), find("#answer")) else {
             f.problems.push(format!("[{what} {w}×{h}] Decline or Answer is not shown"));
             continue;
