@@ -31,7 +31,7 @@ use call_core::{Call, Effect, Input};
 use wasm_bindgen::prelude::*;
 use web_sys::{MediaStream, MediaStreamTrack};
 
-pub(crate) use js::{after, log, now_ms};
+pub(crate) use js::{log, now_ms};
 
 /// An event for the shell: most are core inputs; a few carry browser
 /// objects that the shell must keep before the core hears of them.
@@ -128,6 +128,10 @@ pub(crate) struct Shell {
     peer: Option<peer::Peer>,
     media: media::Local,
     tone: tone::Tone,
+    /// The one timeout armed for the core: its deadline and handle.
+    wake: Option<(u64, i32)>,
+    /// What that timeout calls (one function for the page's lifetime).
+    on_wake: js_sys::Function,
 }
 
 impl Shell {
@@ -207,14 +211,34 @@ impl Shell {
     }
 
     fn step(&mut self, i: Input) {
+        if i == Input::Timeout {
+            self.wake = None; // it has fired
+        }
         self.call.handle(now_ms(), i);
         while let Some(e) = self.call.poll_effect() {
             self.perform(e);
         }
+        self.arm();
         let view = self.call.view();
         self.tone.set(view.ringback);
         self.ui.render(&view);
         self.ui.timer(self.call.connected_at(), view.phase);
+    }
+
+    /// Keeps exactly one JS timeout armed, at the core's next deadline.
+    fn arm(&mut self) {
+        let next = self.call.poll_timeout();
+        if next == self.wake.map(|(at, _)| at) {
+            return;
+        }
+        if let Some((_, handle)) = self.wake.take() {
+            js::clear_timeout(handle);
+        }
+        if let Some(at) = next {
+            if let Some(handle) = js::set_timeout(&self.on_wake, at.saturating_sub(now_ms())) {
+                self.wake = Some((at, handle));
+            }
+        }
     }
 
     fn perform(&mut self, e: Effect) {
@@ -244,7 +268,7 @@ impl Shell {
                 let sdp = self.peer.as_ref().and_then(|p| p.local_sdp());
                 match sdp {
                     Some(sdp) if self.host.hand_over(which, &sdp) => {}
-                    _ => input(Input::PeerError),
+                    _ => input(Input::HostFailed),
                 }
             }
             Effect::SendDescription => {
@@ -283,7 +307,6 @@ impl Shell {
                 }
                 self.ui.show_local(cam);
             }
-            Effect::SetTimer(t, ms) => after(ms, move || input(Input::Timer(t))),
             Effect::LimitVideo(cap) => {
                 if let Some(p) = &self.peer {
                     p.limit_video(cap);
@@ -360,7 +383,16 @@ pub fn start() {
         webrtc: js_sys::Reflect::has(&window, &JsValue::from_str("RTCPeerConnection")).unwrap_or(false),
     };
     ui.set_avatar(host.avatar().as_deref());
-    let shell = Shell { call: Call::new(), ui, host, peer: None, media: media::Local::default(), tone: tone::Tone::default() };
+    let shell = Shell {
+        call: Call::new(),
+        ui,
+        host,
+        peer: None,
+        media: media::Local::default(),
+        tone: tone::Tone::default(),
+        wake: None,
+        on_wake: js::cb(|_| input(Input::Timeout)),
+    };
     if let Ok(mut s) = G.shell.try_borrow_mut() {
         *s = Some(shell);
     }
