@@ -51,6 +51,8 @@ pub mod view;
 
 pub use channel::Channel;
 pub use ice::{CandidateInit, IceServer};
-pub use machine::{Button, Call, ConnState, Effect, HostApi, HostCall, Input, Media, VideoCap, Wake};
+pub use machine::{
+    Button, Call, Camera, ConnState, DeviceKind, Effect, HostApi, HostCall, Input, Media, VideoCap, VideoSource, Wake,
+};
 pub use text::Msg;
 pub use view::{Dev, Phase, Route, View};

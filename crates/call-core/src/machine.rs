@@ -119,6 +119,35 @@ pub enum Button {
     Screen,
     /// The connection quality indicator: shows or hides its details.
     Quality,
+    /// Opens or closes the device dialog.
+    Devices,
+}
+
+/// A kind of device the person can pick.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceKind {
+    Camera,
+    Mic,
+    Speaker,
+}
+
+/// Which camera to capture (`Effect::StartCamera`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Camera {
+    /// The browser's default camera.
+    Default,
+    /// This device.
+    Device(String),
+    /// The camera facing this way (`user`, `environment`).
+    Facing(&'static str),
+}
+
+/// What goes on the video sender and in our own preview.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VideoSource {
+    Nothing,
+    Camera,
+    Screen,
 }
 
 /// `RTCPeerConnection.connectionState`.
@@ -180,6 +209,18 @@ pub enum Input {
     Media(Result<Media, ()>),
     /// Whether a camera exists (from `enumerateDevices`).
     CameraPresent(bool),
+    /// The cameras' device ids, in the browser's order (empty before the
+    /// person allowed the camera: ids are hidden until then).
+    Cameras(Vec<String>),
+    /// The person picked a device in the dialog.
+    PickDevice(DeviceKind, String),
+    /// The "switch camera" button, with what the current camera reports of
+    /// itself (`facingMode`, `deviceId`).
+    NextCamera { facing: Option<String>, device: Option<String> },
+    /// Capping the outgoing video failed (no encoding yet, or refused).
+    VideoLimitFailed,
+    /// Putting a track on the video sender failed.
+    SendVideoFailed,
     /// Result of [`Effect::StartCamera`].
     CameraStarted(bool),
     /// The local description is set (after CreateOffer or CreateAnswer).
@@ -249,20 +290,30 @@ pub enum Effect {
     AddCandidate(Option<CandidateInit>),
     Send(Channel, String),
     SetMic(bool),
-    StartCamera,
+    StartCamera(Camera),
     StopCamera,
+    /// Capture the microphone with this device id; the new track replaces
+    /// the old one on the audio sender (mute state carries over).
+    StartMic(String),
+    /// Route the remote audio to this speaker (`setSinkId`).
+    SetSpeaker(String),
+    /// Put this on the video sender (if the peer exists) and in our own
+    /// preview; failures come back as `Input::SendVideoFailed`.
+    SendVideo(VideoSource),
     QueryRoute,
     /// Find out whether our end of the selected candidate pair still has
     /// its address; answer `AddressGone` if not, nothing otherwise.
     CheckAddress,
-    /// Ask for a screen to share (`getDisplayMedia`); the shell sends it
-    /// on the video sender in place of the camera when it comes.
+    /// Ask for a screen to share (`getDisplayMedia`); the result comes
+    /// back as `Input::ScreenStarted`.
     StartScreen,
-    /// Stop sharing: the camera (if on) goes back on the video sender.
+    /// Stop the screen capture.
     StopScreen,
-    /// Cap the outgoing video (`None`: lift the cap, full size).
+    /// Cap the outgoing video (`None`: lift the cap, full size); failures
+    /// come back as `Input::VideoLimitFailed`.
     LimitVideo(Option<VideoCap>),
-    /// Close the peer connection and stop all capture.
+    /// Close the peer connection and stop all capture, including capture
+    /// that completes later.
     ClosePeer,
     Log(String),
 }
@@ -401,6 +452,16 @@ impl Call {
             Input::IceServers(r) => self.ice_servers(now, r),
             Input::Media(r) => self.media_result(now, r),
             Input::CameraPresent(p) => self.local.set_camera_present(p),
+            Input::Cameras(ids) => self.local.set_cameras(ids),
+            Input::PickDevice(kind, id) => self.pick_device(kind, id),
+            Input::NextCamera { facing, device } => self.next_camera(facing.as_deref(), device.as_deref()),
+            Input::VideoLimitFailed => {
+                self.log("the video cap could not be set; again with the next route");
+                if let Some(link) = self.link() {
+                    link.video_cap = None;
+                }
+            }
+            Input::SendVideoFailed => self.notice = Some(Msg::CameraUnavailable),
             Input::CameraStarted(ok) => self.camera_started(ok),
             Input::LocalDescriptionSet => self.local_set(now),
             Input::RemoteDescriptionSet => self.remote_set(now),
@@ -833,8 +894,8 @@ impl Call {
         } else {
             None
         };
-        if cap != link.video_cap {
-            link.video_cap = cap;
+        if Some(cap) != link.video_cap {
+            link.video_cap = Some(cap);
             self.out(Effect::LimitVideo(cap.map(VideoCap::new)));
         }
     }
@@ -915,19 +976,63 @@ impl Call {
     }
 
     fn camera_started(&mut self, ok: bool) {
+        if !ok && self.local.cam() == Dev::On {
+            // A switch to another camera failed; the running one goes on.
+            return self.log("the other camera could not be started");
+        }
         self.local.camera_started(ok);
         if !ok {
             self.notice = Some(Msg::CameraUnavailable);
-        } else if self.notice == Some(Msg::CameraUnavailable) {
-            self.notice = None;
+        } else {
+            if self.notice == Some(Msg::CameraUnavailable) {
+                self.notice = None;
+            }
+            // While sharing, the screen keeps the sender and the preview.
+            if !self.local.sharing() {
+                self.out(Effect::SendVideo(VideoSource::Camera));
+            }
         }
         self.send_muted_state();
+    }
+
+    fn pick_device(&mut self, kind: DeviceKind, id: String) {
+        match kind {
+            DeviceKind::Camera => {
+                self.local.pick_camera(id.clone());
+                if self.local.cam() == Dev::On {
+                    self.out(Effect::StartCamera(Camera::Device(id)));
+                }
+            }
+            DeviceKind::Mic => {
+                if self.local.mic() != Dev::None {
+                    self.out(Effect::StartMic(id));
+                }
+            }
+            DeviceKind::Speaker => self.out(Effect::SetSpeaker(id)),
+        }
+    }
+
+    /// The camera facing the other way where the camera says how it faces,
+    /// else the next one in the list.
+    fn next_camera(&mut self, facing: Option<&str>, device: Option<&str>) {
+        if self.local.cam() != Dev::On {
+            return;
+        }
+        if let Some(mode) = crate::camera::other_facing(facing) {
+            return self.out(Effect::StartCamera(Camera::Facing(mode)));
+        }
+        if let Some(id) = self.local.camera_after(device) {
+            self.local.pick_camera(id.clone());
+            self.out(Effect::StartCamera(Camera::Device(id)));
+        }
     }
 
     fn screen_started(&mut self, ok: bool) {
         let sharing = ok && self.in_call();
         self.local.set_sharing(sharing);
-        if ok && !sharing {
+        if sharing {
+            self.out(Effect::SendVideo(VideoSource::Screen));
+        } else if ok {
             self.out(Effect::StopScreen); // the call moved on meanwhile
         }
         self.send_muted_state();
@@ -937,6 +1042,9 @@ impl Call {
         if self.local.sharing() {
             self.local.set_sharing(false);
             self.out(Effect::StopScreen);
+            // The camera, if on, goes back on the sender.
+            let cam = if self.local.cam() == Dev::On { VideoSource::Camera } else { VideoSource::Nothing };
+            self.out(Effect::SendVideo(cam));
             self.send_muted_state();
         }
     }
@@ -962,10 +1070,14 @@ impl Call {
                 if self.local.cam() == Dev::On {
                     self.local.camera_off();
                     self.out(Effect::StopCamera);
+                    if !self.local.sharing() {
+                        self.out(Effect::SendVideo(VideoSource::Nothing));
+                    }
                     self.send_muted_state();
                 } else {
                     // Reported on once the camera actually delivers.
-                    self.out(Effect::StartCamera);
+                    let which = self.local.picked_camera().map_or(Camera::Default, |id| Camera::Device(id.into()));
+                    self.out(Effect::StartCamera(which));
                 }
             }
             (Stage::Live(l), Button::Quality) if l.quality.is_some() => {
@@ -975,6 +1087,7 @@ impl Call {
                     self.out(Effect::QueryRoute);
                 }
             }
+            (_, Button::Devices) => self.local.toggle_devices(),
             (_, Button::Screen) if screen_ok => {
                 if self.local.sharing() {
                     self.stop_sharing();
@@ -1096,6 +1209,9 @@ impl Call {
                 (true, false) => Dev::Off,
             },
             ringback: p == Phase::Ringing,
+            clock: live_stage.map(|l| l.connected_at),
+            devices: live && self.local.devices_open(),
+            switch_camera: self.local.cameras() >= 2,
             end_label: if p == Phase::Incoming { Msg::Decline } else { Msg::EndCall },
             mic_label: if mic == Dev::On { Msg::MuteMic } else { Msg::UnmuteMic },
             cam_label: if cam == Dev::On { Msg::CameraOff } else { Msg::CameraOn },

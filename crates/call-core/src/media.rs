@@ -3,6 +3,9 @@
 //! ([`crate::machine`]) decides when; this module keeps the facts and the
 //! rules that need nothing else.
 
+use alloc::string::String;
+use alloc::vec::Vec;
+
 use crate::machine::Media;
 use crate::text::Msg;
 use crate::view::Dev;
@@ -40,11 +43,27 @@ pub struct Local {
     can_share: bool,
     /// Our screen is on the video sender.
     sharing: bool,
+    /// The cameras' device ids (for "switch camera").
+    cameras: Vec<String>,
+    /// The camera the person picked (dialog or switch), if any.
+    picked_camera: Option<String>,
+    /// The device dialog is open.
+    devices_open: bool,
 }
 
 impl Default for Local {
     fn default() -> Self {
-        Local { capture: Capture::NotAsked, camera_present: false, mic: Dev::None, cam: Dev::None, can_share: false, sharing: false }
+        Local {
+            capture: Capture::NotAsked,
+            camera_present: false,
+            mic: Dev::None,
+            cam: Dev::None,
+            can_share: false,
+            sharing: false,
+            cameras: Vec::new(),
+            picked_camera: None,
+            devices_open: false,
+        }
     }
 }
 
@@ -123,6 +142,38 @@ impl Local {
 
     pub fn set_camera_present(&mut self, present: bool) {
         self.camera_present = present;
+    }
+
+    pub fn set_cameras(&mut self, ids: Vec<String>) {
+        self.cameras = ids;
+    }
+
+    /// How many cameras the device list names: "switch camera" shows
+    /// with two or more.
+    pub fn cameras(&self) -> usize {
+        self.cameras.len()
+    }
+
+    pub fn pick_camera(&mut self, id: String) {
+        self.picked_camera = Some(id);
+    }
+
+    pub fn picked_camera(&self) -> Option<&str> {
+        self.picked_camera.as_deref()
+    }
+
+    /// The camera after `current` in the list (`crate::camera::after`).
+    pub fn camera_after(&self, current: Option<&str>) -> Option<String> {
+        let ids: Vec<&str> = self.cameras.iter().map(String::as_str).collect();
+        crate::camera::after(&ids, current.or(self.picked_camera.as_deref())).map(String::from)
+    }
+
+    pub fn toggle_devices(&mut self) {
+        self.devices_open = !self.devices_open;
+    }
+
+    pub fn devices_open(&self) -> bool {
+        self.devices_open
     }
 
     pub fn set_can_share(&mut self, can: bool) {

@@ -100,8 +100,9 @@ pub struct Link {
     pub remote_muted: Option<MutedState>,
     /// How media reaches the peer, once looked up.
     pub route: Route,
-    /// The outgoing video cap last asked of the shell (`None`: no cap).
-    pub video_cap: Option<u32>,
+    /// The outgoing video cap last asked of the shell (`Some(None)`: no
+    /// cap, as the browser starts; `None`: unknown, it failed).
+    pub video_cap: Option<Option<u32>>,
 }
 
 impl Default for Link {
@@ -113,7 +114,7 @@ impl Default for Link {
             remote_video: false,
             remote_muted: None,
             route: Route::Unknown,
-            video_cap: None,
+            video_cap: Some(None),
         }
     }
 }

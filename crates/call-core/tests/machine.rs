@@ -15,7 +15,7 @@ use call_core::machine::{
 use call_core::machine::ROUTE_POLL_FAST_MS;
 use call_core::payload::PayloadError;
 use call_core::{
-    Button, Call, Channel, ConnState, Dev, Effect, HostApi, HostCall, Input, Media, Msg, Phase, Route, VideoCap, Wake,
+    Button, Call, Camera, Channel, DeviceKind, ConnState, Dev, Effect, HostApi, HostCall, Input, Media, Msg, Phase, Route, VideoCap, VideoSource, Wake,
     View,
 };
 use common::*;
@@ -858,8 +858,8 @@ fn flag_no_outgoing_video_initially() {
     let audio_call = View { cam: Dev::Off, cam_label: Msg::CameraOn, ..live_view(Phase::Connecting) };
     assert_eq!(s.view(), audio_call, "no CameraUnavailable notice: the camera was not asked for");
     // The camera can be turned on.
-    assert_eq!(s.click(Button::Cam), vec![Effect::StartCamera]);
-    assert_eq!(s.feed(Input::CameraStarted(true)), vec![]);
+    assert_eq!(s.click(Button::Cam), vec![Effect::StartCamera(Camera::Default)]);
+    assert_eq!(s.feed(Input::CameraStarted(true)), vec![Effect::SendVideo(VideoSource::Camera)]);
     assert_eq!(s.view(), live_view(Phase::Connecting));
 }
 
@@ -1291,12 +1291,12 @@ fn mic_toggle_before_the_channel_opens_is_reported_on_open() {
 fn cam_toggle_off_and_on() {
     let mut s = caller_in_call();
     s.feed(Input::ChannelOpen(Channel::MutedState));
-    assert_eq!(s.click(Button::Cam), vec![Effect::StopCamera, muted(true, false)]);
+    assert_eq!(s.click(Button::Cam), vec![Effect::StopCamera, Effect::SendVideo(VideoSource::Nothing), muted(true, false)]);
     let cam_off = View { cam: Dev::Off, cam_label: Msg::CameraOn, ..live_view(Phase::InCall) };
     assert_eq!(s.view(), cam_off);
-    assert_eq!(s.click(Button::Cam), vec![Effect::StartCamera]);
+    assert_eq!(s.click(Button::Cam), vec![Effect::StartCamera(Camera::Default)]);
     assert_eq!(s.view(), cam_off, "reported on only once the camera delivers");
-    assert_eq!(s.feed(Input::CameraStarted(true)), vec![muted(true, true)]);
+    assert_eq!(s.feed(Input::CameraStarted(true)), vec![Effect::SendVideo(VideoSource::Camera), muted(true, true)]);
     assert_eq!(s.view(), live_view(Phase::InCall));
 }
 
@@ -1326,7 +1326,7 @@ fn camera_unavailable_notice_goes_away_when_the_camera_starts() {
     s.feed(Input::Media(Err(()))); // camera busy: audio only
     s.feed(Input::Media(Ok(AUDIO)));
     assert_eq!(s.view().notice, Some(Msg::CameraUnavailable));
-    assert_eq!(s.click(Button::Cam), vec![Effect::StartCamera]);
+    assert_eq!(s.click(Button::Cam), vec![Effect::StartCamera(Camera::Default)]);
     s.feed(Input::CameraStarted(true)); // the camera is free now
     assert_eq!(s.view(), live_view(Phase::Connecting));
 }
@@ -2157,7 +2157,7 @@ mod fuzz {
             }
             Effect::SendDescription => out
                 .push(Input::ChannelMessage(Channel::Renegotiation, Renegotiation::Answer(ANSWER_2.into()).to_json())),
-            Effect::StartCamera => out.push(Input::CameraStarted(r.chance(80))),
+            Effect::StartCamera(Camera::Default) => out.push(Input::CameraStarted(r.chance(80))),
             Effect::QueryRoute => out.push(Input::Route(*r.pick(&[Route::P2p, Route::Relay]))),
             _ => {}
         }
@@ -2341,15 +2341,29 @@ fn screen_sharing_replaces_the_camera_and_reports_video_on() {
     // ...until the screen comes: that is video to show.
     let on = r#"{"audioEnabled":true,"videoEnabled":true}"#;
     let off = r#"{"audioEnabled":true,"videoEnabled":false}"#;
-    assert_eq!(s.feed(Input::ScreenStarted(true)), vec![Effect::Send(Channel::MutedState, on.into())]);
+    let screen = Effect::SendVideo(VideoSource::Screen);
+    let nothing = Effect::SendVideo(VideoSource::Nothing);
+    assert_eq!(s.feed(Input::ScreenStarted(true)), vec![screen.clone(), Effect::Send(Channel::MutedState, on.into())]);
     assert_eq!(s.view().screen, Dev::On);
-    assert_eq!(s.click(Button::Screen), vec![Effect::StopScreen, Effect::Send(Channel::MutedState, off.into())]);
+    let stop = vec![Effect::StopScreen, nothing.clone(), Effect::Send(Channel::MutedState, off.into())];
+    assert_eq!(s.click(Button::Screen), stop);
     assert_eq!(s.view().screen, Dev::Off);
     // The browser's own "Stop sharing" ends it the same way, once.
     s.click(Button::Screen);
     s.feed(Input::ScreenStarted(true));
-    assert_eq!(s.feed(Input::ScreenEnded), vec![Effect::StopScreen, Effect::Send(Channel::MutedState, off.into())]);
+    assert_eq!(s.feed(Input::ScreenEnded), stop);
     assert_eq!(s.feed(Input::ScreenEnded), vec![]);
+    // A camera that comes on while sharing stays off the sender; when the
+    // sharing stops, it goes back on.
+    s.click(Button::Screen);
+    s.feed(Input::ScreenStarted(true));
+    s.click(Button::Cam);
+    assert_eq!(s.feed(Input::CameraStarted(true)), vec![Effect::Send(Channel::MutedState, on.into())]);
+    let back = vec![Effect::StopScreen, Effect::SendVideo(VideoSource::Camera), Effect::Send(Channel::MutedState, on.into())];
+    assert_eq!(s.click(Button::Screen), back);
+    s.click(Button::Screen);
+    s.feed(Input::ScreenStarted(true));
+    assert_eq!(s.click(Button::Cam), vec![Effect::StopCamera, Effect::Send(Channel::MutedState, on.into())], "the screen stays");
     // A cancelled picker changes nothing.
     s.click(Button::Screen);
     assert_eq!(s.feed(Input::ScreenStarted(false)), vec![Effect::Send(Channel::MutedState, off.into())]);
@@ -2457,4 +2471,82 @@ fn end_before_any_call_does_nothing() {
     let (mut s, _) = started("", "", HostApi::FULL);
     assert_eq!(s.click(Button::End), vec![], "no endCall from an idle page (a stray Shift+E)");
     assert_eq!(s.phase(), Phase::Idle);
+}
+
+// ====================================================================
+// Devices: the dialog, picking, "switch camera"
+// ====================================================================
+
+#[test]
+fn picking_devices_is_decided_by_the_core() {
+    let mut s = caller_in_call();
+    assert_eq!(s.feed(Input::PickDevice(DeviceKind::Camera, "cam-b".into())), vec![Effect::StartCamera(Camera::Device("cam-b".into()))]);
+    assert_eq!(s.feed(Input::PickDevice(DeviceKind::Mic, "mic-b".into())), vec![Effect::StartMic("mic-b".into())]);
+    assert_eq!(s.feed(Input::PickDevice(DeviceKind::Speaker, "spk".into())), vec![Effect::SetSpeaker("spk".into())]);
+    // With the camera off, a picked camera is only remembered, and used
+    // when the camera comes on again.
+    s.click(Button::Cam);
+    assert_eq!(s.feed(Input::PickDevice(DeviceKind::Camera, "cam-c".into())), vec![]);
+    assert_eq!(s.click(Button::Cam), vec![Effect::StartCamera(Camera::Device("cam-c".into()))]);
+    // Without a microphone there is none to switch.
+    let (mut s, _) = started("", "#startCall", HostApi::FULL);
+    s.feed(Input::Media(Ok(Media { audio: false, video: true })));
+    assert_eq!(s.feed(Input::PickDevice(DeviceKind::Mic, "mic-b".into())), vec![]);
+}
+
+#[test]
+fn the_switch_needs_two_cameras_and_prefers_the_other_facing() {
+    let mut s = caller_in_call();
+    assert!(!s.view().switch_camera, "no list yet");
+    s.feed(Input::Cameras(vec!["a".into()]));
+    assert!(!s.view().switch_camera, "one camera: nothing to switch to");
+    s.feed(Input::Cameras(vec!["a".into(), "b".into(), "c".into()]));
+    assert!(s.view().switch_camera);
+    // A phone's camera says which way it faces: ask for the other way.
+    let e = s.feed(Input::NextCamera { facing: Some("user".into()), device: Some("a".into()) });
+    assert_eq!(e, vec![Effect::StartCamera(Camera::Facing("environment"))]);
+    // Elsewhere: the next camera in the list, wrapping around.
+    let e = s.feed(Input::NextCamera { facing: None, device: Some("c".into()) });
+    assert_eq!(e, vec![Effect::StartCamera(Camera::Device("a".into()))]);
+    let e = s.feed(Input::NextCamera { facing: Some("left".into()), device: None });
+    assert_eq!(e, vec![Effect::StartCamera(Camera::Device("b".into()))], "after the one picked last");
+    // Not while the camera is off.
+    s.click(Button::Cam);
+    assert_eq!(s.feed(Input::NextCamera { facing: None, device: None }), vec![]);
+}
+
+#[test]
+fn the_device_dialog_opens_and_closes_during_a_call_only() {
+    let mut s = caller_connecting();
+    assert!(!s.view().devices);
+    assert_eq!(s.click(Button::Devices), vec![]);
+    assert!(s.view().devices);
+    s.click(Button::Devices);
+    assert!(!s.view().devices);
+    s.click(Button::Devices);
+    s.click(Button::End);
+    assert!(!s.view().devices, "closed with the call");
+}
+
+#[test]
+fn a_failed_video_cap_is_asked_again_with_the_next_route() {
+    let mut s = caller_in_call();
+    let cap = Effect::LimitVideo(Some(VideoCap { kbps: RELAY_VIDEO_KBPS, half_size: false }));
+    assert_eq!(s.feed(Input::Route(Route::Relay)), vec![cap.clone()]);
+    assert_eq!(s.feed(Input::Route(Route::Relay)), vec![]);
+    s.feed(Input::VideoLimitFailed);
+    assert_eq!(quiet(&s.feed(Input::Route(Route::Relay))), vec![cap]);
+}
+
+#[test]
+fn failures_of_the_sender_and_the_host_come_back_as_inputs() {
+    let mut s = caller_in_call();
+    s.feed(Input::SendVideoFailed);
+    assert_eq!(s.view().notice, Some(Msg::CameraUnavailable), "our picture does not reach the peer");
+    // A host whose startCall throws: the call cannot go on.
+    let mut s = caller_with("", TURN_JSON);
+    s.feed(Input::LocalDescriptionSet);
+    s.feed(Input::Candidate(cand("relay", 1)));
+    assert_eq!(quiet(&s.feed(Input::HostFailed)), failure_effects());
+    assert_eq!(s.view(), failed_view(Msg::SetupFailed, true, true));
 }

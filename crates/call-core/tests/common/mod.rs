@@ -157,8 +157,14 @@ impl Sim {
         self.due(w).map(|at| at - self.now)
     }
 
+    /// The view, with the call timer checked here (it runs exactly while
+    /// the call is in progress, from its first connection) and left out
+    /// of the comparison.
     pub fn view(&self) -> View {
-        self.call.view()
+        let v = self.call.view();
+        let running = matches!(v.phase, Phase::InCall | Phase::Reconnecting);
+        assert_eq!(v.clock, if running { self.call.connected_at() } else { None }, "the call timer: {v:?}");
+        View { clock: None, ..v }
     }
 
     pub fn phase(&self) -> Phase {
@@ -300,6 +306,9 @@ pub fn live_view(phase: Phase) -> View {
         details: false,
         screen: Dev::None,
         ringback: phase == Phase::Ringing,
+        clock: None,
+        devices: false,
+        switch_camera: false,
         end_label: Msg::EndCall,
         mic_label: Msg::MuteMic,
         cam_label: Msg::CameraOff,
@@ -335,6 +344,9 @@ pub fn failed_view(why: Msg, mic_on: bool, cam_on: bool) -> View {
         details: false,
         screen: Dev::None,
         ringback: false,
+        clock: None,
+        devices: false,
+        switch_camera: false,
         end_label: Msg::EndCall,
         mic_label: if mic_on { Msg::MuteMic } else { Msg::UnmuteMic },
         cam_label: if cam_on { Msg::CameraOff } else { Msg::CameraOn },
