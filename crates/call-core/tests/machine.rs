@@ -2094,7 +2094,14 @@ mod fuzz {
             0 => Input::HashChanged(if r.chance(2) { p.huge.clone() } else { r.pick(&p.hashes).clone() }),
             1 => Input::IceServers(if r.chance(20) { Err(()) } else { Ok(r.pick(&p.servers).clone()) }),
             2 => Input::Media(random_media(r)),
-            3 => Input::CameraPresent(r.flip()),
+            3 if r.flip() => Input::CameraPresent(r.flip()),
+            3 => match r.below(5) {
+                0 => Input::Cameras(vec!["a".into(), "b".into()]),
+                1 => Input::PickDevice(*r.pick(&[DeviceKind::Camera, DeviceKind::Mic, DeviceKind::Speaker]), "b".into()),
+                2 => Input::NextCamera { facing: r.flip().then(|| "user".into()), device: Some("a".into()) },
+                3 => Input::VideoLimitFailed,
+                _ => Input::SendVideoFailed,
+            },
             4 => Input::CameraStarted(r.flip()),
             5 => Input::LocalDescriptionSet,
             6 => Input::RemoteDescriptionSet,
@@ -2116,8 +2123,9 @@ mod fuzz {
             15 => Input::AddressGone,
             16 => Input::RemoteVideo(r.flip()),
             17 => Input::Route(*r.pick(&[Route::Unknown, Route::P2p, Route::Relay])),
-            18 | 19 => Input::Click(*r.pick(&[Button::Answer, Button::End, Button::Mic, Button::Cam])),
+            18 | 19 => Input::Click(*r.pick(&[Button::Answer, Button::End, Button::Mic, Button::Cam, Button::Devices])),
             20 => Input::Timeout,
+            21 if r.chance(10) => Input::HostFailed,
             21 => Input::Crashed,
             _ => Input::ChannelMessage(channel, String::from_utf8_lossy(&random_bytes(r)).into_owned()),
         }
@@ -2157,8 +2165,16 @@ mod fuzz {
             }
             Effect::SendDescription => out
                 .push(Input::ChannelMessage(Channel::Renegotiation, Renegotiation::Answer(ANSWER_2.into()).to_json())),
-            Effect::StartCamera(Camera::Default) => out.push(Input::CameraStarted(r.chance(80))),
-            Effect::QueryRoute => out.push(Input::Route(*r.pick(&[Route::P2p, Route::Relay]))),
+            Effect::StartCamera(_) => out.push(Input::CameraStarted(r.chance(80))),
+            Effect::QueryRoute => {
+                out.push(Input::Route(*r.pick(&[Route::P2p, Route::Relay])));
+                // A network hiccup in call.
+                if r.chance(20) {
+                    out.push(Input::Connection(ConnState::Disconnected));
+                }
+            }
+            // After `disconnected`: sometimes our address is really gone.
+            Effect::CheckAddress if r.flip() => out.push(Input::AddressGone),
             _ => {}
         }
     }

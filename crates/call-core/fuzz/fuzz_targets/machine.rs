@@ -41,10 +41,10 @@ use call_core::channel::{parse_message, Incoming, Renegotiation};
 use call_core::machine::MAX_RESTARTS;
 use call_core::payload::looks_like_sdp;
 use call_core::quality::Sample;
-use call_core::{Button, Call, Channel, ConnState, Effect, HostApi, HostCall, Input, Media, Phase, Route, View, Wake};
+use call_core::{Button, Call, Channel, ConnState, DeviceKind, Effect, HostApi, HostCall, Input, Media, Phase, Route, View, Wake};
 use call_core_fuzz::invariants::Watch;
 use call_core_fuzz::{
-    b64, cand, hostile_candidate, hostile_hash, hostile_message, hostile_search, hostile_servers, webrtc_accepts,
+    any_string, b64, cand, hostile_candidate, hostile_hash, hostile_message, hostile_search, hostile_servers, webrtc_accepts,
     ANSWER, ANSWER_2, OFFER_2, TURN_JSON,
 };
 use libfuzzer_sys::arbitrary::{Result, Unstructured};
@@ -297,7 +297,7 @@ impl Harness {
                         self.check(!video, || "camera on with noOutgoingVideoInitially".into());
                     }
                 }
-                Effect::StartCamera => {
+                Effect::StartCamera(_) => {
                     self.pending.camera += 1;
                     // (In free mode media may "arrive" unasked, even during
                     // the prompt; the browser cannot do that.)
@@ -427,7 +427,21 @@ impl Harness {
                     Input::Media(Ok(Media { audio: u.ratio(4, 5)?, video: u.arbitrary()? }))
                 }
             }
-            3 => Input::CameraPresent(u.arbitrary()?),
+            3 => match u.choose_index(7)? {
+                0 | 1 => Input::CameraPresent(u.arbitrary()?),
+                2 => Input::Cameras((0..u.int_in_range(0..=3)?).map(|i: u8| format!("cam-{i}")).collect()),
+                3 => {
+                    let kind = [DeviceKind::Camera, DeviceKind::Mic, DeviceKind::Speaker][u.choose_index(3)?];
+                    Input::PickDevice(kind, any_string(u, 20)?)
+                }
+                4 => {
+                    let facing = [None, Some("user"), Some("environment"), Some("left")][u.choose_index(4)?];
+                    let device = [None, Some("cam-0"), Some("cam-2"), Some("gone")][u.choose_index(4)?];
+                    Input::NextCamera { facing: facing.map(String::from), device: device.map(String::from) }
+                }
+                5 => Input::VideoLimitFailed,
+                _ => Input::SendVideoFailed,
+            },
             4 if !shell || p.camera > 0 => {
                 self.pending.camera = self.pending.camera.saturating_sub(1);
                 Input::CameraStarted(u.ratio(3, 4)?)
@@ -508,7 +522,8 @@ impl Harness {
             16 if !shell || live_peer => Input::RemoteVideo(u.arbitrary()?),
             17 if !shell || live_peer => Input::Route([Route::P2p, Route::Relay, Route::Unknown][u.choose_index(3)?]),
             18 | 19 => Input::Click(
-                [Button::Answer, Button::End, Button::Mic, Button::Cam, Button::Screen, Button::Quality][u.choose_index(6)?],
+                [Button::Answer, Button::End, Button::Mic, Button::Cam, Button::Screen, Button::Quality, Button::Devices]
+                    [u.choose_index(7)?],
             ),
             21 => Input::CanShareScreen(u.ratio(3, 4)?),
             22 if !shell || p.screen > 0 => {
@@ -541,6 +556,9 @@ impl Harness {
                 return Ok(());
             }
             _ if !shell && u.ratio(1, 50)? => Input::Crashed,
+            // The host's startCall/acceptCall throws (right after the
+            // hand-over, in the shell).
+            _ if (!shell || self.hand_overs > 0) && u.ratio(1, 50)? => Input::HostFailed,
             _ => return Ok(()),
         };
         self.feed(input);
