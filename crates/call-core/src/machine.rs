@@ -455,12 +455,7 @@ impl Call {
             Input::Cameras(ids) => self.local.set_cameras(ids),
             Input::PickDevice(kind, id) => self.pick_device(kind, id),
             Input::NextCamera { facing, device } => self.next_camera(facing.as_deref(), device.as_deref()),
-            Input::VideoLimitFailed => {
-                self.log("the video cap could not be set; again with the next route");
-                if let Some(link) = self.link() {
-                    link.video_cap = None;
-                }
-            }
+            Input::VideoLimitFailed => self.video_limit_failed(),
             Input::SendVideoFailed => self.notice = Some(Msg::CameraUnavailable),
             Input::CameraStarted(ok) => self.camera_started(ok),
             Input::LocalDescriptionSet => self.local_set(now),
@@ -473,26 +468,14 @@ impl Call {
             Input::ChannelOpen(ch) => self.channel_open(ch),
             Input::ChannelClosed(ch) => self.channel_closed(ch),
             Input::ChannelMessage(ch, text) => self.message(now, ch, &text),
-            Input::NetworkChanged => self.restart_rule(now, "network changed", |r, now, ch, out| r.network_changed(now, ch, out)),
-            Input::AddressGone => self.restart_rule(now, "our address is gone", |r, now, ch, out| {
-                r.address_gone(now, ch, out);
-            }),
-            Input::RemoteVideo(on) => {
-                if let Some(link) = self.link() {
-                    link.remote_video = on;
-                }
-            }
+            Input::NetworkChanged => self.restart_rule(now, "network changed", |r, t, ch, out| r.network_changed(t, ch, out)),
+            Input::AddressGone => self.restart_rule(now, "our address is gone", |r, t, ch, out| r.address_gone(t, ch, out)),
+            Input::RemoteVideo(on) => self.link().into_iter().for_each(|l| l.remote_video = on),
             Input::Route(r) => self.route(r),
             Input::CanShareScreen(can) => self.local.set_can_share(can),
             Input::ScreenStarted(ok) => self.screen_started(ok),
             Input::ScreenEnded => self.stop_sharing(),
-            Input::Stats(cur) => {
-                if let Stage::Live(l) = &mut self.stage {
-                    if let Some(prev) = l.last_sample.replace(cur) {
-                        l.quality = crate::quality::assess(&prev, &cur).or(l.quality);
-                    }
-                }
-            }
+            Input::Stats(cur) => self.stats(cur),
             Input::Click(b) => self.click(now, b),
             Input::Timeout => self.timeout(now),
             Input::Crashed => self.fail(now, Msg::Crashed),
@@ -897,6 +880,21 @@ impl Call {
         if Some(cap) != link.video_cap {
             link.video_cap = Some(cap);
             self.out(Effect::LimitVideo(cap.map(VideoCap::new)));
+        }
+    }
+
+    fn video_limit_failed(&mut self) {
+        self.log("the video cap could not be set; again with the next route");
+        if let Some(link) = self.link() {
+            link.video_cap = None;
+        }
+    }
+
+    fn stats(&mut self, cur: crate::quality::Sample) {
+        if let Stage::Live(l) = &mut self.stage {
+            if let Some(prev) = l.last_sample.replace(cur) {
+                l.quality = crate::quality::assess(&prev, &cur).or(l.quality);
+            }
         }
     }
 
