@@ -25,6 +25,8 @@ mod wasmcheck;
 #[cfg(test)]
 mod disttest;
 #[cfg(test)]
+mod thinshell;
+#[cfg(test)]
 mod tidy;
 
 use std::path::{Path, PathBuf};

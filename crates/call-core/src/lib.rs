@@ -41,13 +41,18 @@ pub mod i18n;
 pub mod ice;
 pub mod json;
 pub mod machine;
+pub mod media;
 pub mod payload;
 pub mod quality;
+pub mod restart;
+pub mod stage;
 pub mod text;
 pub mod view;
 
 pub use channel::Channel;
 pub use ice::{CandidateInit, IceServer};
-pub use machine::{Button, Call, ConnState, Effect, HostApi, HostCall, Input, Media, Timer, VideoCap};
+pub use machine::{
+    Button, Call, Camera, ConnState, DeviceKind, Effect, HostApi, HostCall, Input, Media, VideoCap, VideoSource, Wake,
+};
 pub use text::Msg;
 pub use view::{Dev, Phase, Route, View};

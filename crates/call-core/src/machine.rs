@@ -4,18 +4,28 @@
 //! current time, then drains [`Effect`]s with [`Call::poll_effect`] and
 //! performs them; results of asynchronous work (a promise that resolved)
 //! come back as further inputs. After each batch the shell renders
-//! [`Call::view`]. Nothing here blocks, sleeps or touches a browser API, so
-//! every rule of PROTOCOL.md is tested natively below.
+//! [`Call::view`] and arms one timer for [`Call::poll_timeout`], whose
+//! expiry is [`Input::Timeout`] (the scheme of str0m: the core keeps its
+//! deadlines, so there are no timers to cancel and no stale ones).
+//!
+//! Where the call is lives in [`crate::stage`]; the sub-machines with rules
+//! of their own are [`crate::ice::IceWait`] (when our description may go
+//! out), [`crate::restart`] (keeping a connected call alive) and
+//! [`crate::media`] (our capture and controls). Nothing here blocks,
+//! sleeps or touches a browser API: every rule of PROTOCOL.md is tested
+//! natively in `tests/machine.rs`, and fuzzed (`fuzz/fuzz_targets/machine.rs`).
 
 use alloc::collections::VecDeque;
-use alloc::borrow::ToOwned;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::channel::{self, Channel, Incoming, MutedState};
+use crate::channel::{self, Channel, Incoming};
 use crate::command::{parse_flags, parse_fragment, Command, Flags, Fragment};
 use crate::ice::{parse_ice_servers, server_kinds, CandidateInit, CandidateType, IceServer, IceWait, OFFER_BY_MS};
+use crate::media::{Local, Outcome as MediaOutcome};
 use crate::payload::decode_sdp_payload;
+use crate::restart::{Do, Role, Wait};
+use crate::stage::{Link, Live, Outcome, Over, Preparing, Setup, Side, Stage, Step};
 use crate::text::Msg;
 use crate::view::{Dev, Phase, Route, View};
 
@@ -109,6 +119,35 @@ pub enum Button {
     Screen,
     /// The connection quality indicator: shows or hides its details.
     Quality,
+    /// Opens or closes the device dialog.
+    Devices,
+}
+
+/// A kind of device the person can pick.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceKind {
+    Camera,
+    Mic,
+    Speaker,
+}
+
+/// Which camera to capture (`Effect::StartCamera`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Camera {
+    /// The browser's default camera.
+    Default,
+    /// This device.
+    Device(String),
+    /// The camera facing this way (`user`, `environment`).
+    Facing(&'static str),
+}
+
+/// What goes on the video sender and in our own preview.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VideoSource {
+    Nothing,
+    Camera,
+    Screen,
 }
 
 /// `RTCPeerConnection.connectionState`.
@@ -129,21 +168,25 @@ pub struct Media {
     pub video: bool,
 }
 
-/// A timer the machine asked for.
+/// What a deadline of the call is for (tests and the log name them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Timer {
+pub enum Wake {
+    /// `getIceServers()` gets no longer.
     IceServers,
+    /// Our description goes to the host by now at the latest.
     IceWait,
+    /// ICE must have connected by now.
     Connect,
+    /// The failure message has shown long enough: `endCall`.
     EndAfterFailure,
+    /// The next route and quality query.
     Route,
-    /// The grace period after `disconnected`; the number tells stale
-    /// timers from the current one (timers cannot be cancelled).
-    Grace(u32),
+    /// The grace period after `disconnected` is over.
+    Grace,
     /// An ICE restart attempt ran out of time.
-    Restart(u32),
+    Restart,
     /// A held restart offer goes out now at the latest.
-    SendHeldOffer(u32),
+    HeldOffer,
 }
 
 /// Which host method receives the local description.
@@ -166,6 +209,18 @@ pub enum Input {
     Media(Result<Media, ()>),
     /// Whether a camera exists (from `enumerateDevices`).
     CameraPresent(bool),
+    /// The cameras' device ids, in the browser's order (empty before the
+    /// person allowed the camera: ids are hidden until then).
+    Cameras(Vec<String>),
+    /// The person picked a device in the dialog.
+    PickDevice(DeviceKind, String),
+    /// The "switch camera" button, with what the current camera reports of
+    /// itself (`facingMode`, `deviceId`).
+    NextCamera { facing: Option<String>, device: Option<String> },
+    /// Capping the outgoing video failed (no encoding yet, or refused).
+    VideoLimitFailed,
+    /// Putting a track on the video sender failed.
+    SendVideoFailed,
     /// Result of [`Effect::StartCamera`].
     CameraStarted(bool),
     /// The local description is set (after CreateOffer or CreateAnswer).
@@ -175,6 +230,9 @@ pub enum Input {
     /// A peer connection operation failed: creating it, an offer/answer,
     /// or applying a description.
     PeerError,
+    /// The host's `startCall`/`acceptCall` threw (or there was no local
+    /// description to give it).
+    HostFailed,
     Candidate(CandidateInit),
     GatheringComplete,
     Connection(ConnState),
@@ -198,7 +256,8 @@ pub enum Input {
     /// A `getStats` sample, taken with each route query.
     Stats(crate::quality::Sample),
     Click(Button),
-    Timer(Timer),
+    /// The time [`Call::poll_timeout`] named has come (or passed).
+    Timeout,
     /// The shell caught a panic or an unexpected exception.
     Crashed,
 }
@@ -220,7 +279,8 @@ pub enum Effect {
     /// Apply a remote description; as callee, also attach our tracks to the
     /// transceivers the offer created.
     SetRemote { offer: bool, sdp: String },
-    /// Call the host with the current local description's SDP.
+    /// Call the host with the current local description's SDP; a host
+    /// that throws is reported as `Input::HostFailed`.
     HandToHost(HostCall),
     /// Send the current local description on the `renegotiation` channel
     /// (`{"type":"offer"|"answer","sdp":…}`).
@@ -230,108 +290,57 @@ pub enum Effect {
     AddCandidate(Option<CandidateInit>),
     Send(Channel, String),
     SetMic(bool),
-    StartCamera,
+    StartCamera(Camera),
     StopCamera,
-    SetTimer(Timer, u64),
+    /// Capture the microphone with this device id; the new track replaces
+    /// the old one on the audio sender (mute state carries over).
+    StartMic(String),
+    /// Route the remote audio to this speaker (`setSinkId`).
+    SetSpeaker(String),
+    /// Put this on the video sender (if the peer exists) and in our own
+    /// preview; failures come back as `Input::SendVideoFailed`.
+    SendVideo(VideoSource),
     QueryRoute,
     /// Find out whether our end of the selected candidate pair still has
     /// its address; answer `AddressGone` if not, nothing otherwise.
     CheckAddress,
-    /// Ask for a screen to share (`getDisplayMedia`); the shell sends it
-    /// on the video sender in place of the camera when it comes.
+    /// Ask for a screen to share (`getDisplayMedia`); the result comes
+    /// back as `Input::ScreenStarted`.
     StartScreen,
-    /// Stop sharing: the camera (if on) goes back on the video sender.
+    /// Stop the screen capture.
     StopScreen,
-    /// Cap the outgoing video (`None`: lift the cap, full size).
+    /// Cap the outgoing video (`None`: lift the cap, full size); failures
+    /// come back as `Input::VideoLimitFailed`.
     LimitVideo(Option<VideoCap>),
-    /// Close the peer connection and stop all capture.
+    /// Close the peer connection and stop all capture, including capture
+    /// that completes later.
     ClosePeer,
     Log(String),
 }
 
-/// State of ICE restarts over the `renegotiation` channel.
-#[derive(Debug, Default)]
-struct Restart {
-    /// Attempts since the connection was last up.
-    attempts: u32,
-    /// Tells current timers from stale ones.
-    generation: u32,
-    /// A renegotiation offer/answer exchange is under way: the next local
-    /// description goes to the channel, not to the host.
-    negotiating: bool,
-    /// Caller: a restart offer is set locally but not sent yet. It waits
-    /// for the new candidates (see `hold_restart_offer`).
-    offer_held: bool,
-    /// Tells the current held offer's timer from stale ones.
-    held: u32,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Role {
-    Caller,
-    Callee,
+/// The host's ICE servers.
+#[derive(Debug)]
+enum Servers {
+    /// `getIceServers()` was called; it gets until `until`.
+    Waiting { until: u64 },
+    /// The list to create the peer with (empty: none, or none usable).
+    Ready(Vec<IceServer>),
 }
 
 /// The whole state of one call page.
 #[derive(Debug)]
 pub struct Call {
+    /// From `Started`: the page's flags and which host methods exist.
     flags: Flags,
     host: HostApi,
-    phase: Phase,
-    role: Option<Role>,
+    stage: Stage,
+    /// Requested at start, before any call exists (`None`: not yet).
+    servers: Option<Servers>,
+    /// Our capture and controls: they outlive every stage but `Idle`.
+    local: Local,
+    /// A warning under the status line; any stage may set or clear it.
     notice: Option<Msg>,
-    failure: Option<Msg>,
     effects: VecDeque<Effect>,
-
-    /// Offer waiting for the person to press Answer.
-    pending_offer: Option<String>,
-    servers: Option<Vec<IceServer>>,
-    servers_requested: bool,
-    media_requested: bool,
-    /// Whether the getUserMedia request under way includes the camera.
-    media_try_video: bool,
-    media: Option<Media>,
-    camera_present: bool,
-    mic: Dev,
-    cam: Dev,
-
-    peer_created: bool,
-    local_set: bool,
-    ice_wait: Option<IceWait>,
-    handed_over: bool,
-    answer_in_flight: bool,
-    remote_set: bool,
-    connected_once: bool,
-    trickle_open: bool,
-    trickle_out: Vec<String>,
-    muted_open: bool,
-    /// The peer has channel 5 (the Android client and this page do; the
-    /// deployed TypeScript page does not): restarts can be negotiated.
-    reneg_open: bool,
-
-    /// Last reported connection state.
-    conn: ConnState,
-    /// ICE restart bookkeeping (PROTOCOL.md section 5).
-    restart: Restart,
-    remote_video_live: bool,
-    remote_muted: Option<MutedState>,
-    route: Route,
-    /// `endCall` was sent; it must go out at most once.
-    end_called: bool,
-    /// When the connection first came up: the call timer counts from here.
-    connected_at: Option<u64>,
-    can_share_screen: bool,
-    /// Our screen is on the video sender.
-    sharing: bool,
-    /// The outgoing video cap last asked of the shell (`None`: no cap).
-    video_cap: Option<u32>,
-    last_sample: Option<crate::quality::Sample>,
-    quality: Option<crate::quality::Quality>,
-    /// The person opened the quality details.
-    details: bool,
-    /// When the command came that our description answers (`#startCall`,
-    /// the answer): the ICE wait ends by `OFFER_BY_MS` after it.
-    asked_at: Option<u64>,
 }
 
 impl Call {
@@ -340,45 +349,11 @@ impl Call {
         Call {
             flags: Flags::default(),
             host: HostApi::default(),
-            phase: Phase::Idle,
-            role: None,
-            notice: None,
-            failure: None,
-            effects: VecDeque::new(),
-            pending_offer: None,
+            stage: Stage::Idle,
             servers: None,
-            servers_requested: false,
-            media_requested: false,
-            media_try_video: false,
-            media: None,
-            camera_present: false,
-            mic: Dev::None,
-            cam: Dev::None,
-            peer_created: false,
-            local_set: false,
-            ice_wait: None,
-            handed_over: false,
-            answer_in_flight: false,
-            remote_set: false,
-            connected_once: false,
-            trickle_open: false,
-            trickle_out: Vec::new(),
-            muted_open: false,
-            reneg_open: false,
-            conn: ConnState::New,
-            restart: Restart::default(),
-            remote_video_live: false,
-            remote_muted: None,
-            route: Route::Unknown,
-            end_called: false,
-            connected_at: None,
-            video_cap: None,
-            can_share_screen: false,
-            sharing: false,
-            last_sample: None,
-            quality: None,
-            details: false,
-            asked_at: None,
+            local: Local::default(),
+            notice: None,
+            effects: VecDeque::new(),
         }
     }
 
@@ -387,8 +362,61 @@ impl Call {
         self.effects.pop_front()
     }
 
+    /// When the call next needs [`Input::Timeout`] (same clock as
+    /// `handle`); always later than the last `handle`'s `now`.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        self.deadlines().map(|(_, at)| at).min()
+    }
+
+    /// Every pending deadline and what it is for.
+    pub fn deadlines(&self) -> impl Iterator<Item = (Wake, u64)> {
+        let before_peer = matches!(self.stage, Stage::Idle | Stage::Prompt { .. } | Stage::Preparing(_));
+        let servers = match self.servers {
+            Some(Servers::Waiting { until }) if before_peer => Some((Wake::IceServers, until)),
+            _ => None,
+        };
+        let (a, b, c) = match &self.stage {
+            Stage::Setup(Setup { step: Step::Gathering(w), .. }) => (Some((Wake::IceWait, w.deadline())), None, None),
+            Stage::Setup(Setup { step: Step::Connecting { until }, .. }) => (Some((Wake::Connect, *until)), None, None),
+            Stage::Live(l) => {
+                let wait = l.restarts.deadline().map(|(w, at)| match w {
+                    Wait::Grace => (Wake::Grace, at),
+                    Wait::Attempt => (Wake::Restart, at),
+                });
+                (Some((Wake::Route, l.poll_at)), wait, l.restarts.held_until().map(|at| (Wake::HeldOffer, at)))
+            }
+            Stage::Over(Over { outcome: Outcome::Failed { linger: Some(at), .. }, .. }) => {
+                (Some((Wake::EndAfterFailure, *at)), None, None)
+            }
+            _ => (None, None, None),
+        };
+        [servers, a, b, c].into_iter().flatten()
+    }
+
+    /// When the ICE wait ends, from the moment the peer exists until our
+    /// description goes to the host (a deadline only once the description
+    /// is set: before, there is nothing to hand over).
+    pub fn ice_wait_deadline(&self) -> Option<u64> {
+        match &self.stage {
+            Stage::Setup(Setup { step: Step::Describing(w) | Step::Gathering(w), .. }) => Some(w.deadline()),
+            _ => None,
+        }
+    }
+
     pub fn phase(&self) -> Phase {
-        self.phase
+        match &self.stage {
+            Stage::Idle => Phase::Idle,
+            Stage::Prompt { .. } => Phase::Incoming,
+            Stage::Preparing(_) => Phase::Connecting,
+            Stage::Setup(s) => match s.step {
+                Step::Ringing | Step::Answering => Phase::Ringing,
+                _ => Phase::Connecting,
+            },
+            Stage::Live(l) if l.restarts.reconnecting() => Phase::Reconnecting,
+            Stage::Live(_) => Phase::InCall,
+            Stage::Over(Over { outcome: Outcome::Ended(_), .. }) => Phase::Ended,
+            Stage::Over(_) => Phase::Failed,
+        }
     }
 
     pub fn flags(&self) -> Flags {
@@ -396,10 +424,13 @@ impl Call {
     }
 
     /// When media first flowed (the first `Connected`), on the clock of
-    /// `handle`; the call timer shows the time since. Kept through
-    /// reconnections and after the end (the final duration).
+    /// `handle`. Kept through reconnections and after the end.
     pub fn connected_at(&self) -> Option<u64> {
-        self.connected_at
+        match &self.stage {
+            Stage::Live(l) => Some(l.connected_at),
+            Stage::Over(o) => o.connected_at,
+            _ => None,
+        }
     }
 
     fn out(&mut self, e: Effect) {
@@ -410,153 +441,90 @@ impl Call {
         self.out(Effect::Log(s.into()));
     }
 
-    fn is_over(&self) -> bool {
-        matches!(self.phase, Phase::Ended | Phase::Failed)
-    }
-
     /// Feeds one input at time `now` (milliseconds, monotonic).
     pub fn handle(&mut self, now: u64, input: Input) {
-        if self.is_over() {
-            let end_now = input == Input::Timer(Timer::EndAfterFailure) || input == Input::Click(Button::End);
-            if self.phase == Phase::Failed && end_now {
-                self.end_call();
-            }
-            return;
+        if let Stage::Over(_) = self.stage {
+            return self.over(now, &input);
         }
         match input {
             Input::Started { search, hash, host, webrtc } => self.start(now, &search, &hash, host, webrtc),
             Input::HashChanged(hash) => self.fragment(now, &hash),
             Input::IceServers(r) => self.ice_servers(now, r),
             Input::Media(r) => self.media_result(now, r),
-            Input::CameraPresent(p) => self.camera_present = p,
-            Input::CameraStarted(ok) => {
-                self.cam = if ok { Dev::On } else { Dev::Off };
-                if !ok {
-                    self.notice = Some(Msg::CameraUnavailable);
-                } else if self.notice == Some(Msg::CameraUnavailable) {
-                    self.notice = None;
-                }
-                self.send_muted_state();
-            }
-            // Once the call has connected, every local description is a
-            // renegotiation one and goes over channel 5. (Routing by
-            // `negotiating` lost descriptions whose exchange a restart
-            // timer or an earlier exchange had meanwhile reset: fuzzing.)
-            Input::LocalDescriptionSet if self.handed_over && self.connected_once => {
-                if self.role == Some(Role::Callee) {
-                    self.out(Effect::SendDescription);
-                    self.renegotiated();
-                } else {
-                    self.hold_restart_offer();
-                }
-            }
-            Input::LocalDescriptionSet => {
-                self.local_set = true;
-                self.check_ice_wait(now);
-            }
-            Input::RemoteDescriptionSet => self.remote_set_ok(now),
+            Input::CameraPresent(p) => self.local.set_camera_present(p),
+            Input::Cameras(ids) => self.local.set_cameras(ids),
+            Input::PickDevice(kind, id) => self.pick_device(kind, id),
+            Input::NextCamera { facing, device } => self.next_camera(facing.as_deref(), device.as_deref()),
+            Input::VideoLimitFailed => self.video_limit_failed(),
+            Input::SendVideoFailed => self.notice = Some(Msg::CameraUnavailable),
+            Input::CameraStarted(ok) => self.camera_started(ok),
+            Input::LocalDescriptionSet => self.local_set(now),
+            Input::RemoteDescriptionSet => self.remote_set(now),
             Input::PeerError => self.peer_error(now),
+            Input::HostFailed => self.fail(now, Msg::SetupFailed),
             Input::Candidate(c) => self.candidate(now, c),
-            Input::GatheringComplete => {
-                self.send_held_offer();
-                if let Some(w) = &mut self.ice_wait {
-                    w.on_complete();
-                }
-                if self.handed_over {
-                    self.trickle("null".to_owned());
-                }
-                self.check_ice_wait(now);
-            }
+            Input::GatheringComplete => self.gathering_complete(now),
             Input::Connection(s) => self.connection(now, s),
             Input::ChannelOpen(ch) => self.channel_open(ch),
-            Input::ChannelClosed(ch) => {
-                // The peer closed its connection (hang-up): the SCTP stream
-                // closes at once, long before ICE notices.
-                // (A channel lost with the connection is not a hang-up.)
-                if ch == Channel::MutedState && self.phase == Phase::InCall && self.conn == ConnState::Connected {
-                    self.end(self.peer_gone());
-                }
-            }
+            Input::ChannelClosed(ch) => self.channel_closed(ch),
             Input::ChannelMessage(ch, text) => self.message(now, ch, &text),
-            Input::NetworkChanged => {
-                if self.connected_once {
-                    self.log("network changed");
-                    self.begin_restart(now);
-                }
-            }
-            // The path cannot come back by itself: no need to wait for
-            // the grace period (a desktop browser tells the page nothing
-            // when an address changes; this is how we find out).
-            Input::AddressGone => {
-                if self.connected_once && self.conn != ConnState::Connected && self.restart.attempts == 0 && self.in_call() {
-                    self.log("our address is gone");
-                    self.begin_restart(now);
-                }
-            }
-            Input::RemoteVideo(live) => self.remote_video_live = live,
-            Input::Route(r) => {
-                self.route = r;
-                self.limit_video();
-            }
-            Input::CanShareScreen(can) => self.can_share_screen = can,
-            Input::ScreenStarted(ok) => {
-                self.sharing = ok && self.in_call();
-                if ok && !self.sharing {
-                    self.out(Effect::StopScreen); // the call moved on meanwhile
-                }
-                self.send_muted_state();
-            }
-            Input::ScreenEnded => {
-                if self.sharing {
-                    self.sharing = false;
-                    self.out(Effect::StopScreen);
-                    self.send_muted_state();
-                }
-            }
-            Input::Stats(cur) => {
-                if let Some(prev) = self.last_sample.replace(cur) {
-                    let expected = self.remote_muted.is_none_or(|m| m.audio_enabled || m.video_enabled);
-                    if let Some(q) = crate::quality::assess(&prev, &cur, expected) {
-                        self.quality = Some(q);
-                    }
-                }
-            }
+            Input::NetworkChanged => self.restart_rule(now, "network changed", |r, t, ch, out| r.network_changed(t, ch, out)),
+            Input::AddressGone => self.restart_rule(now, "our address is gone", |r, t, ch, out| r.address_gone(t, ch, out)),
+            Input::RemoteVideo(on) => self.link().into_iter().for_each(|l| l.remote_video = on),
+            Input::Route(r) => self.route(r),
+            Input::CanShareScreen(can) => self.local.set_can_share(can),
+            Input::ScreenStarted(ok) => self.screen_started(ok),
+            Input::ScreenEnded => self.stop_sharing(),
+            Input::Stats(cur) => self.stats(cur),
             Input::Click(b) => self.click(now, b),
-            Input::Timer(t) => self.timer(now, t),
-            Input::Crashed => self.fail(Msg::Crashed),
+            Input::Timeout => self.timeout(now),
+            Input::Crashed => self.fail(now, Msg::Crashed),
+        }
+    }
+
+    /// After the end only two things matter: the failure message's time is
+    /// up, or the person presses End during it. Then `endCall`, once.
+    fn over(&mut self, now: u64, input: &Input) {
+        let Stage::Over(Over { outcome: Outcome::Failed { linger, .. }, .. }) = &mut self.stage else { return };
+        let due = match (input, *linger) {
+            (Input::Timeout, Some(at)) => now >= at,
+            (Input::Click(Button::End), Some(_)) => true,
+            _ => false,
+        };
+        if due {
+            *linger = None;
+            if self.host.end_call {
+                self.out(Effect::EndCall);
+            }
         }
     }
 
     fn start(&mut self, now: u64, search: &str, hash: &str, host: HostApi, webrtc: bool) {
+        if !matches!(self.stage, Stage::Idle) || self.servers.is_some() {
+            return self.log("ignored a second start");
+        }
         self.flags = parse_flags(search);
         self.host = host;
         if !host.present {
-            self.failure = Some(Msg::NoHost);
-            self.phase = Phase::Failed;
+            // No host: nothing to close and nobody to tell.
+            let outcome = Outcome::Failed { why: Msg::NoHost, linger: None };
+            self.stage = Stage::Over(Over { outcome, connected_at: None });
             return;
         }
         if !webrtc {
-            return self.fail(Msg::NoWebRtc);
+            return self.fail(now, Msg::NoWebRtc);
         }
         // Fetching the servers reveals nothing to anyone (the host answers
         // from memory), so it happens at once: the outgoing call, or the
         // answer, then need not wait for it.
-        self.request_servers(now);
-        self.fragment(now, hash);
-    }
-
-    fn request_servers(&mut self, _now: u64) {
-        if self.servers_requested {
-            return;
-        }
-        self.servers_requested = true;
         if self.host.get_ice_servers {
+            self.servers = Some(Servers::Waiting { until: now + ICE_SERVERS_TIMEOUT_MS });
             self.out(Effect::LoadIceServers);
-            self.out(Effect::SetTimer(Timer::IceServers, ICE_SERVERS_TIMEOUT_MS));
         } else {
-            self.servers = Some(Vec::new());
+            self.servers = Some(Servers::Ready(Vec::new()));
             self.notice = Some(Msg::IceServersUnavailable);
         }
+        self.fragment(now, hash);
     }
 
     fn fragment(&mut self, now: u64, hash: &str) {
@@ -571,46 +539,35 @@ impl Call {
     }
 
     fn command(&mut self, now: u64, c: Command) {
-        match c {
-            Command::StartCall => {
-                if self.role.is_some() || self.phase == Phase::Incoming {
-                    return self.log("ignored #startCall: a call is already under way");
-                }
-                self.role = Some(Role::Caller);
-                self.phase = Phase::Connecting;
-                self.asked_at = Some(now);
-                self.request_media(!self.flags.no_outgoing_video_initially);
-                self.progress(now);
-            }
-            Command::OfferIncomingCall(p) | Command::AcceptCall(p) if self.role.is_some() => {
-                let _ = p;
-                self.log("ignored incoming offer: a call is already under way");
-            }
-            Command::OfferIncomingCall(p) => {
-                if let Some(sdp) = self.decode(&p) {
+        match (&self.stage, c) {
+            (Stage::Idle, Command::StartCall) => self.prepare(now, Side::Caller),
+            (_, Command::StartCall) => self.log("ignored #startCall: a call is already under way"),
+            (Stage::Idle | Stage::Prompt { .. }, Command::OfferIncomingCall(p)) => {
+                if let Some(offer) = self.decode(&p) {
                     // A new command replaces a pending prompt.
-                    self.pending_offer = Some(sdp);
-                    self.phase = Phase::Incoming;
+                    self.stage = Stage::Prompt { offer };
                 }
             }
-            Command::AcceptCall(p) => {
-                if let Some(sdp) = self.decode(&p) {
-                    self.pending_offer = Some(sdp);
-                    self.answer(now);
+            (Stage::Idle | Stage::Prompt { .. }, Command::AcceptCall(p)) => {
+                if let Some(offer) = self.decode(&p) {
+                    self.prepare(now, Side::Callee { offer });
                 }
             }
-            Command::OnAnswer(p) => {
-                if self.role != Some(Role::Caller) || !self.handed_over {
-                    return self.log("ignored #onAnswer: no offer is waiting for an answer");
-                }
-                if self.remote_set || self.answer_in_flight {
-                    return self.log("ignored #onAnswer: already answered");
-                }
+            (_, Command::OfferIncomingCall(_) | Command::AcceptCall(_)) => {
+                self.log("ignored incoming offer: a call is already under way")
+            }
+            (Stage::Setup(Setup { role: Role::Caller, step: Step::Ringing, .. }), Command::OnAnswer(p)) => {
                 if let Some(sdp) = self.decode(&p) {
-                    self.answer_in_flight = true;
+                    if let Stage::Setup(s) = &mut self.stage {
+                        s.step = Step::Answering;
+                    }
                     self.out(Effect::SetRemote { offer: false, sdp });
                 }
             }
+            (Stage::Setup(Setup { role: Role::Caller, step: Step::Answering | Step::Connecting { .. }, .. }) | Stage::Live(_), Command::OnAnswer(_)) => {
+                self.log("ignored #onAnswer: already answered")
+            }
+            (_, Command::OnAnswer(_)) => self.log("ignored #onAnswer: no offer is waiting for an answer"),
         }
     }
 
@@ -630,73 +587,45 @@ impl Call {
         }
     }
 
-    /// The person answered (or the host did, with `#acceptCall`).
-    fn answer(&mut self, now: u64) {
-        if self.pending_offer.is_none() {
-            return;
+    /// A call was asked for (`#startCall`, Answer, `#acceptCall`): capture
+    /// media, then set up once the servers are there too.
+    fn prepare(&mut self, now: u64, side: Side) {
+        self.stage = Stage::Preparing(Preparing { asked_at: now, side });
+        let video = !self.flags.no_outgoing_video_initially && !self.flags.disable_video_completely;
+        if let Some(video) = self.local.request(video) {
+            self.out(Effect::AcquireMedia { video });
         }
-        self.role = Some(Role::Callee);
-        self.phase = Phase::Connecting;
-        self.asked_at = Some(now);
-        self.request_media(!self.flags.no_outgoing_video_initially);
-        self.progress(now);
-    }
-
-    fn request_media(&mut self, video: bool) {
-        if self.media_requested {
-            return;
-        }
-        self.media_requested = true;
-        self.media_try_video = video && !self.flags.disable_video_completely;
-        self.out(Effect::AcquireMedia { video: self.media_try_video });
+        self.create_peer(now);
     }
 
     fn media_result(&mut self, now: u64, r: Result<Media, ()>) {
-        match r {
-            Ok(m) => {
-                if self.media_try_video && !m.video {
-                    self.notice = Some(Msg::CameraUnavailable);
-                }
-                if !m.audio {
-                    self.notice = Some(if m.video { Msg::NoMicrophone } else { Msg::NoMedia });
-                }
-                self.set_media(m);
-            }
-            // The camera may be missing or refused while the microphone
-            // works: try again with audio alone before giving up on both.
-            Err(()) if self.media_try_video => {
-                self.media_try_video = false;
+        match self.local.result(r) {
+            MediaOutcome::Ignored => {}
+            MediaOutcome::RetryWithoutVideo => {
                 self.notice = Some(Msg::CameraUnavailable);
                 self.out(Effect::AcquireMedia { video: false });
-                return;
             }
-            Err(()) => {
-                self.notice = Some(Msg::NoMedia);
-                self.set_media(Media { audio: false, video: false });
+            MediaOutcome::Ready(notice) => {
+                if notice.is_some() {
+                    self.notice = notice;
+                }
+                self.create_peer(now);
             }
-        }
-        self.progress(now);
-    }
-
-    fn set_media(&mut self, m: Media) {
-        self.media = Some(m);
-        self.mic = if m.audio { Dev::On } else { Dev::None };
-        self.cam = if m.video { Dev::On } else { Dev::Off };
-        if m.video {
-            self.camera_present = true;
         }
     }
 
     fn ice_servers(&mut self, now: u64, r: Result<String, ()>) {
         // Once the peer exists the list can no longer matter; before that a
         // good list replaces the empty one the timeout put in place.
-        if self.peer_created || (self.servers.is_some() && r.is_err()) {
+        let before_peer = matches!(self.stage, Stage::Idle | Stage::Prompt { .. } | Stage::Preparing(_));
+        let have = matches!(self.servers, Some(Servers::Ready(_)));
+        if !before_peer || (have && r.is_err()) {
             return;
         }
         if self.notice == Some(Msg::IceServersUnavailable) {
             self.notice = None;
         }
-        let servers = match r.map_err(|_| ()).and_then(|t| parse_ice_servers(&t).map_err(|_| ())) {
+        let servers = match r.and_then(|t| parse_ice_servers(&t).map_err(|_| ())) {
             Ok((s, dropped)) => {
                 if dropped {
                     self.notice = Some(Msg::SomeIceServersIgnored);
@@ -708,289 +637,288 @@ impl Call {
                 Vec::new()
             }
         };
-        self.servers = Some(servers);
-        self.progress(now);
+        self.servers = Some(Servers::Ready(servers));
+        self.create_peer(now);
     }
 
-    /// Moves the setup forward as far as what we have allows.
-    fn progress(&mut self, now: u64) {
-        let Some(role) = self.role else { return };
-        if self.peer_created || self.media.is_none() {
+    /// Preparing → Setup, once the servers and media are both there.
+    fn create_peer(&mut self, now: u64) {
+        let (Stage::Preparing(_), Some(Servers::Ready(servers)), true) = (&self.stage, &self.servers, self.local.ready())
+        else {
             return;
-        }
-        let Some(servers) = self.servers.clone() else { return };
-        self.peer_created = true;
+        };
+        let servers = servers.clone();
+        let Stage::Preparing(p) = core::mem::replace(&mut self.stage, Stage::Idle) else { return };
         let mut wait = IceWait::new(server_kinds(&servers), now);
-        if let Some(at) = self.asked_at {
-            wait.cap(at + OFFER_BY_MS);
-        }
-        self.ice_wait = Some(wait);
-        if let Some(w) = &self.ice_wait {
-            let delay = w.deadline().saturating_sub(now);
-            self.out(Effect::SetTimer(Timer::IceWait, delay));
-        }
+        wait.cap(p.asked_at + OFFER_BY_MS);
         let video = !self.flags.disable_video_completely;
         self.out(Effect::CreatePeer { servers, relay_only: self.flags.relay_only, video });
-        match role {
-            Role::Caller => self.out(Effect::CreateOffer { ice_restart: false }),
-            Role::Callee => {
-                if let Some(sdp) = self.pending_offer.take() {
-                    self.out(Effect::SetRemote { offer: true, sdp });
-                }
+        let role = match p.side {
+            Side::Caller => {
+                self.out(Effect::CreateOffer { ice_restart: false });
+                Role::Caller
             }
+            Side::Callee { offer } => {
+                self.out(Effect::SetRemote { offer: true, sdp: offer });
+                Role::Callee
+            }
+        };
+        self.stage = Stage::Setup(Setup { role, link: Link::default(), step: Step::Describing(wait) });
+    }
+
+    fn link(&mut self) -> Option<&mut Link> {
+        match &mut self.stage {
+            Stage::Setup(s) => Some(&mut s.link),
+            Stage::Live(l) => Some(&mut l.link),
+            _ => None,
         }
     }
 
-    fn remote_set_ok(&mut self, now: u64) {
-        if self.restart.negotiating && self.handed_over && self.remote_set {
-            // A renegotiation: the callee answers on the channel; for the
-            // caller the exchange is complete.
-            match self.role {
-                Some(Role::Callee) => self.out(Effect::CreateAnswer),
-                _ => self.renegotiated(),
+    fn local_set(&mut self, now: u64) {
+        match &mut self.stage {
+            Stage::Setup(s) => {
+                if let Step::Describing(w) = &s.step {
+                    s.step = Step::Gathering(w.clone());
+                    self.check_ice_wait(now);
+                }
             }
-            return;
-        }
-        self.remote_set = true;
-        self.answer_in_flight = false;
-        match self.role {
-            Some(Role::Callee) if !self.local_set => self.out(Effect::CreateAnswer),
-            Some(Role::Caller) => {
-                self.phase = Phase::Connecting;
-                self.arm_connect_timer(now);
-            }
+            // Once the call has connected, every local description is a
+            // renegotiation one and goes over channel 5. (Routing by the
+            // exchange lost descriptions whose exchange a restart timer or
+            // an earlier exchange had meanwhile reset: fuzzing.)
+            Stage::Live(l) => match l.restarts.role() {
+                Role::Callee => {
+                    l.restarts.exchange_done();
+                    self.out(Effect::SendDescription);
+                }
+                Role::Caller => l.restarts.hold(now),
+            },
             _ => {}
         }
     }
 
-    fn arm_connect_timer(&mut self, _now: u64) {
-        if !self.connected_once {
-            self.out(Effect::SetTimer(Timer::Connect, CONNECT_TIMEOUT_MS));
-        }
-    }
-
-    fn peer_error(&mut self, _now: u64) {
-        if self.restart.negotiating && self.connected_once {
-            // A failed renegotiation step is retried by the attempt timer.
-            self.restart.negotiating = false;
-            return self.log("renegotiation step failed");
-        }
-        if self.answer_in_flight {
-            // The answer was refused by the browser; a later one may work.
-            self.answer_in_flight = false;
-            self.notice = Some(Msg::AnswerRejected);
-            return;
-        }
-        self.fail(Msg::SetupFailed);
-    }
-
-    fn candidate(&mut self, now: u64, c: CandidateInit) {
-        if !self.handed_over {
-            if let (Some(w), Some(t)) = (&mut self.ice_wait, CandidateType::of_candidate(&c.candidate)) {
-                let before = w.deadline();
-                w.on_candidate(t, now);
-                let after = w.deadline();
-                // A burst window shortened the wait: wake up when it closes.
-                if after < before && !w.is_ready(now) {
-                    self.out(Effect::SetTimer(Timer::IceWait, after.saturating_sub(now)));
-                }
-            }
-            self.check_ice_wait(now);
-        } else if !self.restart.offer_held {
-            // Gathered after the SDP left: only the data channel can carry it.
-            self.trickle(c.to_json());
-        }
-    }
-
-    fn trickle(&mut self, msg: String) {
-        if self.trickle_open {
-            self.out(Effect::Send(Channel::IceTrickling, msg));
-        } else {
-            self.trickle_out.push(msg);
-        }
-    }
-
-    fn check_ice_wait(&mut self, now: u64) {
-        if self.handed_over || !self.local_set {
-            return;
-        }
-        let Some(w) = &self.ice_wait else { return };
-        if !w.is_ready(now) {
-            return;
-        }
-        let waited = w.elapsed(now);
-        let (call, ok) = match self.role {
-            Some(Role::Caller) => (HostCall::StartCall, self.host.start_call),
-            _ => (HostCall::AcceptCall, self.host.accept_call),
-        };
-        if !ok {
-            return self.fail(Msg::HostIncomplete);
-        }
-        self.handed_over = true;
-        self.log(["ICE wait ", &crate::json::itoa(waited), " ms"].concat());
-        self.out(Effect::HandToHost(call));
-        match self.role {
-            Some(Role::Caller) => self.phase = Phase::Ringing,
-            _ => self.arm_connect_timer(now),
-        }
-    }
-
-    fn connection(&mut self, now: u64, s: ConnState) {
-        if !self.peer_created {
-            return;
-        }
-        self.conn = s;
-        match s {
-            ConnState::Connected => {
-                if !self.connected_once {
-                    self.connected_once = true;
-                    self.connected_at = Some(now);
-                    self.out(Effect::QueryRoute);
-                    self.out(Effect::SetTimer(Timer::Route, ROUTE_POLL_FAST_MS));
-                } else {
-                    // The path may have changed (relay after a restart).
-                    self.out(Effect::QueryRoute);
-                }
-                self.phase = Phase::InCall;
-                self.send_held_offer();
-                self.restart.attempts = 0;
-                // `negotiating` stays: an exchange under way must finish,
-                // or the answer (or offer) it waits for would be dropped.
-                self.restart.generation += 1; // cancels pending timers
+    fn remote_set(&mut self, now: u64) {
+        match &mut self.stage {
+            Stage::Setup(Setup { role: Role::Callee, step: Step::Describing(_), .. }) => self.out(Effect::CreateAnswer),
+            Stage::Setup(s @ Setup { role: Role::Caller, step: Step::Answering, .. }) => {
+                s.step = Step::Connecting { until: now + CONNECT_TIMEOUT_MS };
                 if self.notice == Some(Msg::AnswerRejected) {
                     self.notice = None;
                 }
             }
-            ConnState::Disconnected if self.connected_once => {
-                self.restart.generation += 1;
-                let g = self.restart.generation;
-                self.out(Effect::SetTimer(Timer::Grace(g), DISCONNECT_GRACE_MS));
-                self.out(Effect::CheckAddress);
+            // A renegotiation: the callee answers on the channel; for the
+            // caller the exchange is complete.
+            Stage::Live(l) => match l.restarts.role() {
+                Role::Callee => self.out(Effect::CreateAnswer),
+                Role::Caller => l.restarts.exchange_done(),
+            },
+            _ => self.log("ignored an unexpected remote description"),
+        }
+    }
+
+    fn peer_error(&mut self, now: u64) {
+        match &mut self.stage {
+            // A failed renegotiation step is retried by the attempt timer.
+            Stage::Live(l) if l.restarts.exchange() != crate::restart::Exchange::Idle => {
+                l.restarts.exchange_failed();
+                self.log("renegotiation step failed")
             }
-            ConnState::Failed if self.connected_once => self.begin_restart(now),
-            ConnState::Failed => self.fail(Msg::ConnectFailed),
-            ConnState::Closed if self.connected_once => self.end(self.peer_gone()),
+            // The answer was refused by the browser; a later one may work.
+            Stage::Setup(s @ Setup { step: Step::Answering, .. }) => {
+                s.step = Step::Ringing;
+                self.notice = Some(Msg::AnswerRejected);
+            }
+            _ => self.fail(now, Msg::SetupFailed),
+        }
+    }
+
+    fn candidate(&mut self, now: u64, c: CandidateInit) {
+        match &mut self.stage {
+            Stage::Setup(Setup { step: Step::Describing(w) | Step::Gathering(w), .. }) => {
+                if let Some(t) = CandidateType::of_candidate(&c.candidate) {
+                    w.on_candidate(t, now);
+                }
+                self.check_ice_wait(now);
+            }
+            // Candidates of a held restart offer ride in its SDP.
+            Stage::Live(l) if l.restarts.holding() => {}
+            // Gathered after the SDP left: only the data channel can carry it.
+            Stage::Setup(_) | Stage::Live(_) => self.trickle(c.to_json()),
             _ => {}
         }
     }
 
-    /// What to say when the other side closed the connection. Only a peer
-    /// that reached us on channel 3 (every peer sends its state there once
-    /// its side is up) had a working call to hang up; one that never did
-    /// may have failed (a wrong DTLS fingerprint ends the caller before its
-    /// channels open), so the page says only what it knows.
-    fn peer_gone(&self) -> Msg {
-        if self.remote_muted.is_some() {
-            Msg::PeerHungUp
-        } else {
-            Msg::ConnectionClosed
+    fn gathering_complete(&mut self, now: u64) {
+        match &mut self.stage {
+            Stage::Setup(Setup { step: Step::Describing(w) | Step::Gathering(w), .. }) => {
+                w.on_complete();
+                self.check_ice_wait(now);
+            }
+            Stage::Setup(_) => self.trickle("null".into()),
+            Stage::Live(_) => {
+                self.restart_do(now, |r, _, _, out| r.gathering_complete(out));
+                self.trickle("null".into());
+            }
+            _ => {}
+        }
+    }
+
+    fn trickle(&mut self, msg: String) {
+        let Some(link) = self.link() else { return };
+        match &mut link.trickle_queue {
+            Some(q) => q.push(msg),
+            None => self.out(Effect::Send(Channel::IceTrickling, msg)),
+        }
+    }
+
+    /// Gathering: hands our description to the host once the wait is over.
+    fn check_ice_wait(&mut self, now: u64) {
+        let Stage::Setup(s @ Setup { step: Step::Gathering(_), .. }) = &mut self.stage else { return };
+        let Step::Gathering(w) = &s.step else { return };
+        if !w.is_ready(now) {
+            return;
+        }
+        let waited = w.elapsed(now);
+        let (call, ok) = match s.role {
+            Role::Caller => (HostCall::StartCall, self.host.start_call),
+            Role::Callee => (HostCall::AcceptCall, self.host.accept_call),
+        };
+        if !ok {
+            return self.fail(now, Msg::HostIncomplete);
+        }
+        s.step = match s.role {
+            Role::Caller => Step::Ringing,
+            Role::Callee => Step::Connecting { until: now + CONNECT_TIMEOUT_MS },
+        };
+        self.log(["ICE wait ", &crate::json::itoa(waited), " ms"].concat());
+        self.out(Effect::HandToHost(call));
+    }
+
+    fn connection(&mut self, now: u64, s: ConnState) {
+        match (&mut self.stage, s) {
+            (Stage::Setup(Setup { step: Step::Connecting { .. }, .. }), ConnState::Connected) => {
+                let Stage::Setup(setup) = core::mem::replace(&mut self.stage, Stage::Idle) else { return };
+                self.stage = Stage::Live(Live::new(setup.role, setup.link, now, now + ROUTE_POLL_FAST_MS));
+                self.out(Effect::QueryRoute);
+                if self.notice == Some(Msg::AnswerRejected) {
+                    self.notice = None;
+                }
+            }
+            (Stage::Setup(_), ConnState::Failed) => self.fail(now, Msg::ConnectFailed),
+            (Stage::Live(l), ConnState::Connected) => {
+                let mut dos = Vec::new();
+                l.restarts.connected(&mut |d| dos.push(d));
+                // The path may have changed (relay after a restart).
+                self.out(Effect::QueryRoute);
+                self.perform_restart(now, dos);
+                if self.notice == Some(Msg::AnswerRejected) {
+                    self.notice = None;
+                }
+            }
+            (Stage::Live(_), ConnState::Disconnected) => self.restart_do(now, |r, now, _, out| r.disconnected(now, out)),
+            (Stage::Live(_), ConnState::Failed) => self.restart_do(now, |r, now, ch, out| r.failed(now, ch, out)),
+            (Stage::Live(l), ConnState::Closed) => {
+                let why = l.peer_gone();
+                self.end(why)
+            }
+            (Stage::Live(l), other) => l.restarts.other_state(other),
+            _ => {}
+        }
+    }
+
+    /// Runs a rule of the restart sub-machine in the live stage and does
+    /// what it says.
+    fn restart_do(&mut self, now: u64, rule: impl FnOnce(&mut crate::restart::Restarts, u64, bool, &mut dyn FnMut(Do))) {
+        let Stage::Live(l) = &mut self.stage else { return };
+        let mut dos = Vec::new();
+        rule(&mut l.restarts, now, l.link.reneg_open, &mut |d| dos.push(d));
+        self.perform_restart(now, dos);
+    }
+
+    /// A restart rule that only applies once the call is live.
+    fn restart_rule(
+        &mut self,
+        now: u64,
+        why: &str,
+        rule: impl FnOnce(&mut crate::restart::Restarts, u64, bool, &mut dyn FnMut(Do)),
+    ) {
+        if let Stage::Live(_) = self.stage {
+            let before = self.effects.len();
+            self.restart_do(now, rule);
+            if self.effects.len() > before || matches!(self.stage, Stage::Over(_)) {
+                self.effects.insert(before, Effect::Log(why.into()));
+            }
+        }
+    }
+
+    fn perform_restart(&mut self, now: u64, dos: Vec<Do>) {
+        for d in dos {
+            match d {
+                Do::Offer => self.out(Effect::CreateOffer { ice_restart: true }),
+                Do::AskForRestart => {
+                    let m = channel::Renegotiation::RestartRequest.to_json();
+                    self.out(Effect::Send(Channel::Renegotiation, m));
+                }
+                Do::SendDescription => self.out(Effect::SendDescription),
+                Do::CheckAddress => self.out(Effect::CheckAddress),
+                Do::WaitForIce => self.log("the peer cannot renegotiate; waiting for ICE to recover"),
+                Do::Attempt(n) => self.log(["ICE restart attempt ", &crate::json::itoa(n as u64)].concat()),
+                Do::Lost => return self.fail(now, Msg::ConnectionLost),
+            }
         }
     }
 
     /// Caps the outgoing video for the relay or the `lowData` flag, when
     /// the right cap changed.
     fn limit_video(&mut self) {
-        let cap = if self.flags.low_data {
+        let low_data = self.flags.low_data;
+        let Some(link) = self.link() else { return };
+        let cap = if low_data {
             Some(LOW_DATA_VIDEO_KBPS)
-        } else if self.route == Route::Relay {
+        } else if link.route == Route::Relay {
             Some(RELAY_VIDEO_KBPS)
         } else {
             None
         };
-        if cap != self.video_cap && self.peer_created {
-            self.video_cap = cap;
+        if Some(cap) != link.video_cap {
+            link.video_cap = Some(cap);
             self.out(Effect::LimitVideo(cap.map(VideoCap::new)));
         }
     }
 
-    /// Caller: a restart offer is set locally. It is sent when its new
-    /// candidates are gathered (they ride in its SDP), when the connection
-    /// is back, or after `HELD_OFFER_MS`, whichever comes first. Sent at
-    /// once, it leaves over the old path: after an address change that
-    /// path is dead, the message is lost, and SCTP retries it only with
-    /// exponential backoff, because the callee, lacking our new ICE
-    /// password, cannot acknowledge anything until it has the offer
-    /// (measured: the call was lost). A moment later our new candidates
-    /// reach the callee's, and the offer gets through.
-    fn hold_restart_offer(&mut self) {
-        self.restart.offer_held = true;
-        self.restart.held = self.restart.held.wrapping_add(1);
-        self.out(Effect::SetTimer(Timer::SendHeldOffer(self.restart.held), HELD_OFFER_MS));
-    }
-
-    fn send_held_offer(&mut self) {
-        if self.restart.offer_held {
-            self.restart.offer_held = false;
-            self.out(Effect::SendDescription);
+    fn video_limit_failed(&mut self) {
+        self.log("the video cap could not be set; again with the next route");
+        if let Some(link) = self.link() {
+            link.video_cap = None;
         }
     }
 
-    /// A renegotiation exchange is complete. If the connection never went
-    /// down (a proactive restart after a network change, or the peer's
-    /// request), the call simply goes on; otherwise `Connected` will come.
-    fn renegotiated(&mut self) {
-        self.restart.negotiating = false;
-        if self.conn == ConnState::Connected {
-            self.restart.attempts = 0;
-            self.restart.generation += 1;
-            self.phase = Phase::InCall;
+    fn stats(&mut self, cur: crate::quality::Sample) {
+        if let Stage::Live(l) = &mut self.stage {
+            if let Some(prev) = l.last_sample.replace(cur) {
+                l.quality = crate::quality::assess(&prev, &cur, l.media_expected()).or(l.quality);
+            }
         }
     }
 
-    /// Starts an ICE restart attempt: the caller sends an offer with new
-    /// ICE credentials, the callee asks the caller to (only the caller
-    /// offers, as the Android client does).
-    fn begin_restart(&mut self, _now: u64) {
-        if self.restart.attempts >= MAX_RESTARTS {
-            return self.fail(Msg::ConnectionLost);
-        }
-        self.restart.attempts += 1;
-        self.restart.generation += 1;
-        if self.conn != ConnState::Connected {
-            self.phase = Phase::Reconnecting;
-        }
-        let g = self.restart.generation;
-        self.out(Effect::SetTimer(Timer::Restart(g), RESTART_ATTEMPT_MS));
-        if !self.reneg_open {
-            // A peer without channel 5 cannot take a restart offer (and a
-            // local offer nobody answers would wedge the connection's
-            // signaling state). ICE may still recover by itself; the
-            // attempt timers bound the wait, and "failed" is final.
-            if self.conn == ConnState::Failed {
-                return self.fail(Msg::ConnectionLost);
-            }
-            return self.log("the peer cannot renegotiate; waiting for ICE to recover");
-        }
-        self.log(["ICE restart attempt ", &crate::json::itoa(self.restart.attempts as u64)].concat());
-        match self.role {
-            Some(Role::Caller) => {
-                self.restart.negotiating = true;
-                self.out(Effect::CreateOffer { ice_restart: true });
-            }
-            _ => {
-                let m = channel::Renegotiation::RestartRequest.to_json();
-                self.out(Effect::Send(Channel::Renegotiation, m));
-            }
+    fn route(&mut self, r: Route) {
+        if let Some(link) = self.link() {
+            link.route = r;
+            self.limit_video();
         }
     }
 
     /// A message on the `renegotiation` channel.
     fn renegotiation(&mut self, now: u64, m: channel::Renegotiation) {
         use channel::Renegotiation as R;
-        if !self.connected_once {
+        let Stage::Live(l) = &mut self.stage else {
             return self.log("renegotiation before the call connected: ignored");
-        }
-        match (self.role, m) {
-            (Some(Role::Caller), R::RestartRequest) => {
-                if !self.restart.negotiating {
-                    self.begin_restart(now);
-                }
-            }
-            (Some(Role::Caller), R::Answer(sdp)) if self.restart.negotiating => {
-                self.out(Effect::SetRemote { offer: false, sdp });
-            }
-            (Some(Role::Callee), R::Offer(sdp)) => {
-                self.restart.negotiating = true;
+        };
+        match (l.restarts.role(), m) {
+            (Role::Caller, R::RestartRequest) => self.restart_do(now, |r, now, ch, out| r.restart_requested(now, ch, out)),
+            (Role::Caller, R::Answer(sdp)) if l.restarts.awaits_answer() => self.out(Effect::SetRemote { offer: false, sdp }),
+            (Role::Callee, R::Offer(sdp)) => {
+                l.restarts.offer_received();
                 self.out(Effect::SetRemote { offer: true, sdp });
             }
             _ => self.log("unexpected renegotiation message: ignored"),
@@ -998,29 +926,36 @@ impl Call {
     }
 
     fn channel_open(&mut self, ch: Channel) {
+        let Some(link) = self.link() else { return };
         match ch {
             Channel::IceTrickling => {
-                self.trickle_open = true;
-                for m in core::mem::take(&mut self.trickle_out) {
+                for m in link.trickle_queue.take().unwrap_or_default() {
                     self.out(Effect::Send(Channel::IceTrickling, m));
                 }
             }
             Channel::MutedState => {
-                self.muted_open = true;
+                link.muted_open = true;
                 self.send_muted_state();
             }
-            Channel::Renegotiation => self.reneg_open = true,
+            Channel::Renegotiation => link.reneg_open = true,
         }
     }
 
-    fn muted_state(&self) -> MutedState {
-        // A shared screen is video the other side should see.
-        MutedState { audio_enabled: self.mic == Dev::On, video_enabled: self.cam == Dev::On || self.sharing }
+    fn channel_closed(&mut self, ch: Channel) {
+        // The peer closed its connection (hang-up): the SCTP stream closes
+        // at once, long before ICE notices. (A channel lost with the
+        // connection is not a hang-up.)
+        if let Stage::Live(l) = &self.stage {
+            if ch == Channel::MutedState && !l.restarts.reconnecting() && l.restarts.conn() == ConnState::Connected {
+                let why = l.peer_gone();
+                self.end(why);
+            }
+        }
     }
 
     fn send_muted_state(&mut self) {
-        if self.muted_open {
-            let m = self.muted_state().to_json();
+        let m = self.local.muted_state().to_json();
+        if self.link().is_some_and(|l| l.muted_open) {
             self.out(Effect::Send(Channel::MutedState, m));
         }
     }
@@ -1033,43 +968,131 @@ impl Call {
             }
             Some(Incoming::Candidate(c)) => self.out(Effect::AddCandidate(Some(c))),
             Some(Incoming::EndOfCandidates) => self.out(Effect::AddCandidate(None)),
-            Some(Incoming::Muted(m)) => self.remote_muted = Some(m),
+            Some(Incoming::Muted(m)) => {
+                if let Some(link) = self.link() {
+                    link.remote_muted = Some(m);
+                }
+            }
             Some(Incoming::Renegotiation(r)) => self.renegotiation(now, r),
         }
     }
 
-    fn click(&mut self, now: u64, b: Button) {
-        match b {
-            Button::Answer if self.phase == Phase::Incoming => self.answer(now),
-            // Not before any call exists (a stray Shift+E on an idle page).
-            Button::End if self.phase != Phase::Idle => self.end(Msg::CallEnded),
-            Button::Mic if self.mic != Dev::None => {
-                self.mic = if self.mic == Dev::On { Dev::Off } else { Dev::On };
-                self.out(Effect::SetMic(self.mic == Dev::On));
-                self.send_muted_state();
+    fn camera_started(&mut self, ok: bool) {
+        if !ok && self.local.cam() == Dev::On {
+            // A switch to another camera failed; the running one goes on.
+            return self.log("the other camera could not be started");
+        }
+        self.local.camera_started(ok);
+        if !ok {
+            self.notice = Some(Msg::CameraUnavailable);
+        } else {
+            if self.notice == Some(Msg::CameraUnavailable) {
+                self.notice = None;
             }
-            Button::Cam if self.cam_available() => {
-                if self.cam == Dev::On {
-                    self.cam = Dev::Off;
+            // While sharing, the screen keeps the sender and the preview.
+            if !self.local.sharing() {
+                self.out(Effect::SendVideo(VideoSource::Camera));
+            }
+        }
+        self.send_muted_state();
+    }
+
+    fn pick_device(&mut self, kind: DeviceKind, id: String) {
+        match kind {
+            DeviceKind::Camera => {
+                self.local.pick_camera(id.clone());
+                if self.local.cam() == Dev::On {
+                    self.out(Effect::StartCamera(Camera::Device(id)));
+                }
+            }
+            DeviceKind::Mic => {
+                if self.local.mic() != Dev::None {
+                    self.out(Effect::StartMic(id));
+                }
+            }
+            DeviceKind::Speaker => self.out(Effect::SetSpeaker(id)),
+        }
+    }
+
+    /// The camera facing the other way where the camera says how it faces,
+    /// else the next one in the list.
+    fn next_camera(&mut self, facing: Option<&str>, device: Option<&str>) {
+        if self.local.cam() != Dev::On {
+            return;
+        }
+        if let Some(mode) = crate::camera::other_facing(facing) {
+            return self.out(Effect::StartCamera(Camera::Facing(mode)));
+        }
+        if let Some(id) = self.local.camera_after(device) {
+            self.local.pick_camera(id.clone());
+            self.out(Effect::StartCamera(Camera::Device(id)));
+        }
+    }
+
+    fn screen_started(&mut self, ok: bool) {
+        let sharing = ok && self.in_call();
+        self.local.set_sharing(sharing);
+        if sharing {
+            self.out(Effect::SendVideo(VideoSource::Screen));
+        } else if ok {
+            self.out(Effect::StopScreen); // the call moved on meanwhile
+        }
+        self.send_muted_state();
+    }
+
+    fn stop_sharing(&mut self) {
+        if self.local.sharing() {
+            self.local.set_sharing(false);
+            self.out(Effect::StopScreen);
+            // The camera, if on, goes back on the sender.
+            let cam = if self.local.cam() == Dev::On { VideoSource::Camera } else { VideoSource::Nothing };
+            self.out(Effect::SendVideo(cam));
+            self.send_muted_state();
+        }
+    }
+
+    fn click(&mut self, now: u64, b: Button) {
+        let video_allowed = !self.flags.disable_video_completely;
+        let screen_ok = self.screen_available();
+        match (&mut self.stage, b) {
+            (Stage::Prompt { .. }, Button::Answer) => {
+                let Stage::Prompt { offer } = core::mem::replace(&mut self.stage, Stage::Idle) else { return };
+                self.prepare(now, Side::Callee { offer });
+            }
+            // Not before any call exists (a stray Shift+E on an idle page).
+            (Stage::Idle, Button::End) => {}
+            (_, Button::End) => self.end(Msg::CallEnded),
+            (_, Button::Mic) => {
+                if let Some(on) = self.local.toggle_mic() {
+                    self.out(Effect::SetMic(on));
+                    self.send_muted_state();
+                }
+            }
+            (_, Button::Cam) if self.local.cam_available(video_allowed) => {
+                if self.local.cam() == Dev::On {
+                    self.local.camera_off();
                     self.out(Effect::StopCamera);
+                    if !self.local.sharing() {
+                        self.out(Effect::SendVideo(VideoSource::Nothing));
+                    }
                     self.send_muted_state();
                 } else {
                     // Reported on once the camera actually delivers.
-                    self.out(Effect::StartCamera);
+                    let which = self.local.picked_camera().map_or(Camera::Default, |id| Camera::Device(id.into()));
+                    self.out(Effect::StartCamera(which));
                 }
             }
-            Button::Quality if self.in_call() && self.quality.is_some() => {
-                self.details = !self.details;
-                if self.details {
-                    // Fresh numbers now; then the fast polling (`timer`).
+            (Stage::Live(l), Button::Quality) if l.quality.is_some() => {
+                l.details = !l.details;
+                if l.details {
+                    // Fresh numbers now; then the fast polling (`timeout`).
                     self.out(Effect::QueryRoute);
                 }
             }
-            Button::Screen if self.screen_available() => {
-                if self.sharing {
-                    self.sharing = false;
-                    self.out(Effect::StopScreen);
-                    self.send_muted_state();
+            (_, Button::Devices) => self.local.toggle_devices(),
+            (_, Button::Screen) if screen_ok => {
+                if self.local.sharing() {
+                    self.stop_sharing();
                 } else {
                     self.out(Effect::StartScreen);
                 }
@@ -1079,37 +1102,34 @@ impl Call {
     }
 
     fn in_call(&self) -> bool {
-        matches!(self.phase, Phase::InCall | Phase::Reconnecting)
+        matches!(self.stage, Stage::Live(_))
     }
 
     /// Sharing needs the API, a call, and video allowed at all.
     fn screen_available(&self) -> bool {
-        self.can_share_screen && self.in_call() && !self.flags.disable_video_completely
+        self.local.can_share() && self.in_call() && !self.flags.disable_video_completely
     }
 
-    fn cam_available(&self) -> bool {
-        !self.flags.disable_video_completely && self.camera_present && self.media.is_some()
-    }
-
-    fn timer(&mut self, now: u64, t: Timer) {
-        match t {
-            Timer::IceServers if self.servers.is_none() => {
+    /// The time of one or more deadlines has come.
+    fn timeout(&mut self, now: u64) {
+        if let Some(Servers::Waiting { until }) = self.servers {
+            if now >= until {
                 self.log("getIceServers did not answer in time");
                 self.ice_servers(now, Err(()));
             }
-            Timer::IceWait => self.check_ice_wait(now),
-            Timer::Connect if !self.connected_once && self.remote_set => self.fail(Msg::ConnectFailed),
-            Timer::Route if self.connected_once => {
-                self.out(Effect::QueryRoute);
-                let settled = self.quality.is_some_and(|q| q.level == crate::quality::Level::Good) && !self.details;
-                self.out(Effect::SetTimer(Timer::Route, if settled { ROUTE_POLL_MS } else { ROUTE_POLL_FAST_MS }));
+        }
+        match &mut self.stage {
+            Stage::Setup(Setup { step: Step::Gathering(_), .. }) => self.check_ice_wait(now),
+            Stage::Setup(Setup { step: Step::Connecting { until }, .. }) if now >= *until => {
+                self.fail(now, Msg::ConnectFailed)
             }
-            Timer::SendHeldOffer(n) if n == self.restart.held => self.send_held_offer(),
-            Timer::Grace(g) | Timer::Restart(g)
-                if g == self.restart.generation && self.conn != ConnState::Connected =>
-            {
-                self.restart.negotiating = false;
-                self.begin_restart(now);
+            Stage::Live(l) => {
+                if now >= l.poll_at {
+                    let settled = l.quality.is_some_and(|q| q.level == crate::quality::Level::Good) && !l.details;
+                    l.poll_at = now + if settled { ROUTE_POLL_MS } else { ROUTE_POLL_FAST_MS };
+                    self.out(Effect::QueryRoute);
+                }
+                self.restart_do(now, |r, now, ch, out| r.timeout(now, ch, out));
             }
             _ => {}
         }
@@ -1117,76 +1137,86 @@ impl Call {
 
     /// The call ends normally: our hang-up, a decline, or the peer's.
     fn end(&mut self, why: Msg) {
-        self.phase = Phase::Ended;
-        self.failure = Some(why);
+        let connected_at = self.connected_at();
+        self.stage = Stage::Over(Over { outcome: Outcome::Ended(why), connected_at });
         self.out(Effect::ClosePeer);
-        self.end_call();
-    }
-
-    /// Tells the host the call is over, once: Desktop closes the window.
-    fn end_call(&mut self) {
-        if self.host.end_call && !self.end_called {
-            self.end_called = true;
+        // Desktop closes the window on `endCall`.
+        if self.host.end_call {
             self.out(Effect::EndCall);
         }
     }
 
     /// The call cannot go on: show why, then end it cleanly.
-    fn fail(&mut self, why: Msg) {
-        self.phase = Phase::Failed;
-        self.failure = Some(why);
+    fn fail(&mut self, now: u64, why: Msg) {
+        let connected_at = self.connected_at();
+        let linger = Some(now + FAILURE_LINGER_MS);
+        self.stage = Stage::Over(Over { outcome: Outcome::Failed { why, linger }, connected_at });
         self.log(why.en());
         self.out(Effect::ClosePeer);
-        self.out(Effect::SetTimer(Timer::EndAfterFailure, FAILURE_LINGER_MS));
     }
 
     /// What the screen shows now.
     pub fn view(&self) -> View {
-        let p = self.phase;
+        let p = self.phase();
         let live = matches!(p, Phase::Connecting | Phase::Ringing | Phase::InCall | Phase::Reconnecting);
-        let in_call = matches!(p, Phase::InCall | Phase::Reconnecting);
-        let status = match p {
-            Phase::Idle => None,
-            Phase::Incoming => Some(Msg::IncomingCall),
-            Phase::Connecting => Some(Msg::Connecting),
-            Phase::Ringing => Some(Msg::Ringing),
-            Phase::InCall => None,
-            Phase::Reconnecting => Some(Msg::Reconnecting),
-            Phase::Ended => Some(self.failure.unwrap_or(Msg::CallEnded)),
-            Phase::Failed => Some(Msg::CallFailed),
+        let live_stage = match &self.stage {
+            Stage::Live(l) => Some(l),
+            _ => None,
         };
-        let notice = match p {
-            Phase::Failed => self.failure,
-            Phase::Ended => None,
-            _ => self.notice,
+        let in_call = live_stage.is_some();
+        let link = match &self.stage {
+            Stage::Setup(s) => Some(&s.link),
+            Stage::Live(l) => Some(&l.link),
+            _ => None,
         };
+        let (status, notice) = match &self.stage {
+            Stage::Over(Over { outcome: Outcome::Ended(why), .. }) => (Some(*why), None),
+            Stage::Over(Over { outcome: Outcome::Failed { why, .. }, .. }) => (Some(Msg::CallFailed), Some(*why)),
+            _ => {
+                let status = match p {
+                    Phase::Incoming => Some(Msg::IncomingCall),
+                    Phase::Connecting => Some(Msg::Connecting),
+                    Phase::Ringing => Some(Msg::Ringing),
+                    Phase::Reconnecting => Some(Msg::Reconnecting),
+                    _ => None,
+                };
+                (status, self.notice)
+            }
+        };
+        let video_allowed = !self.flags.disable_video_completely;
+        let remote_muted = link.and_then(|l| l.remote_muted);
         let remote_video = in_call
-            && !self.flags.disable_video_completely
-            && self.remote_video_live
-            && self.remote_muted.is_none_or(|m| m.video_enabled);
+            && video_allowed
+            && link.is_some_and(|l| l.remote_video)
+            && remote_muted.is_none_or(|m| m.video_enabled);
+        let quality = live_stage.and_then(|l| l.quality);
+        let (mic, cam) = (self.local.mic(), self.local.cam());
         View {
             phase: p,
             status,
             notice,
             answer: p == Phase::Incoming,
-            end: p != Phase::Idle && !(p == Phase::Failed && self.failure == Some(Msg::NoHost)),
-            mic: if live { self.mic } else { Dev::None },
-            cam: if live && self.cam_available() { self.cam } else { Dev::None },
+            end: p != Phase::Idle && notice != Some(Msg::NoHost),
+            mic: if live { mic } else { Dev::None },
+            cam: if live && self.local.cam_available(video_allowed) { cam } else { Dev::None },
             remote_video,
-            remote_mic: self.remote_muted.map(|m| m.audio_enabled),
+            remote_mic: remote_muted.map(|m| m.audio_enabled),
             avatar: matches!(p, Phase::Incoming | Phase::Ringing | Phase::Connecting) || (in_call && !remote_video),
-            route: if in_call { self.route } else { Route::Unknown },
-            quality: if in_call { self.quality } else { None },
-            details: in_call && self.details && self.quality.is_some(),
-            screen: match (self.screen_available(), self.sharing) {
+            route: live_stage.map_or(Route::Unknown, |l| l.link.route),
+            quality,
+            details: live_stage.is_some_and(|l| l.details) && quality.is_some(),
+            screen: match (self.screen_available(), self.local.sharing()) {
                 (false, _) => Dev::None,
                 (true, true) => Dev::On,
                 (true, false) => Dev::Off,
             },
             ringback: p == Phase::Ringing,
+            clock: live_stage.map(|l| l.connected_at),
+            devices: live && self.local.devices_open(),
+            switch_camera: self.local.cameras() >= 2,
             end_label: if p == Phase::Incoming { Msg::Decline } else { Msg::EndCall },
-            mic_label: if self.mic == Dev::On { Msg::MuteMic } else { Msg::UnmuteMic },
-            cam_label: if self.cam == Dev::On { Msg::CameraOff } else { Msg::CameraOn },
+            mic_label: if mic == Dev::On { Msg::MuteMic } else { Msg::UnmuteMic },
+            cam_label: if cam == Dev::On { Msg::CameraOff } else { Msg::CameraOn },
         }
     }
 }

@@ -113,6 +113,13 @@ pub struct View {
     pub details: bool,
     /// The ring-back tone plays.
     pub ringback: bool,
+    /// The call timer runs, counting from this time (on the clock of
+    /// `Call::handle`); `None`: it stands (it keeps its last value).
+    pub clock: Option<u64>,
+    /// The device dialog is open.
+    pub devices: bool,
+    /// The "switch camera" button is offered (two or more cameras).
+    pub switch_camera: bool,
     /// Accessible labels of the toggle buttons, which say what a press does.
     pub end_label: Msg,
     pub mic_label: Msg,

@@ -15,7 +15,7 @@ use call_core::machine::{
 use call_core::machine::ROUTE_POLL_FAST_MS;
 use call_core::payload::PayloadError;
 use call_core::{
-    Button, Call, Channel, ConnState, Dev, Effect, HostApi, HostCall, Input, Media, Msg, Phase, Route, Timer, VideoCap,
+    Button, Call, Camera, Channel, DeviceKind, ConnState, Dev, Effect, HostApi, HostCall, Input, Media, Msg, Phase, Route, VideoCap, VideoSource, Wake,
     View,
 };
 use common::*;
@@ -34,7 +34,8 @@ fn is_hand_over(e: &Effect) -> bool {
     matches!(e, Effect::HandToHost(_))
 }
 
-/// Feeds every kind of input (except `Timer(EndAfterFailure)`) and checks
+/// Feeds every kind of input (waking the call too, but before a failure's
+/// `endCall` is due) and checks
 /// that none produces an effect or changes the view.
 fn assert_inert(s: &mut Sim) {
     let before = s.view();
@@ -71,12 +72,7 @@ fn assert_inert(s: &mut Sim) {
         Input::Click(Button::End),
         Input::Click(Button::Mic),
         Input::Click(Button::Cam),
-        Input::Timer(Timer::IceServers),
-        Input::Timer(Timer::IceWait),
-        Input::Timer(Timer::Connect),
-        Input::Timer(Timer::Route),
-        Input::Timer(Timer::Grace(1)),
-        Input::Timer(Timer::Restart(1)),
+        Input::Timeout,
         Input::Crashed,
     ];
     for input in inputs {
@@ -101,10 +97,10 @@ fn caller_start_asks_for_servers_and_media_at_once() {
         e,
         vec![
             Effect::LoadIceServers,
-            Effect::SetTimer(Timer::IceServers, ICE_SERVERS_TIMEOUT_MS),
             Effect::AcquireMedia { video: true },
         ]
     );
+    assert_eq!(s.wait(Wake::IceServers), Some(ICE_SERVERS_TIMEOUT_MS));
     assert_eq!(s.view(), setup_view(Phase::Connecting));
 }
 
@@ -126,16 +122,16 @@ fn caller_servers_then_media_create_peer_and_offer_once() {
     assert_eq!(
         e,
         vec![
-            Effect::SetTimer(Timer::IceWait, RELAY_WAIT_MS),
             create_peer(turn_servers()),
             Effect::CreateOffer { ice_restart: false },
         ]
     );
+    assert_eq!(s.wait(Wake::IceWait), Some(RELAY_WAIT_MS));
     assert_eq!(s.view(), live_view(Phase::Connecting));
     // Repeated results change nothing.
     assert_eq!(s.feed(Input::Media(Ok(AV))), vec![]);
     assert_eq!(s.feed(Input::IceServers(Ok(STUN_JSON.into()))), vec![]);
-    assert_eq!(s.feed(Input::Timer(Timer::IceServers)), vec![]);
+    assert_eq!(s.feed(Input::Timeout), vec![]);
     assert_eq!(s.view(), live_view(Phase::Connecting));
 }
 
@@ -148,11 +144,11 @@ fn caller_media_then_servers_create_peer_and_offer_once() {
     assert_eq!(
         e,
         vec![
-            Effect::SetTimer(Timer::IceWait, RELAY_WAIT_MS),
             create_peer(turn_servers()),
             Effect::CreateOffer { ice_restart: false },
         ]
     );
+    assert_eq!(s.wait(Wake::IceWait), Some(RELAY_WAIT_MS));
     assert_eq!(s.after(5, Input::Media(Ok(AV))), vec![]);
     assert_eq!(s.run_for(ICE_SERVERS_TIMEOUT_MS), vec![], "the servers timeout no longer matters");
     let offers = count(&s.history, |e| matches!(e, Effect::CreateOffer { .. }));
@@ -193,11 +189,11 @@ fn caller_turn_wait_is_bounded_below_three_seconds() {
     const { assert!(RELAY_WAIT_MS < 3000, "a dead TURN server must not stall the offer") };
     let mut s = caller_with("", TURN_JSON);
     let created = s.now;
-    assert_eq!(s.due(Timer::IceWait), Some(created + RELAY_WAIT_MS));
+    assert_eq!(s.due(Wake::IceWait), Some(created + RELAY_WAIT_MS));
     s.after(10, Input::LocalDescriptionSet);
     s.after(10, Input::Candidate(cand("host", 1)));
     s.after(10, Input::Candidate(cand("srflx", 2)));
-    assert_eq!(s.feed(Input::Timer(Timer::IceWait)), vec![], "a premature timer changes nothing");
+    assert_eq!(s.feed(Input::Timeout), vec![], "a premature timer changes nothing");
     assert_eq!(s.run_until(created + RELAY_WAIT_MS - 1), vec![]);
     assert_eq!(s.phase(), Phase::Connecting);
     let e = s.run_until(created + RELAY_WAIT_MS);
@@ -213,21 +209,21 @@ fn caller_offer_goes_out_by_its_deadline_after_a_slow_start() {
     let (mut s, _) = started("", "#startCall", HostApi::FULL);
     let asked = s.now;
     s.after(5, Input::IceServers(Ok(TURN_JSON.into())));
-    let e = s.after(1195, Input::Media(Ok(AV)));
-    assert_eq!(e[0], Effect::SetTimer(Timer::IceWait, OFFER_BY_MS - 1200));
+    let _ = s.after(1195, Input::Media(Ok(AV)));
+    assert_eq!(s.wait(Wake::IceWait), Some(OFFER_BY_MS - 1200));
     s.after(10, Input::LocalDescriptionSet);
     assert_eq!(s.run_until(asked + OFFER_BY_MS - 1), vec![]);
     assert_eq!(quiet(&s.run_until(asked + OFFER_BY_MS)), vec![Effect::HandToHost(HostCall::StartCall)]);
     // Later still: gathering gets its minimum.
     let (mut s, _) = started("", "#startCall", HostApi::FULL);
     s.after(5, Input::IceServers(Ok(TURN_JSON.into())));
-    let e = s.after(2995, Input::Media(Ok(AV)));
-    assert_eq!(e[0], Effect::SetTimer(Timer::IceWait, MIN_GATHER_MS));
+    let _ = s.after(2995, Input::Media(Ok(AV)));
+    assert_eq!(s.wait(Wake::IceWait), Some(MIN_GATHER_MS));
     // The callee's deadline counts from its answer, not from page start.
     let mut s = callee_prompt("");
     s.after(10_000, Input::Click(Button::Answer));
-    let e = s.after(100, Input::Media(Ok(AV)));
-    assert_eq!(e[0], Effect::SetTimer(Timer::IceWait, RELAY_WAIT_MS));
+    let _ = s.after(100, Input::Media(Ok(AV)));
+    assert_eq!(s.wait(Wake::IceWait), Some(RELAY_WAIT_MS));
 }
 
 #[test]
@@ -242,7 +238,7 @@ fn caller_bound_passed_before_local_description_hands_over_when_it_is_set() {
 fn caller_stun_only_deadline_is_first_srflx_plus_burst() {
     let mut s = caller_with("", STUN_JSON);
     let created = s.now;
-    assert_eq!(s.due(Timer::IceWait), Some(created + SRFLX_WAIT_MS));
+    assert_eq!(s.due(Wake::IceWait), Some(created + SRFLX_WAIT_MS));
     s.after(5, Input::LocalDescriptionSet);
     assert_eq!(s.after(5, Input::Candidate(cand("host", 1))), vec![]);
     assert_eq!(s.after(5, Input::Candidate(cand("relay", 2))), vec![], "relay means nothing without TURN");
@@ -253,9 +249,9 @@ fn caller_stun_only_deadline_is_first_srflx_plus_burst() {
     assert!(quiet(&s.after(100, Input::Candidate(cand("srflx", 4)))).iter().all(|e| !is_hand_over(e)));
     // The deadline: fed by hand at the exact moments.
     s.now = first_srflx + SRFLX_BURST_MS - 1;
-    assert_eq!(s.feed(Input::Timer(Timer::IceWait)), vec![]);
+    assert_eq!(s.feed(Input::Timeout), vec![]);
     s.now = first_srflx + SRFLX_BURST_MS;
-    let e = s.feed(Input::Timer(Timer::IceWait));
+    let e = s.feed(Input::Timeout);
     assert_eq!(quiet(&e), vec![Effect::HandToHost(HostCall::StartCall)]);
 }
 
@@ -288,15 +284,15 @@ fn caller_stun_only_without_srflx_is_bounded() {
 fn caller_without_servers_deadline_is_first_host_plus_burst() {
     let mut s = caller_with("", "[]");
     let created = s.now;
-    assert_eq!(s.due(Timer::IceWait), Some(created + HOST_WAIT_MS));
+    assert_eq!(s.due(Wake::IceWait), Some(created + HOST_WAIT_MS));
     s.after(5, Input::LocalDescriptionSet);
     assert_eq!(s.after(5, Input::Candidate(cand("srflx", 1))), vec![], "srflx means nothing without servers");
     s.after(20, Input::Candidate(cand("host", 2)));
     let first_host = s.now;
     s.now = first_host + HOST_BURST_MS - 1;
-    assert_eq!(s.feed(Input::Timer(Timer::IceWait)), vec![]);
+    assert_eq!(s.feed(Input::Timeout), vec![]);
     s.now = first_host + HOST_BURST_MS;
-    assert_eq!(quiet(&s.feed(Input::Timer(Timer::IceWait))), vec![Effect::HandToHost(HostCall::StartCall)]);
+    assert_eq!(quiet(&s.feed(Input::Timeout)), vec![Effect::HandToHost(HostCall::StartCall)]);
 }
 
 #[test]
@@ -344,7 +340,7 @@ fn caller_hands_over_exactly_once() {
     for input in [
         Input::Candidate(cand("relay", 5)),
         Input::LocalDescriptionSet,
-        Input::Timer(Timer::IceWait),
+        Input::Timeout,
         Input::GatheringComplete,
         Input::Candidate(cand("host", 6)),
     ] {
@@ -408,7 +404,8 @@ fn caller_answer_is_applied() {
     assert_eq!(e, vec![Effect::SetRemote { offer: false, sdp: ANSWER.into() }]);
     assert_eq!(s.view(), live_view(Phase::Ringing), "still ringing until the answer is applied");
     let e = s.after(5, Input::RemoteDescriptionSet);
-    assert_eq!(e, vec![Effect::SetTimer(Timer::Connect, CONNECT_TIMEOUT_MS)]);
+    assert_eq!(e, vec![]);
+    assert_eq!(s.wait(Wake::Connect), Some(CONNECT_TIMEOUT_MS));
     assert_eq!(s.view(), live_view(Phase::Connecting), "ring-back stops");
 }
 
@@ -422,7 +419,8 @@ fn caller_second_answer_is_ignored() {
     let e = s.hash(&answer_hash(ANSWER_2));
     assert_eq!(quiet(&e), vec![], "ignored once applied");
     let e = s.feed(Input::Connection(ConnState::Connected));
-    assert_eq!(e, vec![Effect::QueryRoute, Effect::SetTimer(Timer::Route, ROUTE_POLL_FAST_MS)]);
+    assert_eq!(e, vec![Effect::QueryRoute]);
+    assert_eq!(s.wait(Wake::Route), Some(ROUTE_POLL_FAST_MS));
     assert_eq!(quiet(&s.hash(&answer_hash(ANSWER_2))), vec![], "ignored in the call");
     assert_eq!(count(&s.history, |e| matches!(e, Effect::SetRemote { .. })), 1);
     assert_eq!(s.view(), live_view(Phase::InCall));
@@ -467,7 +465,8 @@ fn caller_answer_rejected_by_the_browser_waits_for_another() {
     assert_eq!(s.view(), View { notice: Some(Msg::AnswerRejected), ..live_view(Phase::Ringing) });
     let e = s.hash(&answer_hash(ANSWER_2));
     assert_eq!(e, vec![Effect::SetRemote { offer: false, sdp: ANSWER_2.into() }]);
-    assert_eq!(s.feed(Input::RemoteDescriptionSet), vec![Effect::SetTimer(Timer::Connect, CONNECT_TIMEOUT_MS)]);
+    assert_eq!(s.feed(Input::RemoteDescriptionSet), vec![]);
+    assert_eq!(s.wait(Wake::Connect), Some(CONNECT_TIMEOUT_MS));
     s.feed(Input::Connection(ConnState::Connected));
     assert_eq!(s.view(), live_view(Phase::InCall), "the notice goes away once connected");
 }
@@ -478,7 +477,8 @@ fn caller_connected_is_in_call() {
     let e = s.after(300, Input::Connection(ConnState::Connecting));
     assert_eq!(e, vec![]);
     let e = s.after(300, Input::Connection(ConnState::Connected));
-    assert_eq!(e, vec![Effect::QueryRoute, Effect::SetTimer(Timer::Route, ROUTE_POLL_FAST_MS)]);
+    assert_eq!(e, vec![Effect::QueryRoute]);
+    assert_eq!(s.wait(Wake::Route), Some(ROUTE_POLL_FAST_MS));
     assert_eq!(s.view(), live_view(Phase::InCall), "avatar until remote frames come");
     assert!(!s.view().ringback);
     assert_eq!(s.feed(Input::RemoteVideo(true)), vec![]);
@@ -568,10 +568,10 @@ fn callee_prompt_uses_nothing_of_the_offer_before_answer() {
     let idle_inputs = vec![
         Input::IceServers(Ok(TURN_JSON.into())),
         Input::CameraPresent(true),
-        Input::Timer(Timer::IceServers),
-        Input::Timer(Timer::IceWait),
-        Input::Timer(Timer::Connect),
-        Input::Timer(Timer::Route),
+        Input::Timeout,
+        Input::Timeout,
+        Input::Timeout,
+        Input::Timeout,
         Input::GatheringComplete,
         Input::Candidate(cand("host", 1)),
         Input::NetworkChanged,
@@ -617,11 +617,11 @@ fn callee_second_offer_replaces_the_pending_one() {
     assert_eq!(
         e,
         vec![
-            Effect::SetTimer(Timer::IceWait, RELAY_WAIT_MS),
             create_peer(turn_servers()),
             Effect::SetRemote { offer: true, sdp: OFFER_2.into() },
         ]
     );
+    assert_eq!(s.wait(Wake::IceWait), Some(RELAY_WAIT_MS));
 }
 
 #[test]
@@ -644,11 +644,11 @@ fn callee_accept_call_while_prompting_answers_with_its_payload() {
     assert_eq!(
         e,
         vec![
-            Effect::SetTimer(Timer::IceWait, RELAY_WAIT_MS),
             create_peer(turn_servers()),
             Effect::SetRemote { offer: true, sdp: OFFER_2.into() },
         ]
     );
+    assert_eq!(s.wait(Wake::IceWait), Some(RELAY_WAIT_MS));
     // A later prompt for another call does not take over.
     assert_eq!(quiet(&s.hash(&offer_hash(OFFER))), vec![]);
     assert_eq!(s.phase(), Phase::Connecting);
@@ -666,11 +666,11 @@ fn callee_full_answer_flow() {
     assert_eq!(
         e,
         vec![
-            Effect::SetTimer(Timer::IceWait, RELAY_WAIT_MS),
             create_peer(turn_servers()),
             Effect::SetRemote { offer: true, sdp: OFFER.into() },
         ]
     );
+    assert_eq!(s.wait(Wake::IceWait), Some(RELAY_WAIT_MS));
     assert_eq!(s.view(), live_view(Phase::Connecting));
 
     assert_eq!(s.after(5, Input::RemoteDescriptionSet), vec![Effect::CreateAnswer]);
@@ -678,13 +678,15 @@ fn callee_full_answer_flow() {
     let e = s.after(5, Input::LocalDescriptionSet);
     assert_eq!(
         quiet(&e),
-        vec![Effect::HandToHost(HostCall::AcceptCall), Effect::SetTimer(Timer::Connect, CONNECT_TIMEOUT_MS)]
+        vec![Effect::HandToHost(HostCall::AcceptCall)]
     );
+    assert_eq!(s.wait(Wake::Connect), Some(CONNECT_TIMEOUT_MS));
     assert_eq!(s.view(), live_view(Phase::Connecting), "the callee does not ring back");
 
     assert_eq!(s.after(100, Input::Connection(ConnState::Connecting)), vec![]);
     let e = s.after(400, Input::Connection(ConnState::Connected));
-    assert_eq!(e, vec![Effect::QueryRoute, Effect::SetTimer(Timer::Route, ROUTE_POLL_FAST_MS)]);
+    assert_eq!(e, vec![Effect::QueryRoute]);
+    assert_eq!(s.wait(Wake::Route), Some(ROUTE_POLL_FAST_MS));
     assert_eq!(s.view(), live_view(Phase::InCall));
     // Exactly one of each setup step.
     for (name, f) in [
@@ -729,28 +731,29 @@ fn callee_accept_call_in_the_initial_url_answers_without_prompt() {
         e,
         vec![
             Effect::LoadIceServers,
-            Effect::SetTimer(Timer::IceServers, ICE_SERVERS_TIMEOUT_MS),
             Effect::AcquireMedia { video: true },
         ]
     );
+    assert_eq!(s.wait(Wake::IceServers), Some(ICE_SERVERS_TIMEOUT_MS));
     assert_eq!(s.view(), setup_view(Phase::Connecting));
     assert_eq!(s.after(5, Input::IceServers(Ok(STUN_JSON.into()))), vec![]);
     let e = s.after(5, Input::Media(Ok(AV)));
     assert_eq!(
         e,
         vec![
-            Effect::SetTimer(Timer::IceWait, SRFLX_WAIT_MS),
             create_peer(stun_servers()),
             Effect::SetRemote { offer: true, sdp: OFFER.into() },
         ]
     );
+    assert_eq!(s.wait(Wake::IceWait), Some(SRFLX_WAIT_MS));
     assert_eq!(s.feed(Input::RemoteDescriptionSet), vec![Effect::CreateAnswer]);
     s.feed(Input::LocalDescriptionSet);
     let e = s.feed(Input::GatheringComplete);
     assert_eq!(
         quiet(&e),
-        vec![Effect::HandToHost(HostCall::AcceptCall), Effect::SetTimer(Timer::Connect, CONNECT_TIMEOUT_MS)]
+        vec![Effect::HandToHost(HostCall::AcceptCall)]
     );
+    assert_eq!(s.wait(Wake::Connect), Some(CONNECT_TIMEOUT_MS));
     assert_eq!(quiet(&s.click(Button::Answer)), vec![], "no Answer button any more");
 }
 
@@ -839,24 +842,24 @@ fn callee_setup_failure_fails_the_call() {
 #[test]
 fn flag_no_outgoing_video_initially() {
     let (mut s, e) = started("?noOutgoingVideoInitially", "#startCall", HostApi::FULL);
-    assert_eq!(e[2], Effect::AcquireMedia { video: false });
+    assert_eq!(e[1], Effect::AcquireMedia { video: false });
     s.feed(Input::CameraPresent(true));
     s.feed(Input::IceServers(Ok(TURN_JSON.into())));
     let e = s.feed(Input::Media(Ok(AUDIO)));
     assert_eq!(
         e,
         vec![
-            Effect::SetTimer(Timer::IceWait, RELAY_WAIT_MS),
             Effect::CreatePeer { servers: turn_servers(), relay_only: false, video: true },
             Effect::CreateOffer { ice_restart: false },
         ],
         "the video transceiver is still used (the camera may start later)"
     );
+    assert_eq!(s.wait(Wake::IceWait), Some(RELAY_WAIT_MS));
     let audio_call = View { cam: Dev::Off, cam_label: Msg::CameraOn, ..live_view(Phase::Connecting) };
     assert_eq!(s.view(), audio_call, "no CameraUnavailable notice: the camera was not asked for");
     // The camera can be turned on.
-    assert_eq!(s.click(Button::Cam), vec![Effect::StartCamera]);
-    assert_eq!(s.feed(Input::CameraStarted(true)), vec![]);
+    assert_eq!(s.click(Button::Cam), vec![Effect::StartCamera(Camera::Default)]);
+    assert_eq!(s.feed(Input::CameraStarted(true)), vec![Effect::SendVideo(VideoSource::Camera)]);
     assert_eq!(s.view(), live_view(Phase::Connecting));
 }
 
@@ -872,18 +875,18 @@ fn flag_no_outgoing_video_initially_for_the_callee() {
 #[test]
 fn flag_disable_video_completely() {
     let (mut s, e) = started("?disableVideoCompletely", "#startCall", HostApi::FULL);
-    assert_eq!(e[2], Effect::AcquireMedia { video: false });
+    assert_eq!(e[1], Effect::AcquireMedia { video: false });
     s.feed(Input::CameraPresent(true));
     s.feed(Input::IceServers(Ok(TURN_JSON.into())));
     let e = s.feed(Input::Media(Ok(AUDIO)));
     assert_eq!(
         e,
         vec![
-            Effect::SetTimer(Timer::IceWait, RELAY_WAIT_MS),
             Effect::CreatePeer { servers: turn_servers(), relay_only: false, video: false },
             Effect::CreateOffer { ice_restart: false },
         ]
     );
+    assert_eq!(s.wait(Wake::IceWait), Some(RELAY_WAIT_MS));
     let no_video = |phase| View { cam: Dev::None, cam_label: Msg::CameraOn, ..live_view(phase) };
     assert_eq!(s.view(), no_video(Phase::Connecting), "no camera control even though a camera exists");
     assert_eq!(s.click(Button::Cam), vec![], "the camera cannot be started");
@@ -925,7 +928,7 @@ fn flag_relay_only() {
 fn unknown_flags_are_ignored() {
     for search in ["?playRingtone=1", "?playRingtone&foo=bar&&=&novideo", "?relayonly&DisableVideoCompletely", "?%00"] {
         let (mut s, e) = started(search, "#startCall", HostApi::FULL);
-        assert_eq!(e[2], Effect::AcquireMedia { video: true }, "{search}");
+        assert_eq!(e[1], Effect::AcquireMedia { video: true }, "{search}");
         s.feed(Input::IceServers(Ok(TURN_JSON.into())));
         let e = s.feed(Input::Media(Ok(AV)));
         assert!(e.contains(&create_peer(turn_servers())), "{search}: {e:?}");
@@ -948,11 +951,11 @@ fn media_failure_with_video_retries_audio_only() {
     assert_eq!(
         e,
         vec![
-            Effect::SetTimer(Timer::IceWait, RELAY_WAIT_MS),
             create_peer(turn_servers()),
             Effect::CreateOffer { ice_restart: false },
         ]
     );
+    assert_eq!(s.wait(Wake::IceWait), Some(RELAY_WAIT_MS));
     assert_eq!(
         s.view(),
         View {
@@ -1000,12 +1003,12 @@ fn media_failure_twice_still_connects_without_media() {
     assert_eq!(
         e,
         vec![
-            Effect::SetTimer(Timer::IceWait, RELAY_WAIT_MS),
             create_peer(turn_servers()),
             Effect::CreateOffer { ice_restart: false },
         ],
         "the call proceeds to receive only"
     );
+    assert_eq!(s.wait(Wake::IceWait), Some(RELAY_WAIT_MS));
     assert_eq!(count(&s.history, |e| matches!(e, Effect::AcquireMedia { .. })), 2, "no third attempt");
     assert_eq!(
         s.view(),
@@ -1063,11 +1066,11 @@ fn ice_servers_error_proceeds_without_servers() {
     assert_eq!(
         e,
         vec![
-            Effect::SetTimer(Timer::IceWait, HOST_WAIT_MS),
             create_peer(vec![]),
             Effect::CreateOffer { ice_restart: false },
         ]
     );
+    assert_eq!(s.wait(Wake::IceWait), Some(HOST_WAIT_MS));
 }
 
 #[test]
@@ -1080,11 +1083,11 @@ fn ice_servers_timeout_proceeds_and_a_late_answer_is_ignored() {
         quiet(&e),
         vec![
             // Late (2 s after #startCall): the minimum, not the host wait.
-            Effect::SetTimer(Timer::IceWait, call_core::ice::MIN_GATHER_MS),
             create_peer(vec![]),
             Effect::CreateOffer { ice_restart: false },
         ]
     );
+    assert_eq!(s.wait(Wake::IceWait), Some(call_core::ice::MIN_GATHER_MS));
     assert_eq!(logs(&e).len(), 1, "the timeout is logged");
     assert_eq!(s.view(), View { notice: Some(Msg::IceServersUnavailable), ..live_view(Phase::Connecting) });
     // The host answers after all: too late for this peer.
@@ -1114,7 +1117,7 @@ fn ice_servers_arriving_late_but_before_the_peer_are_used() {
 fn ice_servers_timer_after_the_answer_does_nothing() {
     let (mut s, _) = started("", "#startCall", HostApi::FULL);
     s.feed(Input::IceServers(Ok(TURN_JSON.into())));
-    assert_eq!(s.feed(Input::Timer(Timer::IceServers)), vec![]);
+    assert_eq!(s.feed(Input::Timeout), vec![]);
     assert_eq!(s.view().notice, None);
     let e = s.feed(Input::Media(Ok(AV)));
     assert!(e.contains(&create_peer(turn_servers())));
@@ -1138,8 +1141,8 @@ fn ice_servers_partly_invalid_keeps_the_good_ones() {
     assert_eq!(s.feed(Input::IceServers(Ok(text.into()))), vec![]);
     assert_eq!(s.view().notice, Some(Msg::SomeIceServersIgnored));
     let e = s.feed(Input::Media(Ok(AV)));
-    assert_eq!(e[1], create_peer(turn_servers()));
-    assert_eq!(e[0], Effect::SetTimer(Timer::IceWait, RELAY_WAIT_MS), "the TURN wait applies");
+    assert_eq!(e[0], create_peer(turn_servers()));
+    assert_eq!(s.wait(Wake::IceWait), Some(RELAY_WAIT_MS), "the TURN wait applies");
 }
 
 #[test]
@@ -1148,8 +1151,8 @@ fn ice_servers_empty_list_is_fine() {
     s.feed(Input::IceServers(Ok(" [ ] ".into())));
     assert_eq!(s.view().notice, None);
     let e = s.feed(Input::Media(Ok(AV)));
-    assert_eq!(e[0], Effect::SetTimer(Timer::IceWait, HOST_WAIT_MS));
-    assert_eq!(e[1], create_peer(vec![]));
+    assert_eq!(s.wait(Wake::IceWait), Some(HOST_WAIT_MS));
+    assert_eq!(e[0], create_peer(vec![]));
 }
 
 #[test]
@@ -1157,8 +1160,8 @@ fn ice_servers_stun_and_turn_wait_for_relay() {
     let (mut s, _) = started("", "#startCall", HostApi::FULL);
     let both = r#"[{"urls":"stun:203.0.113.5"},{"urls":["turn:203.0.113.5:3478"],"username":"1735000000","credential":"s3cret"}]"#;
     s.feed(Input::IceServers(Ok(both.into())));
-    let e = s.feed(Input::Media(Ok(AV)));
-    assert_eq!(e[0], Effect::SetTimer(Timer::IceWait, RELAY_WAIT_MS));
+    s.feed(Input::Media(Ok(AV)));
+    assert_eq!(s.wait(Wake::IceWait), Some(RELAY_WAIT_MS));
     s.feed(Input::LocalDescriptionSet);
     s.feed(Input::Candidate(cand("srflx", 1)));
     assert_eq!(s.run_for(SRFLX_BURST_MS + 10), vec![], "srflx does not end a TURN wait");
@@ -1176,7 +1179,7 @@ fn no_host_fails_without_ever_ending_the_call() {
     let expected = View { end: false, ..failed_view(Msg::NoHost, false, false) };
     assert_eq!(s.view(), expected);
     assert_inert(&mut s);
-    assert_eq!(s.feed(Input::Timer(Timer::EndAfterFailure)), vec![]);
+    assert_eq!(s.feed(Input::Timeout), vec![]);
     assert_eq!(s.run_for(600_000), vec![]);
     assert_eq!(count(&s.history, |e| *e == Effect::EndCall), 0);
 }
@@ -1218,11 +1221,11 @@ fn host_without_get_ice_servers_proceeds_without_servers() {
     assert_eq!(
         e,
         vec![
-            Effect::SetTimer(Timer::IceWait, HOST_WAIT_MS),
             create_peer(vec![]),
             Effect::CreateOffer { ice_restart: false },
         ]
     );
+    assert_eq!(s.wait(Wake::IceWait), Some(HOST_WAIT_MS));
 }
 
 #[test]
@@ -1288,12 +1291,12 @@ fn mic_toggle_before_the_channel_opens_is_reported_on_open() {
 fn cam_toggle_off_and_on() {
     let mut s = caller_in_call();
     s.feed(Input::ChannelOpen(Channel::MutedState));
-    assert_eq!(s.click(Button::Cam), vec![Effect::StopCamera, muted(true, false)]);
+    assert_eq!(s.click(Button::Cam), vec![Effect::StopCamera, Effect::SendVideo(VideoSource::Nothing), muted(true, false)]);
     let cam_off = View { cam: Dev::Off, cam_label: Msg::CameraOn, ..live_view(Phase::InCall) };
     assert_eq!(s.view(), cam_off);
-    assert_eq!(s.click(Button::Cam), vec![Effect::StartCamera]);
+    assert_eq!(s.click(Button::Cam), vec![Effect::StartCamera(Camera::Default)]);
     assert_eq!(s.view(), cam_off, "reported on only once the camera delivers");
-    assert_eq!(s.feed(Input::CameraStarted(true)), vec![muted(true, true)]);
+    assert_eq!(s.feed(Input::CameraStarted(true)), vec![Effect::SendVideo(VideoSource::Camera), muted(true, true)]);
     assert_eq!(s.view(), live_view(Phase::InCall));
 }
 
@@ -1323,7 +1326,7 @@ fn camera_unavailable_notice_goes_away_when_the_camera_starts() {
     s.feed(Input::Media(Err(()))); // camera busy: audio only
     s.feed(Input::Media(Ok(AUDIO)));
     assert_eq!(s.view().notice, Some(Msg::CameraUnavailable));
-    assert_eq!(s.click(Button::Cam), vec![Effect::StartCamera]);
+    assert_eq!(s.click(Button::Cam), vec![Effect::StartCamera(Camera::Default)]);
     s.feed(Input::CameraStarted(true)); // the camera is free now
     assert_eq!(s.view(), live_view(Phase::Connecting));
 }
@@ -1471,7 +1474,7 @@ fn peer_hang_up_closes_the_muted_state_channel() {
     assert_eq!(s.phase(), Phase::InCall);
     let e = s.feed(Input::ChannelClosed(Channel::MutedState));
     assert_eq!(e, vec![Effect::ClosePeer, Effect::EndCall]);
-    assert_eq!(s.view(), View { remote_mic: Some(true), ..ended_view(Msg::PeerHungUp, true, true) });
+    assert_eq!(s.view(), ended_view(Msg::PeerHungUp, true, true));
     assert_inert(&mut s);
 }
 
@@ -1495,7 +1498,7 @@ fn connection_closed_after_connecting_is_a_hang_up() {
     let mut s = callee_in_call();
     s.feed(heard_from_peer());
     assert_eq!(s.feed(Input::Connection(ConnState::Closed)), vec![Effect::ClosePeer, Effect::EndCall]);
-    assert_eq!(s.view(), View { remote_mic: Some(true), ..ended_view(Msg::PeerHungUp, true, true) });
+    assert_eq!(s.view(), ended_view(Msg::PeerHungUp, true, true));
 }
 
 #[test]
@@ -1525,7 +1528,7 @@ fn end_during_the_failure_linger_ends_at_once_and_once() {
 #[test]
 fn connect_timeout_after_the_remote_description() {
     let mut s = caller_connecting();
-    let due = s.due(Timer::Connect).unwrap();
+    let due = s.due(Wake::Connect).unwrap();
     assert_eq!(due, s.now + CONNECT_TIMEOUT_MS);
     s.feed(Input::Connection(ConnState::Connecting));
     assert_eq!(s.run_until(due - 1), vec![]);
@@ -1546,7 +1549,7 @@ fn connect_timeout_for_the_callee() {
 #[test]
 fn connect_timer_before_the_remote_description_does_nothing() {
     let mut s = caller_ringing();
-    assert_eq!(s.feed(Input::Timer(Timer::Connect)), vec![]);
+    assert_eq!(s.feed(Input::Timeout), vec![]);
     assert_eq!(s.view(), live_view(Phase::Ringing));
     // Ringing lasts as long as the core rings (120 s): no timer ends it.
     assert_eq!(s.run_for(120_000), vec![]);
@@ -1556,10 +1559,9 @@ fn connect_timer_before_the_remote_description_does_nothing() {
 #[test]
 fn connect_timer_after_connecting_does_nothing() {
     let mut s = caller_in_call();
-    let due = s.due(Timer::Connect).unwrap();
-    let e = s.run_until(due);
-    assert!(e.iter().all(|e| matches!(e, Effect::QueryRoute | Effect::SetTimer(Timer::Route, _))), "{e:?}");
-    assert_eq!(s.feed(Input::Timer(Timer::Connect)), vec![]);
+    assert_eq!(s.due(Wake::Connect), None, "the connect deadline ended with the setup");
+    let e = s.run_for(CONNECT_TIMEOUT_MS);
+    assert!(e.iter().all(|e| matches!(e, Effect::QueryRoute)), "{e:?}");
     assert_eq!(s.view(), live_view(Phase::InCall));
 }
 
@@ -1592,7 +1594,7 @@ fn nothing_happens_after_the_call_is_over_except_the_delayed_end() {
     let mut s = caller_in_call();
     s.feed(Input::Crashed);
     assert_inert(&mut s);
-    assert_eq!(s.feed(Input::Timer(Timer::EndAfterFailure)), vec![Effect::EndCall]);
+    assert_eq!(s.run_for(FAILURE_LINGER_MS), vec![Effect::EndCall]);
     let mut s = callee_in_call();
     s.click(Button::End);
     assert_inert(&mut s);
@@ -1602,11 +1604,13 @@ fn nothing_happens_after_the_call_is_over_except_the_delayed_end() {
 fn end_call_is_never_emitted_twice() {
     let mut s = caller_connecting();
     s.feed(Input::Connection(ConnState::Failed));
-    assert_eq!(s.feed(Input::Timer(Timer::EndAfterFailure)), vec![Effect::EndCall]);
-    assert_eq!(s.feed(Input::Timer(Timer::EndAfterFailure)), vec![], "a second firing");
+    assert_eq!(s.run_for(FAILURE_LINGER_MS), vec![Effect::EndCall]);
+    assert_eq!(s.feed(Input::Timeout), vec![], "woken again");
+    assert_eq!(s.after(FAILURE_LINGER_MS, Input::Timeout), vec![], "woken again, later");
     let mut s = caller_in_call();
     assert_eq!(s.click(Button::End), vec![Effect::ClosePeer, Effect::EndCall]);
-    assert_eq!(s.feed(Input::Timer(Timer::EndAfterFailure)), vec![], "ended normally: no failure timer");
+    assert_eq!(s.due(Wake::EndAfterFailure), None, "ended normally: no failure linger");
+    assert_eq!(s.after(FAILURE_LINGER_MS, Input::Timeout), vec![]);
 }
 
 // ====================================================================
@@ -1633,13 +1637,10 @@ fn route_is_polled_while_connected_slowly_once_all_is_well() {
     use call_core::quality::{Level, Sample};
     // Fires the next poll; returns the delay it set for the one after.
     let next = |s: &mut Sim| {
-        let due = s.due(Timer::Route).expect("polling");
+        let due = s.due(Wake::Route).expect("polling");
         let e = s.run_until(due);
-        assert_eq!(e[..1], [Effect::QueryRoute], "{e:?}");
-        match e[1..] {
-            [Effect::SetTimer(Timer::Route, ms)] => ms,
-            _ => panic!("{e:?}"),
-        }
+        assert_eq!(e, [Effect::QueryRoute], "{e:?}");
+        s.wait(Wake::Route).expect("polling goes on")
     };
     let mut n = 0;
     let mut sample = |s: &mut Sim, rtt| {
@@ -1689,9 +1690,9 @@ fn quality_details_need_a_grade() {
 #[test]
 fn route_timer_before_connecting_does_nothing() {
     let mut s = caller_ringing();
-    assert_eq!(s.feed(Input::Timer(Timer::Route)), vec![]);
+    assert_eq!(s.feed(Input::Timeout), vec![]);
     let mut s = caller_connecting();
-    assert_eq!(s.feed(Input::Timer(Timer::Route)), vec![]);
+    assert_eq!(s.feed(Input::Timeout), vec![]);
 }
 
 // ====================================================================
@@ -1706,7 +1707,8 @@ fn restart_offers(effects: &[Effect]) -> usize {
 /// candidates and goes out once they are gathered.
 fn send_restart_offer(s: &mut Sim) {
     let e = quiet(&s.feed(Input::LocalDescriptionSet));
-    assert!(matches!(e[..], [Effect::SetTimer(Timer::SendHeldOffer(_), HELD_OFFER_MS)]), "held: {e:?}");
+    assert_eq!(e, vec![], "held");
+    assert_eq!(s.wait(Wake::HeldOffer), Some(HELD_OFFER_MS));
     let e = quiet(&s.feed(Input::GatheringComplete));
     assert_eq!(e.first(), Some(&Effect::SendDescription), "{e:?}");
 }
@@ -1745,7 +1747,8 @@ fn restart_offer_waits_for_its_candidates_which_ride_in_it() {
     let mut s = caller_in_call();
     s.feed(Input::ChannelOpen(Channel::IceTrickling));
     s.feed(Input::NetworkChanged);
-    assert_eq!(quiet(&s.feed(Input::LocalDescriptionSet)).len(), 1, "held");
+    assert_eq!(quiet(&s.feed(Input::LocalDescriptionSet)), vec![], "held");
+    assert_eq!(s.wait(Wake::HeldOffer), Some(HELD_OFFER_MS));
     let e = s.feed(Input::Candidate(cand("host", 12)));
     assert_eq!(quiet(&e), vec![], "in the offer's SDP, not trickled ahead of it");
     assert_eq!(s.run_for(HELD_OFFER_MS - 1), vec![]);
@@ -1778,7 +1781,7 @@ fn restart_offer_goes_out_after_a_second_or_once_the_path_is_back() {
 
 /// Without the route polls, which go on through a disconnection.
 fn no_polls(e: &[Effect]) -> Vec<Effect> {
-    e.iter().filter(|e| !matches!(e, Effect::QueryRoute | Effect::SetTimer(Timer::Route, _))).cloned().collect()
+    e.iter().filter(|e| !matches!(e, Effect::QueryRoute)).cloned().collect()
 }
 
 #[test]
@@ -1786,13 +1789,14 @@ fn caller_restarts_ice_after_the_disconnect_grace() {
     let mut s = caller_in_call();
     s.feed(Input::ChannelOpen(Channel::MutedState));
     let e = s.feed(Input::Connection(ConnState::Disconnected));
-    assert!(matches!(e[..], [Effect::SetTimer(Timer::Grace(_), DISCONNECT_GRACE_MS), Effect::CheckAddress]), "{e:?}");
+    assert_eq!(e, vec![Effect::CheckAddress]);
+    assert_eq!(s.wait(Wake::Grace), Some(DISCONNECT_GRACE_MS));
     assert_eq!(s.view(), live_view(Phase::InCall), "a short gap is not shown");
     assert_eq!(no_polls(&s.run_for(DISCONNECT_GRACE_MS - 1)), vec![]);
     let e = s.run_for(1);
     let q = quiet(&no_polls(&e));
-    assert!(matches!(q[0], Effect::SetTimer(Timer::Restart(_), RESTART_ATTEMPT_MS)), "{e:?}");
-    assert_eq!(q[1..], [Effect::CreateOffer { ice_restart: true }]);
+    assert_eq!(s.wait(Wake::Restart), Some(RESTART_ATTEMPT_MS));
+    assert_eq!(q, [Effect::CreateOffer { ice_restart: true }]);
     assert_eq!(s.view(), live_view(Phase::Reconnecting));
     send_restart_offer(&mut s);
     let c = cand("relay", 11);
@@ -1828,8 +1832,8 @@ fn callee_asks_the_caller_to_restart() {
     s.feed(Input::Connection(ConnState::Disconnected));
     let e = s.run_for(DISCONNECT_GRACE_MS);
     let q = quiet(&no_polls(&e));
-    assert!(matches!(q[0], Effect::SetTimer(Timer::Restart(_), RESTART_ATTEMPT_MS)), "{e:?}");
-    assert_eq!(q[1..], [Effect::Send(Channel::Renegotiation, r#"{"type":"restart-request"}"#.into())]);
+    assert_eq!(s.wait(Wake::Restart), Some(RESTART_ATTEMPT_MS));
+    assert_eq!(q, [Effect::Send(Channel::Renegotiation, r#"{"type":"restart-request"}"#.into())]);
     assert_eq!(restart_offers(&s.history), 0, "only the caller offers");
     assert_eq!(s.phase(), Phase::Reconnecting);
     let offer = Renegotiation::Offer(OFFER_2.into()).to_json();
@@ -1883,7 +1887,7 @@ fn restarts_are_bounded_then_the_call_is_lost() {
         assert_eq!(s.phase(), Phase::Reconnecting);
     }
     let e = s.run_for(RESTART_ATTEMPT_MS);
-    let not_polling = |e: &&Effect| !matches!(e, Effect::QueryRoute | Effect::SetTimer(Timer::Route, _));
+    let not_polling = |e: &&Effect| !matches!(e, Effect::QueryRoute);
     assert_eq!(quiet(&e).iter().filter(not_polling).cloned().collect::<Vec<_>>(), failure_effects());
     assert_eq!(s.view(), failed_view(Msg::ConnectionLost, true, true));
     assert_eq!(restart_offers(&s.history), MAX_RESTARTS as usize);
@@ -2084,7 +2088,7 @@ mod fuzz {
         c
     }
 
-    /// Any input at all (except `Started` and `Timer(EndAfterFailure)`,
+    /// Any input at all (except `Started`,
     /// which the shell produces once / only when asked).
     fn hostile_input(r: &mut Rng, p: &Pools) -> Input {
         let channel = *r.pick(&Channel::ALL);
@@ -2092,7 +2096,14 @@ mod fuzz {
             0 => Input::HashChanged(if r.chance(2) { p.huge.clone() } else { r.pick(&p.hashes).clone() }),
             1 => Input::IceServers(if r.chance(20) { Err(()) } else { Ok(r.pick(&p.servers).clone()) }),
             2 => Input::Media(random_media(r)),
-            3 => Input::CameraPresent(r.flip()),
+            3 if r.flip() => Input::CameraPresent(r.flip()),
+            3 => match r.below(5) {
+                0 => Input::Cameras(vec!["a".into(), "b".into()]),
+                1 => Input::PickDevice(*r.pick(&[DeviceKind::Camera, DeviceKind::Mic, DeviceKind::Speaker]), "b".into()),
+                2 => Input::NextCamera { facing: r.flip().then(|| "user".into()), device: Some("a".into()) },
+                3 => Input::VideoLimitFailed,
+                _ => Input::SendVideoFailed,
+            },
             4 => Input::CameraStarted(r.flip()),
             5 => Input::LocalDescriptionSet,
             6 => Input::RemoteDescriptionSet,
@@ -2114,19 +2125,9 @@ mod fuzz {
             15 => Input::AddressGone,
             16 => Input::RemoteVideo(r.flip()),
             17 => Input::Route(*r.pick(&[Route::Unknown, Route::P2p, Route::Relay])),
-            18 | 19 => Input::Click(*r.pick(&[Button::Answer, Button::End, Button::Mic, Button::Cam])),
-            20 => {
-                let g = r.below(6) as u32;
-                let t = [
-                    Timer::IceServers,
-                    Timer::IceWait,
-                    Timer::Connect,
-                    Timer::Route,
-                    Timer::Grace(g),
-                    Timer::Restart(g),
-                ];
-                Input::Timer(*r.pick(&t))
-            }
+            18 | 19 => Input::Click(*r.pick(&[Button::Answer, Button::End, Button::Mic, Button::Cam, Button::Devices])),
+            20 => Input::Timeout,
+            21 if r.chance(10) => Input::HostFailed,
             21 => Input::Crashed,
             _ => Input::ChannelMessage(channel, String::from_utf8_lossy(&random_bytes(r)).into_owned()),
         }
@@ -2166,8 +2167,16 @@ mod fuzz {
             }
             Effect::SendDescription => out
                 .push(Input::ChannelMessage(Channel::Renegotiation, Renegotiation::Answer(ANSWER_2.into()).to_json())),
-            Effect::StartCamera => out.push(Input::CameraStarted(r.chance(80))),
-            Effect::QueryRoute => out.push(Input::Route(*r.pick(&[Route::P2p, Route::Relay]))),
+            Effect::StartCamera(_) => out.push(Input::CameraStarted(r.chance(80))),
+            Effect::QueryRoute => {
+                out.push(Input::Route(*r.pick(&[Route::P2p, Route::Relay])));
+                // A network hiccup in call.
+                if r.chance(20) {
+                    out.push(Input::Connection(ConnState::Disconnected));
+                }
+            }
+            // After `disconnected`: sometimes our address is really gone.
+            Effect::CheckAddress if r.flip() => out.push(Input::AddressGone),
             _ => {}
         }
     }
@@ -2178,31 +2187,8 @@ mod fuzz {
         pub reached: std::collections::BTreeMap<&'static str, usize>,
     }
 
-    fn check_view(v: &View, disable_video: bool) {
-        let p = v.phase;
-        let live = matches!(p, Phase::Connecting | Phase::Ringing | Phase::InCall | Phase::Reconnecting);
-        let in_call = matches!(p, Phase::InCall | Phase::Reconnecting);
-        assert_eq!(v.answer, p == Phase::Incoming, "{v:?}");
-        assert_eq!(v.ringback, p == Phase::Ringing, "{v:?}");
-        assert_eq!(v.end_label == Msg::Decline, p == Phase::Incoming, "{v:?}");
-        assert!(v.route == Route::Unknown || in_call, "{v:?}");
-        assert!(!v.remote_video || in_call, "{v:?}");
-        assert!(live || (v.mic == Dev::None && v.cam == Dev::None), "{v:?}");
-        assert_eq!(v.status.is_none(), matches!(p, Phase::Idle | Phase::InCall), "{v:?}");
-        if disable_video {
-            assert_eq!(v.cam, Dev::None, "{v:?}");
-            assert!(!v.remote_video, "{v:?}");
-        }
-        if p == Phase::Ended {
-            assert_eq!(v.notice, None);
-        }
-        if p == Phase::Failed {
-            assert!(v.notice.is_some());
-        }
-    }
-
     /// Runs `calls` random calls of `steps` inputs each. With `spurious_end`,
-    /// `Timer(EndAfterFailure)` may also fire when it was never set, or twice.
+    /// the call may also be woken when nothing is due, or twice.
     pub fn run(seed: u64, calls: usize, steps: usize, spurious_end: bool) -> Stats {
         let p = pools();
         let mut r = Rng::new(seed);
@@ -2212,13 +2198,10 @@ mod fuzz {
             let hash = if r.chance(5) { String::new() } else { r.pick(&p.hashes[..12]).clone() };
             let host = random_host(&mut r);
             let webrtc = r.chance(97);
-            let disable_video = search.contains("disableVideoCompletely");
-            let relay_only = search.contains("relayOnly");
-            let no_video_at_start = disable_video || search.contains("noOutgoingVideoInitially");
 
             let mut s = Sim::new();
+            let mut watch = common::invariants::Watch::new(host);
             let mut todo: Vec<Input> = Vec::new();
-            let mut peer_exists = false;
             let mut seen = std::collections::BTreeSet::new();
             let ctx = |i: &Input| {
                 format!("seed {seed} call {call_no} ({search} {:.40} {host:?} webrtc {webrtc}): {i:.80?}", hash)
@@ -2230,69 +2213,18 @@ mod fuzz {
                 let before = s.view();
                 let over_before = matches!(before.phase, Phase::Ended | Phase::Failed);
                 // After a failure, the delayed end or the End button end the call.
-                let fired_end_timer =
-                    input == Input::Timer(Timer::EndAfterFailure) || input == Input::Click(Button::End);
+                let fired_end_timer = input == Input::Timeout || input == Input::Click(Button::End);
                 let e = s.feed(input.clone());
                 stats.inputs += 1;
                 let v = s.view();
                 let c = || ctx(&input);
 
-                // --- invariants over the history
-                let h = &s.history;
-                assert!(count(h, |e| matches!(e, Effect::CreatePeer { .. })) <= 1, "{}", c());
-                assert!(count(h, is_hand_over) <= 1, "{}", c());
-                assert!(count(h, |e| *e == Effect::CreateOffer { ice_restart: false }) <= 1, "{}", c());
-                assert!(count(h, |e| *e == Effect::LoadIceServers) <= 1, "{}", c());
-                assert!(count(h, |e| matches!(e, Effect::AcquireMedia { .. })) <= 2, "{}", c());
-                assert!(count(h, |e| *e == Effect::EndCall) <= 1, "EndCall twice: {}", c());
-                if !host.present {
-                    assert!(h.is_empty(), "{}: {h:?}", c());
+                // --- the invariants of every step (shared with the fuzz target)
+                if let Err(why) = watch.step(s.call.flags(), &input, &before, &v, &e, s.now, s.call.poll_timeout()) {
+                    panic!("{}: {why}", c());
                 }
-                // --- privacy: while prompting, nothing of the offer was used
-                if v.phase == Phase::Incoming {
-                    let used = count(h, |e| {
-                        matches!(
-                            e,
-                            Effect::AcquireMedia { .. }
-                                | Effect::CreatePeer { .. }
-                                | Effect::SetRemote { .. }
-                                | Effect::CreateOffer { .. }
-                                | Effect::CreateAnswer
-                                | Effect::HandToHost(_)
-                        )
-                    });
-                    assert_eq!(used, 0, "{}", c());
-                }
-                // --- this step's effects
-                for eff in &e {
-                    match eff {
-                        Effect::CreatePeer { relay_only: ro, video, .. } => {
-                            assert_ne!(v.phase, Phase::Incoming, "{}", c());
-                            assert_eq!(*ro, relay_only, "{}", c());
-                            assert_eq!(*video, !disable_video, "{}", c());
-                        }
-                        Effect::AcquireMedia { video: true } => assert!(!no_video_at_start, "{}", c()),
-                        Effect::HandToHost(HostCall::StartCall) => assert!(host.start_call, "{}", c()),
-                        Effect::HandToHost(HostCall::AcceptCall) => assert!(host.accept_call, "{}", c()),
-                        Effect::EndCall => assert!(host.end_call, "{}", c()),
-                        Effect::LoadIceServers => assert!(host.get_ice_servers, "{}", c()),
-                        Effect::SetTimer(_, d) => assert!(*d > 0 && *d <= CONNECT_TIMEOUT_MS, "{}: delay {d}", c()),
-                        Effect::Log(l) => assert!(l.len() <= 512, "{}: log of {} bytes", c(), l.len()),
-                        _ => {}
-                    }
-                }
-                if over_before {
-                    let only_end = e.iter().all(|e| *e == Effect::EndCall);
-                    assert!(only_end, "{}: effects after the end: {e:?}", c());
-                    assert!(e.is_empty() || fired_end_timer, "{}", c());
-                    assert_eq!(v, before, "{}: the view changed after the end", c());
-                }
-                // --- the view
-                check_view(&v, disable_video);
-                peer_exists |= e.iter().any(|e| matches!(e, Effect::CreatePeer { .. }));
-                if peer_exists {
-                    assert!(!matches!(v.phase, Phase::Idle | Phase::Incoming), "{}: back to {:?}", c(), v.phase);
-                }
+                // Once over, only being woken or End can still do something.
+                assert!(!over_before || e.is_empty() || fired_end_timer, "{}", c());
                 seen.insert(v.phase.as_str());
 
                 if step == steps {
@@ -2309,14 +2241,12 @@ mod fuzz {
                 input = if roll < 50 && !todo.is_empty() {
                     let i = r.below(todo.len().min(3));
                     todo.remove(i)
-                } else if roll < 65 && !s.timers.is_empty() {
-                    // Let time pass until a timer the machine asked for.
-                    let i = r.below(s.timers.len());
-                    let (due, t) = s.timers.remove(i);
+                } else if let Some(due) = s.call.poll_timeout().filter(|_| roll < 65) {
+                    // Let time pass until the call's next deadline.
                     s.now = s.now.max(due);
-                    Input::Timer(t)
+                    Input::Timeout
                 } else if spurious_end && roll < 70 {
-                    Input::Timer(Timer::EndAfterFailure)
+                    Input::Timeout
                 } else {
                     s.now += r.below(300) as u64;
                     hostile_input(&mut r, &p)
@@ -2429,15 +2359,29 @@ fn screen_sharing_replaces_the_camera_and_reports_video_on() {
     // ...until the screen comes: that is video to show.
     let on = r#"{"audioEnabled":true,"videoEnabled":true}"#;
     let off = r#"{"audioEnabled":true,"videoEnabled":false}"#;
-    assert_eq!(s.feed(Input::ScreenStarted(true)), vec![Effect::Send(Channel::MutedState, on.into())]);
+    let screen = Effect::SendVideo(VideoSource::Screen);
+    let nothing = Effect::SendVideo(VideoSource::Nothing);
+    assert_eq!(s.feed(Input::ScreenStarted(true)), vec![screen.clone(), Effect::Send(Channel::MutedState, on.into())]);
     assert_eq!(s.view().screen, Dev::On);
-    assert_eq!(s.click(Button::Screen), vec![Effect::StopScreen, Effect::Send(Channel::MutedState, off.into())]);
+    let stop = vec![Effect::StopScreen, nothing.clone(), Effect::Send(Channel::MutedState, off.into())];
+    assert_eq!(s.click(Button::Screen), stop);
     assert_eq!(s.view().screen, Dev::Off);
     // The browser's own "Stop sharing" ends it the same way, once.
     s.click(Button::Screen);
     s.feed(Input::ScreenStarted(true));
-    assert_eq!(s.feed(Input::ScreenEnded), vec![Effect::StopScreen, Effect::Send(Channel::MutedState, off.into())]);
+    assert_eq!(s.feed(Input::ScreenEnded), stop);
     assert_eq!(s.feed(Input::ScreenEnded), vec![]);
+    // A camera that comes on while sharing stays off the sender; when the
+    // sharing stops, it goes back on.
+    s.click(Button::Screen);
+    s.feed(Input::ScreenStarted(true));
+    s.click(Button::Cam);
+    assert_eq!(s.feed(Input::CameraStarted(true)), vec![Effect::Send(Channel::MutedState, on.into())]);
+    let back = vec![Effect::StopScreen, Effect::SendVideo(VideoSource::Camera), Effect::Send(Channel::MutedState, on.into())];
+    assert_eq!(s.click(Button::Screen), back);
+    s.click(Button::Screen);
+    s.feed(Input::ScreenStarted(true));
+    assert_eq!(s.click(Button::Cam), vec![Effect::StopCamera, Effect::Send(Channel::MutedState, on.into())], "the screen stays");
     // A cancelled picker changes nothing.
     s.click(Button::Screen);
     assert_eq!(s.feed(Input::ScreenStarted(false)), vec![Effect::Send(Channel::MutedState, off.into())]);
@@ -2545,6 +2489,84 @@ fn end_before_any_call_does_nothing() {
     let (mut s, _) = started("", "", HostApi::FULL);
     assert_eq!(s.click(Button::End), vec![], "no endCall from an idle page (a stray Shift+E)");
     assert_eq!(s.phase(), Phase::Idle);
+}
+
+// ====================================================================
+// Devices: the dialog, picking, "switch camera"
+// ====================================================================
+
+#[test]
+fn picking_devices_is_decided_by_the_core() {
+    let mut s = caller_in_call();
+    assert_eq!(s.feed(Input::PickDevice(DeviceKind::Camera, "cam-b".into())), vec![Effect::StartCamera(Camera::Device("cam-b".into()))]);
+    assert_eq!(s.feed(Input::PickDevice(DeviceKind::Mic, "mic-b".into())), vec![Effect::StartMic("mic-b".into())]);
+    assert_eq!(s.feed(Input::PickDevice(DeviceKind::Speaker, "spk".into())), vec![Effect::SetSpeaker("spk".into())]);
+    // With the camera off, a picked camera is only remembered, and used
+    // when the camera comes on again.
+    s.click(Button::Cam);
+    assert_eq!(s.feed(Input::PickDevice(DeviceKind::Camera, "cam-c".into())), vec![]);
+    assert_eq!(s.click(Button::Cam), vec![Effect::StartCamera(Camera::Device("cam-c".into()))]);
+    // Without a microphone there is none to switch.
+    let (mut s, _) = started("", "#startCall", HostApi::FULL);
+    s.feed(Input::Media(Ok(Media { audio: false, video: true })));
+    assert_eq!(s.feed(Input::PickDevice(DeviceKind::Mic, "mic-b".into())), vec![]);
+}
+
+#[test]
+fn the_switch_needs_two_cameras_and_prefers_the_other_facing() {
+    let mut s = caller_in_call();
+    assert!(!s.view().switch_camera, "no list yet");
+    s.feed(Input::Cameras(vec!["a".into()]));
+    assert!(!s.view().switch_camera, "one camera: nothing to switch to");
+    s.feed(Input::Cameras(vec!["a".into(), "b".into(), "c".into()]));
+    assert!(s.view().switch_camera);
+    // A phone's camera says which way it faces: ask for the other way.
+    let e = s.feed(Input::NextCamera { facing: Some("user".into()), device: Some("a".into()) });
+    assert_eq!(e, vec![Effect::StartCamera(Camera::Facing("environment"))]);
+    // Elsewhere: the next camera in the list, wrapping around.
+    let e = s.feed(Input::NextCamera { facing: None, device: Some("c".into()) });
+    assert_eq!(e, vec![Effect::StartCamera(Camera::Device("a".into()))]);
+    let e = s.feed(Input::NextCamera { facing: Some("left".into()), device: None });
+    assert_eq!(e, vec![Effect::StartCamera(Camera::Device("b".into()))], "after the one picked last");
+    // Not while the camera is off.
+    s.click(Button::Cam);
+    assert_eq!(s.feed(Input::NextCamera { facing: None, device: None }), vec![]);
+}
+
+#[test]
+fn the_device_dialog_opens_and_closes_during_a_call_only() {
+    let mut s = caller_connecting();
+    assert!(!s.view().devices);
+    assert_eq!(s.click(Button::Devices), vec![]);
+    assert!(s.view().devices);
+    s.click(Button::Devices);
+    assert!(!s.view().devices);
+    s.click(Button::Devices);
+    s.click(Button::End);
+    assert!(!s.view().devices, "closed with the call");
+}
+
+#[test]
+fn a_failed_video_cap_is_asked_again_with_the_next_route() {
+    let mut s = caller_in_call();
+    let cap = Effect::LimitVideo(Some(VideoCap { kbps: RELAY_VIDEO_KBPS, half_size: false }));
+    assert_eq!(s.feed(Input::Route(Route::Relay)), vec![cap.clone()]);
+    assert_eq!(s.feed(Input::Route(Route::Relay)), vec![]);
+    s.feed(Input::VideoLimitFailed);
+    assert_eq!(quiet(&s.feed(Input::Route(Route::Relay))), vec![cap]);
+}
+
+#[test]
+fn failures_of_the_sender_and_the_host_come_back_as_inputs() {
+    let mut s = caller_in_call();
+    s.feed(Input::SendVideoFailed);
+    assert_eq!(s.view().notice, Some(Msg::CameraUnavailable), "our picture does not reach the peer");
+    // A host whose startCall throws: the call cannot go on.
+    let mut s = caller_with("", TURN_JSON);
+    s.feed(Input::LocalDescriptionSet);
+    s.feed(Input::Candidate(cand("relay", 1)));
+    assert_eq!(quiet(&s.feed(Input::HostFailed)), failure_effects());
+    assert_eq!(s.view(), failed_view(Msg::SetupFailed, true, true));
 }
 
 /// The other side's first message on channel 3: it had a working call.

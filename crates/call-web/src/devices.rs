@@ -1,8 +1,9 @@
-//! Choosing devices during a call: camera, microphone and (where
-//! `setSinkId` exists) speaker, from a small dialog; and a "switch camera"
-//! button that steps to the next camera (front/back on phones, where each
-//! is its own device). A new track replaces the old one on its sender:
-//! no renegotiation. Device labels are shown as text, never markup.
+//! The device dialog (camera, microphone and, where `setSinkId` exists,
+//! speaker) and the "switch camera" button: their events go to the core
+//! (`Input::PickDevice`, `Button::Devices`, `Input::NextCamera`), which
+//! decides; this module lists the devices, shows the dialog when the view
+//! says so, and routes the remote audio to a speaker. Device labels are
+//! shown as text, never markup.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -11,15 +12,10 @@ use js_sys::{Array, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{MediaDeviceInfo, MediaDeviceKind};
 
-use crate::js::{cb, then};
-use crate::{dispatch, Ev};
+use call_core::{Button, DeviceKind as Kind, Input};
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
-    Camera,
-    Mic,
-    Speaker,
-}
+use crate::js::{cb, then};
+use crate::{dispatch, input, Ev};
 
 const SELECTS: [(&str, Kind); 3] = [("sel-cam", Kind::Camera), ("sel-mic", Kind::Mic), ("sel-spk", Kind::Speaker)];
 
@@ -80,7 +76,8 @@ fn fill(current: [Option<String>; 3]) {
     });
 }
 
-fn setting(t: &web_sys::MediaStreamTrack, key: &str) -> Option<String> {
+/// A value of the track's `getSettings()` (`deviceId`, `facingMode`).
+pub(crate) fn setting(t: &web_sys::MediaStreamTrack, key: &str) -> Option<String> {
     crate::js::get_str(&crate::js::call_method(t, "getSettings", None)?, key)
 }
 
@@ -89,10 +86,9 @@ pub(crate) fn track_device(t: &web_sys::MediaStreamTrack) -> Option<String> {
     setting(t, "deviceId")
 }
 
-/// Opens or closes the dialog; `current` as for [`fill`].
-pub(crate) fn toggle(current: [Option<String>; 3]) {
+/// Shows the dialog (filled, `current` as for [`fill`]) or hides it.
+pub(crate) fn show(open: bool, current: [Option<String>; 3]) {
     let Some(dialog) = el("devices") else { return };
-    let open = dialog.has_attribute("hidden");
     if open {
         fill(current);
         let _ = dialog.remove_attribute("hidden");
@@ -116,34 +112,6 @@ pub(crate) fn set_speaker(id: &str) {
     }
 }
 
-/// The "switch camera" button: the camera facing the other way where the
-/// camera says how it faces, else the next one (`call_core::camera`).
-pub(crate) fn next_camera(track: Option<web_sys::MediaStreamTrack>) {
-    let facing = track.as_ref().and_then(|t| setting(t, "facingMode"));
-    if let Some(mode) = call_core::camera::other_facing(facing.as_deref()) {
-        return crate::media::start_camera_facing(mode);
-    }
-    let current = track.as_ref().and_then(track_device);
-    list(move |devices| {
-        let cams: Vec<&str> =
-            devices.iter().filter(|(k, _, _)| *k == Kind::Camera).map(|(_, id, _)| id.as_str()).collect();
-        if let Some(id) = call_core::camera::after(&cams, current.as_deref()) {
-            dispatch(Ev::PickDevice(Kind::Camera, String::from(id)));
-        }
-    });
-}
-
-/// Shows the switch button only with two or more cameras; called when
-/// devices change.
-pub(crate) fn update_switch() {
-    list(|devices| {
-        let cams = devices.iter().filter(|(k, _, _)| *k == Kind::Camera).count();
-        if let Some(b) = el("switch-cam") {
-            let _ = if cams >= 2 { b.remove_attribute("hidden") } else { b.set_attribute("hidden", "") };
-        }
-    });
-}
-
 /// Wires the dialog's lists and buttons.
 pub(crate) fn listen() {
     for (id, kind) in SELECTS {
@@ -151,16 +119,15 @@ pub(crate) fn listen() {
         let s2 = select.clone();
         let on_change = cb(move |_| {
             if let Some(v) = Reflect::get(&s2, &"value".into()).ok().and_then(|v| v.as_string()) {
-                dispatch(Ev::PickDevice(kind, v));
+                input(Input::PickDevice(kind, v));
             }
         });
         let _ = select.add_event_listener_with_callback("change", &on_change);
     }
     if let Some(b) = el("devices-btn") {
-        let _ = b.add_event_listener_with_callback("click", &cb(|_| dispatch(Ev::DevicesDialog)));
+        let _ = b.add_event_listener_with_callback("click", &cb(|_| input(Input::Click(Button::Devices))));
     }
     if let Some(b) = el("switch-cam") {
         let _ = b.add_event_listener_with_callback("click", &cb(|_| dispatch(Ev::NextCamera)));
     }
-    update_switch();
 }

@@ -4,7 +4,7 @@
 
 use call_core::i18n::Lang;
 use call_core::view::{shortcut, Shortcut};
-use call_core::{Button, Dev, Input, Phase, View};
+use call_core::{Button, Dev, Input, View};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Document, Element, HtmlMediaElement, MediaStream, MediaStreamTrack, Window};
 
@@ -129,6 +129,7 @@ impl Ui {
             ("data-show-avatar", if v.avatar { "on" } else { "off" }),
             ("data-quality", v.quality.map_or("", |q| q.level.as_str())),
             ("data-screen", dev(v.screen)),
+            ("data-ringback", if v.ringback { "on" } else { "off" }),
         ];
         for (k, val) in attrs {
             if r.get_attribute(k).as_deref() != Some(val) {
@@ -153,6 +154,7 @@ impl Ui {
                 set_text("quality-details", &call_core::quality::details(q, v.route, lang));
             }
         }
+        set_hidden("switch-cam", !v.switch_camera);
         set_hidden("answer", !v.answer);
         set_hidden("end", !v.end);
         set_hidden("mic", v.mic == Dev::None);
@@ -171,14 +173,17 @@ impl Ui {
         self.last = Some(v.clone());
     }
 
-    /// Runs the call timer while in call (from the first connection, kept
-    /// through reconnection); afterwards the last value stays as the
-    /// call's duration.
-    pub(crate) fn timer(&mut self, since: Option<u64>, phase: Phase) {
+    /// Whether the device dialog opens or closes with this view.
+    pub(crate) fn devices_toggled(&self, v: &View) -> bool {
+        self.last.as_ref().map_or(v.devices, |l| l.devices != v.devices)
+    }
+
+    /// Runs the call timer while the view's clock runs; when it stops the
+    /// last value stays as the call's duration.
+    pub(crate) fn timer(&mut self, clock: Option<u64>) {
         let Some(w) = web_sys::window() else { return };
-        let running = matches!(phase, Phase::InCall | Phase::Reconnecting);
-        match (since, running, self.ticking) {
-            (Some(t), true, None) => {
+        match (clock, self.ticking) {
+            (Some(t), None) => {
                 // Each tick writes one text node's data, and only when the
                 // shown second changed: a tick is then a small style and
                 // layout pass inside the timer's box (`contain` in the
@@ -198,7 +203,7 @@ impl Ui {
                 let f = cb(move |_| tick());
                 self.ticking = w.set_interval_with_callback_and_timeout_and_arguments_0(&f, 1000).ok();
             }
-            (_, false, Some(h)) => {
+            (None, Some(h)) => {
                 w.clear_interval_with_handle(h);
                 self.ticking = None;
             }

@@ -61,6 +61,18 @@ pub(crate) fn after(ms: u64, f: impl FnOnce() + 'static) {
     let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&f, ms);
 }
 
+/// Calls `f` after `ms` milliseconds; the handle cancels it.
+pub(crate) fn set_timeout(f: &Function, ms: u64) -> Option<i32> {
+    let ms = ms.min(i32::MAX as u64) as i32;
+    web_sys::window()?.set_timeout_with_callback_and_timeout_and_arguments_0(f, ms).ok()
+}
+
+pub(crate) fn clear_timeout(handle: i32) {
+    if let Some(w) = web_sys::window() {
+        w.clear_timeout_with_handle(handle);
+    }
+}
+
 /// Milliseconds since the page started, monotonic.
 pub(crate) fn now_ms() -> u64 {
     let t = web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or(0.0);

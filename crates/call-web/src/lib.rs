@@ -31,7 +31,7 @@ use call_core::{Call, Effect, Input};
 use wasm_bindgen::prelude::*;
 use web_sys::{MediaStream, MediaStreamTrack};
 
-pub(crate) use js::{after, log, now_ms};
+pub(crate) use js::{log, now_ms};
 
 /// An event for the shell: most are core inputs; a few carry browser
 /// objects that the shell must keep before the core hears of them.
@@ -45,13 +45,10 @@ pub(crate) enum Ev {
     RemoteTrack(MediaStreamTrack),
     /// The person picked a screen to share.
     ScreenTrack(MediaStreamTrack),
-    /// The person picked a device in the dialog (or "switch camera").
-    PickDevice(devices::Kind, alloc::string::String),
     /// A microphone track from a newly picked device.
     MicTrack(MediaStreamTrack),
-    /// Open or close the device dialog.
-    DevicesDialog,
-    /// Step to the next camera.
+    /// The "switch camera" button: the core hears of it with what the
+    /// current camera reports of itself.
     NextCamera,
 }
 
@@ -128,14 +125,18 @@ pub(crate) struct Shell {
     peer: Option<peer::Peer>,
     media: media::Local,
     tone: tone::Tone,
+    /// The one timeout armed for the core: its deadline and handle.
+    wake: Option<(u64, i32)>,
+    /// What that timeout calls (one function for the page's lifetime).
+    on_wake: js_sys::Function,
 }
 
 impl Shell {
     fn event(&mut self, ev: Ev) {
-        // A capture that arrives after the call ended (the person took a
+        // A capture that completes after `ClosePeer` (the person took a
         // while in the screen picker) must not keep the camera light on.
         if let Ev::CameraTrack(t) | Ev::ScreenTrack(t) | Ev::MicTrack(t) = &ev {
-            if matches!(self.call.phase(), call_core::Phase::Ended | call_core::Phase::Failed) {
+            if self.media.closed() {
                 return t.stop();
             }
         }
@@ -146,39 +147,15 @@ impl Shell {
                     close_on_panic(&t);
                 }
                 let m = self.media.set_stream(stream);
-                devices::update_switch(); // labels and ids exist once permitted
+                media::check_devices(); // ids exist once permitted
                 self.ui.show_local(self.media.camera_track());
                 self.step(Input::Media(Ok(m)));
             }
             Ev::CameraTrack(track) => {
                 close_on_panic(&track);
-                // `Clone::clone`: `track.clone()` would be the JS method
-                // that starts a second capture (see media::set_mic_track).
-                self.media.set_camera(Clone::clone(&track));
-                // While sharing, the screen keeps the sender and preview.
-                if !self.media.sharing() {
-                    if let Some(p) = &self.peer {
-                        p.send_video(Some(&track));
-                    }
-                    self.ui.show_local(Some(track));
-                }
+                self.media.set_camera(track);
                 self.step(Input::CameraStarted(true));
             }
-            Ev::PickDevice(kind, id) => match kind {
-                devices::Kind::Camera => {
-                    self.media.cam_id = Some(id.clone());
-                    if self.media.camera_track().is_some() {
-                        media::start_camera(Some(id));
-                    }
-                }
-                devices::Kind::Mic => {
-                    if self.media.mic_track().is_some() {
-                        media::start_mic(&id);
-                    }
-                    self.media.mic_id = Some(id);
-                }
-                devices::Kind::Speaker => devices::set_speaker(&id),
-            },
             Ev::MicTrack(track) => {
                 close_on_panic(&track);
                 if let Some(p) = &self.peer {
@@ -186,20 +163,16 @@ impl Shell {
                 }
                 self.media.set_mic_track(track);
             }
-            Ev::DevicesDialog => {
-                let cam = self.media.camera_track().as_ref().and_then(devices::track_device);
-                let mic = self.media.mic_track().and_then(devices::track_device);
-                devices::toggle([cam, mic, None]);
+            Ev::NextCamera => {
+                let cam = self.media.camera_track();
+                let facing = cam.as_ref().and_then(|t| devices::setting(t, "facingMode"));
+                let device = cam.as_ref().and_then(devices::track_device);
+                self.step(Input::NextCamera { facing, device });
             }
-            Ev::NextCamera => devices::next_camera(self.media.camera_track()),
             Ev::ScreenTrack(track) => {
                 close_on_panic(&track);
                 track.set_onended(Some(&js::cb(|_| input(Input::ScreenEnded))));
-                self.media.set_screen(Clone::clone(&track));
-                if let Some(p) = &self.peer {
-                    p.send_video(Some(&track));
-                }
-                self.ui.show_local(Some(track));
+                self.media.set_screen(track);
                 self.step(Input::ScreenStarted(true));
             }
             Ev::RemoteTrack(track) => self.ui.show_remote(track),
@@ -207,14 +180,39 @@ impl Shell {
     }
 
     fn step(&mut self, i: Input) {
+        if i == Input::Timeout {
+            self.wake = None; // it has fired
+        }
         self.call.handle(now_ms(), i);
         while let Some(e) = self.call.poll_effect() {
             self.perform(e);
         }
+        self.arm();
         let view = self.call.view();
         self.tone.set(view.ringback);
+        if self.ui.devices_toggled(&view) {
+            let cam = self.media.camera_track().as_ref().and_then(devices::track_device);
+            let mic = self.media.mic_track().and_then(devices::track_device);
+            devices::show(view.devices, [cam, mic, None]);
+        }
         self.ui.render(&view);
-        self.ui.timer(self.call.connected_at(), view.phase);
+        self.ui.timer(view.clock);
+    }
+
+    /// Keeps exactly one JS timeout armed, at the core's next deadline.
+    fn arm(&mut self) {
+        let next = self.call.poll_timeout();
+        if next == self.wake.map(|(at, _)| at) {
+            return;
+        }
+        if let Some((_, handle)) = self.wake.take() {
+            js::clear_timeout(handle);
+        }
+        if let Some(at) = next {
+            if let Some(handle) = js::set_timeout(&self.on_wake, at.saturating_sub(now_ms())) {
+                self.wake = Some((at, handle));
+            }
+        }
     }
 
     fn perform(&mut self, e: Effect) {
@@ -244,7 +242,7 @@ impl Shell {
                 let sdp = self.peer.as_ref().and_then(|p| p.local_sdp());
                 match sdp {
                     Some(sdp) if self.host.hand_over(which, &sdp) => {}
-                    _ => input(Input::PeerError),
+                    _ => input(Input::HostFailed),
                 }
             }
             Effect::SendDescription => {
@@ -264,26 +262,19 @@ impl Shell {
                 }
             }
             Effect::SetMic(on) => self.media.set_mic(on),
-            Effect::StartCamera => media::start_camera(self.media.cam_id.clone()),
-            Effect::StopCamera => {
-                self.media.stop_camera();
-                if !self.media.sharing() {
-                    if let Some(p) = &self.peer {
-                        p.send_video(None);
-                    }
-                    self.ui.show_local(None);
+            Effect::StartCamera(which) => media::start_camera(which),
+            Effect::StopCamera => self.media.stop_camera(),
+            Effect::StartMic(id) => media::start_mic(&id),
+            Effect::SetSpeaker(id) => devices::set_speaker(&id),
+            Effect::SendVideo(source) => {
+                let track = self.media.video(source);
+                if let Some(p) = &self.peer {
+                    p.send_video(track.as_ref());
                 }
+                self.ui.show_local(track);
             }
             Effect::StartScreen => media::start_screen(),
-            Effect::StopScreen => {
-                self.media.stop_screen();
-                let cam = self.media.camera_track();
-                if let Some(p) = &self.peer {
-                    p.send_video(cam.as_ref());
-                }
-                self.ui.show_local(cam);
-            }
-            Effect::SetTimer(t, ms) => after(ms, move || input(Input::Timer(t))),
+            Effect::StopScreen => self.media.stop_screen(),
             Effect::LimitVideo(cap) => {
                 if let Some(p) = &self.peer {
                     p.limit_video(cap);
@@ -360,7 +351,16 @@ pub fn start() {
         webrtc: js_sys::Reflect::has(&window, &JsValue::from_str("RTCPeerConnection")).unwrap_or(false),
     };
     ui.set_avatar(host.avatar().as_deref());
-    let shell = Shell { call: Call::new(), ui, host, peer: None, media: media::Local::default(), tone: tone::Tone::default() };
+    let shell = Shell {
+        call: Call::new(),
+        ui,
+        host,
+        peer: None,
+        media: media::Local::default(),
+        tone: tone::Tone::default(),
+        wake: None,
+        on_wake: js::cb(|_| input(Input::Timeout)),
+    };
     if let Ok(mut s) = G.shell.try_borrow_mut() {
         *s = Some(shell);
     }

@@ -2,7 +2,7 @@
 
 use alloc::string::String;
 
-use call_core::{Input, Media};
+use call_core::{Camera, Input, Media, VideoSource};
 use js_sys::{Array, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -16,11 +16,9 @@ use crate::{dispatch, input, Ev};
 pub(crate) struct Local {
     mic: Option<MediaStreamTrack>,
     cam: Option<MediaStreamTrack>,
-    /// While sharing, this goes on the video sender instead of the camera.
     screen: Option<MediaStreamTrack>,
-    /// Devices the person picked (`None`: the browser's default).
-    pub(crate) cam_id: Option<String>,
-    pub(crate) mic_id: Option<String>,
+    /// `ClosePeer` was done: capture that completes later is stopped.
+    closed: bool,
 }
 
 fn devices() -> Option<MediaDevices> {
@@ -57,6 +55,19 @@ impl Local {
         self.cam.clone()
     }
 
+    /// The track for what the core put on the video sender.
+    pub(crate) fn video(&self, source: VideoSource) -> Option<MediaStreamTrack> {
+        match source {
+            VideoSource::Nothing => None,
+            VideoSource::Camera => self.cam.clone(),
+            VideoSource::Screen => self.screen.clone(),
+        }
+    }
+
+    pub(crate) fn closed(&self) -> bool {
+        self.closed
+    }
+
     pub(crate) fn set_camera(&mut self, t: MediaStreamTrack) {
         if let Some(old) = self.cam.replace(t) {
             old.stop();
@@ -77,10 +88,6 @@ impl Local {
         }
     }
 
-    pub(crate) fn sharing(&self) -> bool {
-        self.screen.is_some()
-    }
-
     pub(crate) fn set_screen(&mut self, t: MediaStreamTrack) {
         if let Some(old) = self.screen.replace(t) {
             old.stop();
@@ -95,19 +102,12 @@ impl Local {
     }
 
     pub(crate) fn stop_all(&mut self) {
+        self.closed = true;
         self.stop_camera();
         self.stop_screen();
         if let Some(t) = self.mic.take() {
             t.stop();
         }
-    }
-}
-
-/// `true`, `false`, or `{deviceId: {exact: id}}` for a picked device.
-fn constraint(on: bool, id: Option<&str>) -> JsValue {
-    match id.filter(|_| on) {
-        Some(id) => exact("deviceId", id),
-        None => JsValue::from_bool(on),
     }
 }
 
@@ -145,25 +145,22 @@ pub(crate) fn acquire(video: bool) {
     });
 }
 
-/// Turns the camera on again during the call, or switches to camera `id`.
-pub(crate) fn start_camera(id: Option<String>) {
-    get_user_media(JsValue::FALSE, constraint(true, id.as_deref()), |s| match s.and_then(|s| tracks(&s, true)) {
+/// Turns the camera on again during the call, or switches cameras.
+pub(crate) fn start_camera(which: Camera) {
+    let video = match which {
+        Camera::Default => JsValue::TRUE,
+        Camera::Device(id) => exact("deviceId", &id),
+        Camera::Facing(mode) => exact("facingMode", mode),
+    };
+    get_user_media(JsValue::FALSE, video, |s| match s.and_then(|s| tracks(&s, true)) {
         Some(t) => dispatch(Ev::CameraTrack(t)),
         None => input(Input::CameraStarted(false)),
     });
 }
 
-/// Switches to the camera facing `mode` (`user`, `environment`).
-pub(crate) fn start_camera_facing(mode: &str) {
-    get_user_media(JsValue::FALSE, exact("facingMode", mode), |s| match s.and_then(|s| tracks(&s, true)) {
-        Some(t) => dispatch(Ev::CameraTrack(t)),
-        None => crate::log("no camera facing the other way"),
-    });
-}
-
 /// Switches to microphone `id`; the track comes back as [`Ev::MicTrack`].
 pub(crate) fn start_mic(id: &str) {
-    get_user_media(constraint(true, Some(id)), JsValue::FALSE, |s| {
+    get_user_media(exact("deviceId", id), JsValue::FALSE, |s| {
         if let Some(t) = s.and_then(|s| tracks(&s, false)) {
             dispatch(Ev::MicTrack(t));
         }
@@ -196,24 +193,29 @@ pub(crate) fn start_screen() {
     });
 }
 
-/// Reports whether a camera exists, now and whenever devices change.
+/// Reports the cameras: whether one exists, and their ids (hidden until
+/// the person allows the camera).
+pub(crate) fn check_devices() {
+    let Some(md) = devices() else { return };
+    let Ok(p) = md.enumerate_devices() else { return };
+    then(&p, |r| {
+        let Ok(list) = r else { return };
+        let list: Array = list.unchecked_into();
+        let cams: alloc::vec::Vec<MediaDeviceInfo> = list
+            .iter()
+            .filter_map(|d| d.dyn_into::<MediaDeviceInfo>().ok())
+            .filter(|d| d.kind() == MediaDeviceKind::Videoinput)
+            .collect();
+        input(Input::CameraPresent(!cams.is_empty()));
+        input(Input::Cameras(cams.iter().map(|d| d.device_id()).filter(|id| !id.is_empty()).collect()));
+    });
+}
+
+/// Reports the cameras now and whenever devices change.
 pub(crate) fn watch_devices() {
-    fn check() {
-        let Some(md) = devices() else { return };
-        let Ok(p) = md.enumerate_devices() else { return };
-        then(&p, |r| {
-            let Ok(list) = r else { return };
-            let list: Array = list.unchecked_into();
-            let cam = list.iter().any(|d| {
-                d.dyn_into::<MediaDeviceInfo>().map(|d| d.kind() == MediaDeviceKind::Videoinput).unwrap_or(false)
-            });
-            input(Input::CameraPresent(cam));
-            crate::devices::update_switch();
-        });
-    }
-    check();
+    check_devices();
     if let Some(md) = devices() {
-        md.set_ondevicechange(Some(&cb(|_| check())));
+        md.set_ondevicechange(Some(&cb(|_| check_devices())));
     }
 }
 

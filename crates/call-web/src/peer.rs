@@ -238,10 +238,15 @@ impl Peer {
         });
     }
 
-    /// Sends `track` on the video transceiver (`None`: send nothing).
+    /// Sends `track` on the video transceiver (`None`: send nothing); a
+    /// failure goes back to the core.
     pub(crate) fn send_video(&self, track: Option<&web_sys::MediaStreamTrack>) {
         if let Some(t) = self.transceiver("video") {
-            log_failure(&t.sender().replace_track(track), "replaceTrack");
+            then(&t.sender().replace_track(track), |r| {
+                if r.is_err() {
+                    input(Input::SendVideoFailed);
+                }
+            });
         }
     }
 
@@ -254,26 +259,29 @@ impl Peer {
 
     /// Caps the outgoing video through the sender's encoding parameters
     /// (bitrate, and size where the core says so): no renegotiation,
-    /// nothing in the SDP changes.
+    /// nothing in the SDP changes. A failure goes back to the core.
     pub(crate) fn limit_video(&self, cap: Option<call_core::VideoCap>) {
         let Some(sender) = self.transceiver("video").map(|t| t.sender()) else { return };
         let key = |k: &str| JsValue::from_str(k);
         let call = crate::js::call_method;
-        let Some(params) = call(&sender, "getParameters", None) else { return };
-        let Some(first) = Reflect::get(&params, &key("encodings")).ok().map(|e| js_sys::Array::from(&e).get(0)) else {
-            return;
+        let params = call(&sender, "getParameters", None);
+        let first = params.as_ref().and_then(|p| Reflect::get(p, &key("encodings")).ok()).map(|e| Array::from(&e).get(0));
+        let (Some(params), Some(first)) = (params, first.filter(|f| f.is_object())) else {
+            return input(Input::VideoLimitFailed);
         };
-        if !first.is_object() {
-            return crate::log("no video encoding to cap yet");
-        }
         let _ = match cap {
             Some(c) => Reflect::set(&first, &key("maxBitrate"), &JsValue::from_f64(f64::from(c.kbps) * 1000.0)),
             None => Reflect::delete_property(first.unchecked_ref::<js_sys::Object>(), &key("maxBitrate")),
         };
         let scale = if cap.is_some_and(|c| c.half_size) { 2.0 } else { 1.0 };
         let _ = Reflect::set(&first, &key("scaleResolutionDownBy"), &JsValue::from_f64(scale));
-        if let Some(p) = call(&sender, "setParameters", Some(&params)) {
-            log_failure(&Promise::resolve(&p), "setParameters");
+        match call(&sender, "setParameters", Some(&params)) {
+            Some(p) => then(&Promise::resolve(&p), |r| {
+                if r.is_err() {
+                    input(Input::VideoLimitFailed);
+                }
+            }),
+            None => input(Input::VideoLimitFailed),
         }
     }
 

@@ -1,5 +1,6 @@
 //! The ring-back tone the caller hears while the callee's phone rings:
-//! 425 Hz, 1 s on, 4 s off (constants in the core).
+//! 425 Hz, 1 s on, 4 s off (constants in the core). It plays while the
+//! view says `ringback` (which also sets `data-ringback`, in `dom`).
 
 use call_core::machine::{RINGBACK_HZ, RINGBACK_OFF_MS, RINGBACK_ON_MS};
 use web_sys::{AudioContext, OscillatorType};
@@ -13,24 +14,14 @@ pub(crate) struct Tone {
     ctx: Option<AudioContext>,
 }
 
-fn set_flag(on: bool) {
-    if let Some(root) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
-        let _ = root.set_attribute("data-ringback", if on { "on" } else { "off" });
-    }
-}
-
 impl Tone {
     pub(crate) fn set(&mut self, on: bool) {
         match (on, self.ctx.is_some()) {
-            (true, false) => {
-                self.ctx = start();
-                set_flag(self.ctx.is_some());
-            }
+            (true, false) => self.ctx = start(),
             (false, true) => {
                 if let Some(ctx) = self.ctx.take() {
                     let _ = ctx.close();
                 }
-                set_flag(false);
             }
             _ => {}
         }

@@ -1,8 +1,8 @@
 //! The call state machine (`machine::Call`) driven by a simulated shell.
 //!
 //! The fuzz input is decoded into `Started` and then at most 200 steps, each
-//! a time step (timers that fall due fire first, in due order, once, as the
-//! browser does) and one input, built from hostile strings (fragments,
+//! a time step (the call is woken at each deadline it names on the way, as
+//! the shell's one timer does) and one input, built from hostile strings (fragments,
 //! payloads, ICE server lists, candidates, channel messages). The first byte
 //! picks the mode: "shell" mode feeds results only for work that was asked
 //! for (media after `AcquireMedia`, `LocalDescriptionSet` after
@@ -12,53 +12,45 @@
 //! (resolve the oldest request, answer, connect, open the channels, answer
 //! a renegotiation), so runs reach calls, restarts and renegotiations.
 //!
-//! After every step (invariants from PROTOCOL.md and machine.rs):
-//! - no panic; `EndCall` at most once ever, last, only once the call is over
-//!   and only if the host has `endCall`; nothing at all after it;
-//! - once the phase is ended/failed, no effect but that single `EndCall`,
-//!   and the phase stays; `ClosePeer` at most once, only when the call ends;
-//! - privacy: no `CreatePeer`, `SetRemote` or `AcquireMedia` while the view
-//!   shows the incoming-call prompt, and none before the person (or the
-//!   host's `#acceptCall`, or `#startCall`) consented to a call; a remote
-//!   offer is used only after answering (or for an ICE restart in call);
-//! - every `SetTimer` delay is in 1..=20 000 ms;
-//! - `CreatePeer` and `HandToHost` at most once; a `SetRemote` SDP passes
+//! After every step, the invariants shared with the state-machine tests
+//! (`tests/common/invariants.rs`: `EndCall` and `ClosePeer` at most once
+//! and only at the end, nothing after the end but that `EndCall`, the flags,
+//! the prompt's privacy, the next deadline at most 20 s away and, once
+//! woken, in the future, the view consistent with its phase), and these,
+//! which need this harness's model of the browser:
+//! - no panic;
+//! - privacy: no `CreatePeer`, `SetRemote` or `AcquireMedia` before the
+//!   person (or the host's `#acceptCall`, or `#startCall`) consented to a
+//!   call; a remote offer is used only after answering (or for an ICE
+//!   restart in call);
+//! - a `SetRemote` SDP passes
 //!   the SDP check; every message sent on a channel parses as that
 //!   channel's message; only the caller makes (restart) offers, only the
 //!   callee asks for a restart; at most 3 restart attempts while the
 //!   connection is down; (shell mode) every renegotiation offer or answer
 //!   the browser sets as local description is sent to the peer;
-//! - flags: `disableVideoCompletely` never captures or shows video,
-//!   `noOutgoingVideoInitially` starts with the camera off, `relayOnly`
-//!   reaches `CreatePeer`; `CreatePeer`'s servers are valid for Chromium;
-//! - the view is consistent with its phase (Answer only while incoming,
-//!   Decline label only then, ring-back only while ringing, status texts,
-//!   device controls only in a live call, remote video xor avatar in call).
+//! - `CreatePeer`'s servers are valid for Chromium.
 //!
 //! `CALL_FUZZ_TRACE=1 <binary> <input file>` prints the inputs and effects.
-//! `CALL_FUZZ_KNOWN_BUGS=reneg` skips the check of a known machine.rs bug
-//! (see `known_bug`).
 //!
 //! In shell mode, at the end: with no more input but time passing, a call
 //! whose connection is down after it was up must end (restarts are bounded).
 #![no_main]
 
 use call_core::channel::{parse_message, Incoming, Renegotiation};
-use call_core::machine::{CONNECT_TIMEOUT_MS, MAX_RESTARTS};
+use call_core::machine::MAX_RESTARTS;
 use call_core::payload::looks_like_sdp;
 use call_core::quality::Sample;
-use call_core::{
-    Button, Call, Channel, ConnState, Dev, Effect, HostApi, HostCall, Input, Media, Msg, Phase, Route, Timer, View,
-};
+use call_core::{Button, Call, Channel, ConnState, DeviceKind, Effect, HostApi, HostCall, Input, Media, Phase, Route, View, Wake};
+use call_core_fuzz::invariants::Watch;
 use call_core_fuzz::{
-    b64, cand, hostile_candidate, hostile_hash, hostile_message, hostile_search, hostile_servers, webrtc_accepts,
+    any_string, b64, cand, hostile_candidate, hostile_hash, hostile_message, hostile_search, hostile_servers, webrtc_accepts,
     ANSWER, ANSWER_2, OFFER_2, TURN_JSON,
 };
 use libfuzzer_sys::arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
 
 const MAX_STEPS: usize = 200;
-const MAX_TIMER_MS: u64 = CONNECT_TIMEOUT_MS;
 
 #[derive(Default)]
 struct Pending {
@@ -79,9 +71,9 @@ struct Harness {
     shell: bool,
     host: HostApi,
     now: u64,
-    /// (due, timer), in the order set.
-    timers: Vec<(u64, Timer)>,
     pending: Pending,
+    /// The invariants shared with the state-machine tests.
+    watch: Watch,
     trace: Vec<String>,
     // what the shell knows
     peer: bool,
@@ -94,9 +86,6 @@ struct Harness {
     connected_once: bool,
     open: [bool; 3],
     // invariant bookkeeping
-    end_calls: u32,
-    close_peers: u32,
-    create_peers: u32,
     hand_overs: u32,
     consent: bool,
     answered: bool,
@@ -112,20 +101,11 @@ struct Harness {
     reneg_local: u32,
     /// Two of them were in flight at once since `reneg_local` was last 0.
     reneg_overlap: bool,
-    /// A restart offer set but held for its candidates: the number of the
-    /// `SendHeldOffer` timer that must send it at the latest.
-    held_offer: Option<u32>,
+    /// A restart offer set but held for its candidates: when it must be
+    /// sent at the latest.
+    held_offer: Option<u64>,
     peer_owes_answer: bool,
     peer_owes_offer: bool,
-}
-
-/// Whether to skip the check of a known, reported machine bug:
-/// `CALL_FUZZ_KNOWN_BUGS=reneg` skips "a renegotiation description was set
-/// but never sent" (machine.rs routes `LocalDescriptionSet` by
-/// `restart.negotiating`, which the restart timers and a completing earlier
-/// exchange reset while an offer or answer is still being created).
-fn known_bug(name: &str) -> bool {
-    std::env::var("CALL_FUZZ_KNOWN_BUGS").is_ok_and(|v| v.split(',').any(|b| b == name))
 }
 
 fn chan_index(ch: Channel) -> usize {
@@ -157,14 +137,12 @@ impl Harness {
         }
     }
 
-    /// Fires due timers up to `until`, then sets the clock there.
+    /// Wakes the call at each deadline it names up to `until` (as the
+    /// shell's one timer does), then sets the clock there.
     fn advance(&mut self, until: u64) {
-        loop {
-            let next = (0..self.timers.len()).filter(|&i| self.timers[i].0 <= until).min_by_key(|&i| (self.timers[i].0, i));
-            let Some(i) = next else { break };
-            let (due, t) = self.timers.remove(i);
+        while let Some(due) = self.call.poll_timeout().filter(|d| *d <= until) {
             self.now = self.now.max(due);
-            self.feed(Input::Timer(t));
+            self.feed(Input::Timeout);
         }
         self.now = self.now.max(until);
     }
@@ -213,11 +191,8 @@ impl Harness {
             Input::RemoteDescriptionSet => self.remote_set = true,
             _ => {}
         }
-        let fired = match &input {
-            Input::Timer(Timer::SendHeldOffer(n)) => Some(*n),
-            _ => None,
-        };
-        self.call.handle(self.now, input);
+        let fired = input == Input::Timeout && self.held_offer.is_some_and(|at| self.now >= at);
+        self.call.handle(self.now, input.clone());
         let mut effects = Vec::new();
         while let Some(e) = self.call.poll_effect() {
             effects.push(e);
@@ -225,70 +200,38 @@ impl Harness {
         let after = self.call.view();
         self.trace.push(format!("           -> {} | phase {}", short(&effects), after.phase.as_str()));
         let over = matches!(after.phase, Phase::Ended | Phase::Failed);
-        let held = effects.iter().find_map(|e| match e {
-            Effect::SetTimer(Timer::SendHeldOffer(n), _) => Some(*n),
-            _ => None,
-        });
+        let held = self.call.deadlines().find(|(w, _)| *w == Wake::HeldOffer).map(|(_, at)| at);
         let sent = effects.contains(&Effect::SendDescription);
-        if self.shell && reneg_set && !over && !known_bug("reneg") {
+        if self.shell && reneg_set && !over {
             // Sent now, or held (a caller's restart offer waits for its
             // candidates) and sent by its timer at the latest.
             self.check(sent || held.is_some(), || {
                 "a renegotiation description was set but never sent to the peer".into()
             });
         }
-        if let (Some(n), Some(h)) = (fired, self.held_offer) {
-            if n == h && !over {
-                self.check(sent, || "a held restart offer was not sent when its time was up".into());
-            }
+        if fired && !over {
+            self.check(sent, || "a held restart offer was not sent when its time was up".into());
         }
         if sent {
             self.held_offer = None;
         } else if held.is_some() {
             self.held_offer = held;
         }
-        self.check_step(&before, &after, &effects, flags);
-        self.check_view(&after);
+        let next = self.call.poll_timeout();
+        if let Err(why) = self.watch.step(flags, &input, &before, &after, &effects, self.now, next) {
+            self.fail(&why);
+        }
+        self.check_step(&after, &effects, flags);
     }
 
-    fn check_step(&mut self, before: &View, after: &View, effects: &[Effect], flags: call_core::command::Flags) {
-        let over = |p: Phase| matches!(p, Phase::Ended | Phase::Failed);
-        if over(before.phase) {
-            self.check(effects.iter().all(|e| *e == Effect::EndCall), || "effects after the call was over".into());
-            self.check(after.phase == before.phase, || "the phase changed after the call was over".into());
-        }
-        let mut closed_at = None;
-        for (i, e) in effects.iter().enumerate() {
+    fn check_step(&mut self, after: &View, effects: &[Effect], flags: call_core::command::Flags) {
+        for e in effects {
             match e {
-                Effect::EndCall => {
-                    self.end_calls += 1;
-                    self.check(self.end_calls == 1, || "EndCall emitted twice".into());
-                    self.check(over(after.phase), || "EndCall while the call goes on".into());
-                    self.check(self.host.end_call, || "EndCall without host.endCall".into());
-                    self.check(effects[i + 1..].iter().all(|e| matches!(e, Effect::Log(_))), || {
-                        "effects after EndCall (the window is closed)".into()
-                    });
-                }
-                Effect::ClosePeer => {
-                    self.close_peers += 1;
-                    self.peer_closed = true;
-                    closed_at = Some(i);
-                    self.check(self.close_peers == 1, || "ClosePeer twice".into());
-                    self.check(over(after.phase), || "ClosePeer while the call goes on".into());
-                }
-                Effect::SetTimer(t, ms) => {
-                    self.check(*ms > 0 && *ms <= MAX_TIMER_MS, || format!("timer {t:?} with delay {ms}"));
-                    self.timers.push((self.now + ms, *t));
-                }
-                Effect::CreatePeer { servers, relay_only, video } => {
-                    self.create_peers += 1;
+                Effect::ClosePeer => self.peer_closed = true,
+                Effect::CreatePeer { servers, .. } => {
                     self.peer = true;
                     self.pending.may_fail += 1;
-                    self.check(self.create_peers == 1, || "CreatePeer twice".into());
                     self.check(self.consent, || "CreatePeer before the person consented to a call".into());
-                    self.check(after.phase != Phase::Incoming, || "CreatePeer while the prompt shows".into());
-                    self.check(*relay_only == flags.relay_only, || "relayOnly flag not honoured".into());
-                    self.check(*video != flags.disable_video_completely, || "video transceiver vs flag".into());
                     self.check(servers.len() <= 8, || "more than 8 ICE servers".into());
                     for s in servers {
                         for u in &s.urls {
@@ -334,7 +277,6 @@ impl Harness {
                 Effect::HandToHost(h) => {
                     self.hand_overs += 1;
                     self.pending.may_fail += 1;
-                    self.check(self.hand_overs == 1, || "HandToHost twice".into());
                     // (In free mode a LocalDescriptionSet may come before the
                     // offer or answer was even asked for.)
                     let ok = match h {
@@ -351,12 +293,11 @@ impl Harness {
                     self.check(self.consent && after.phase != Phase::Incoming, || {
                         "AcquireMedia before the person consented to a call".into()
                     });
-                    self.check(!video || !flags.disable_video_completely, || "camera with disableVideoCompletely".into());
                     if self.acquired == 1 && flags.no_outgoing_video_initially {
                         self.check(!video, || "camera on with noOutgoingVideoInitially".into());
                     }
                 }
-                Effect::StartCamera => {
+                Effect::StartCamera(_) => {
                     self.pending.camera += 1;
                     // (In free mode media may "arrive" unasked, even during
                     // the prompt; the browser cannot do that.)
@@ -396,56 +337,8 @@ impl Harness {
             }
         }
         self.check(self.restarts_while_down <= MAX_RESTARTS, || "more than 3 restart attempts while down".into());
-        if let Some(i) = closed_at {
-            self.check(
-                effects[i + 1..].iter().all(|e| {
-                    matches!(e, Effect::Log(_) | Effect::EndCall | Effect::SetTimer(Timer::EndAfterFailure, _))
-                }),
-                || "effects after ClosePeer".into(),
-            );
-        }
         if after.phase == Phase::Incoming {
             self.check(!self.peer, || "a peer exists while the prompt shows".into());
-        }
-    }
-
-    fn check_view(&self, v: &View) {
-        let flags = self.call.flags();
-        let p = v.phase;
-        let live = matches!(p, Phase::Connecting | Phase::Ringing | Phase::InCall | Phase::Reconnecting);
-        let in_call = matches!(p, Phase::InCall | Phase::Reconnecting);
-        let bad = |what: &str| format!("view: {what}: {v:?}");
-        self.check(v.answer == (p == Phase::Incoming), || bad("Answer button outside the prompt"));
-        self.check((v.end_label == Msg::Decline) == (p == Phase::Incoming), || bad("Decline label"));
-        self.check(v.ringback == (p == Phase::Ringing), || bad("ring-back"));
-        let status_ok = match p {
-            Phase::Idle | Phase::InCall => v.status.is_none(),
-            Phase::Incoming => v.status == Some(Msg::IncomingCall),
-            Phase::Connecting => v.status == Some(Msg::Connecting),
-            Phase::Ringing => v.status == Some(Msg::Ringing),
-            Phase::Reconnecting => v.status == Some(Msg::Reconnecting),
-            Phase::Ended => v.status.is_some() && v.notice.is_none(),
-            Phase::Failed => v.status == Some(Msg::CallFailed) && v.notice.is_some(),
-        };
-        self.check(status_ok, || bad("status/notice"));
-        self.check(live || (v.mic == Dev::None && v.cam == Dev::None), || bad("device controls outside a call"));
-        self.check(!v.remote_video || in_call, || bad("remote video outside a call"));
-        self.check(!in_call || v.avatar != v.remote_video, || bad("avatar and remote video"));
-        self.check(in_call || v.route == Route::Unknown, || bad("route outside a call"));
-        self.check(in_call || v.quality.is_none(), || bad("quality outside a call"));
-        self.check(in_call || v.screen == Dev::None, || bad("screen sharing outside a call"));
-        // The End button is there from the first command on (not when
-        // there is no host to end anything with).
-        self.check(!v.end || p != Phase::Idle, || bad("End button while idle"));
-        self.check(v.end || matches!(p, Phase::Idle | Phase::Failed), || bad("no End button"));
-        if flags.disable_video_completely {
-            self.check(!v.remote_video && v.cam == Dev::None && v.screen == Dev::None, || {
-                bad("video with disableVideoCompletely")
-            });
-        }
-        if v.mic != Dev::None {
-            let label = if v.mic == Dev::On { Msg::MuteMic } else { Msg::UnmuteMic };
-            self.check(v.mic_label == label, || bad("mic label"));
         }
     }
 
@@ -534,7 +427,21 @@ impl Harness {
                     Input::Media(Ok(Media { audio: u.ratio(4, 5)?, video: u.arbitrary()? }))
                 }
             }
-            3 => Input::CameraPresent(u.arbitrary()?),
+            3 => match u.choose_index(7)? {
+                0 | 1 => Input::CameraPresent(u.arbitrary()?),
+                2 => Input::Cameras((0..u.int_in_range(0..=3)?).map(|i: u8| format!("cam-{i}")).collect()),
+                3 => {
+                    let kind = [DeviceKind::Camera, DeviceKind::Mic, DeviceKind::Speaker][u.choose_index(3)?];
+                    Input::PickDevice(kind, any_string(u, 20)?)
+                }
+                4 => {
+                    let facing = [None, Some("user"), Some("environment"), Some("left")][u.choose_index(4)?];
+                    let device = [None, Some("cam-0"), Some("cam-2"), Some("gone")][u.choose_index(4)?];
+                    Input::NextCamera { facing: facing.map(String::from), device: device.map(String::from) }
+                }
+                5 => Input::VideoLimitFailed,
+                _ => Input::SendVideoFailed,
+            },
             4 if !shell || p.camera > 0 => {
                 self.pending.camera = self.pending.camera.saturating_sub(1);
                 Input::CameraStarted(u.ratio(3, 4)?)
@@ -615,7 +522,8 @@ impl Harness {
             16 if !shell || live_peer => Input::RemoteVideo(u.arbitrary()?),
             17 if !shell || live_peer => Input::Route([Route::P2p, Route::Relay, Route::Unknown][u.choose_index(3)?]),
             18 | 19 => Input::Click(
-                [Button::Answer, Button::End, Button::Mic, Button::Cam, Button::Screen, Button::Quality][u.choose_index(6)?],
+                [Button::Answer, Button::End, Button::Mic, Button::Cam, Button::Screen, Button::Quality, Button::Devices]
+                    [u.choose_index(7)?],
             ),
             21 => Input::CanShareScreen(u.ratio(3, 4)?),
             22 if !shell || p.screen > 0 => {
@@ -641,13 +549,16 @@ impl Harness {
                 Input::Stats(s)
             }
             20 => {
-                // Jump to the next timer.
-                if let Some(due) = self.timers.iter().map(|(d, _)| *d).min() {
+                // Jump to the call's next deadline.
+                if let Some(due) = self.call.poll_timeout() {
                     self.advance(due);
                 }
                 return Ok(());
             }
             _ if !shell && u.ratio(1, 50)? => Input::Crashed,
+            // The host's startCall/acceptCall throws (right after the
+            // hand-over, in the shell).
+            _ if (!shell || self.hand_overs > 0) && u.ratio(1, 50)? => Input::HostFailed,
             _ => return Ok(()),
         };
         self.feed(input);
@@ -679,8 +590,8 @@ fn run(data: &[u8]) -> Result<()> {
         shell,
         host,
         now: 100_000 + u.int_in_range(0..=1u64 << 32)?,
-        timers: Vec::new(),
         pending: Pending::default(),
+        watch: Watch::new(host),
         trace: vec![format!("mode: {}", if shell { "shell" } else { "free" })],
         peer: false,
         peer_closed: false,
@@ -690,9 +601,6 @@ fn run(data: &[u8]) -> Result<()> {
         last_conn: None,
         connected_once: false,
         open: [false; 3],
-        end_calls: 0,
-        close_peers: 0,
-        create_peers: 0,
         hand_overs: 0,
         consent: false,
         answered: false,
@@ -723,7 +631,7 @@ fn run(data: &[u8]) -> Result<()> {
         let down = h.connected_once && matches!(h.last_conn, Some(ConnState::Disconnected | ConnState::Failed));
         let connecting = !h.connected_once && h.remote_set && h.local_set && h.hand_overs > 0;
         for _ in 0..100 {
-            let Some(due) = h.timers.iter().map(|(d, _)| *d).min() else { break };
+            let Some(due) = h.call.poll_timeout() else { break };
             h.advance(due);
         }
         if down || connecting {

@@ -2,54 +2,18 @@
 //! hosts and peers send, generators of hostile variants of them, and
 //! oracles (independent models) that the targets compare call-core with.
 
-use call_core::payload::base64_encode;
 use call_core::CandidateInit;
 use libfuzzer_sys::arbitrary::{Result, Unstructured};
 
 // ------------------------------------------------------------------ fixtures
 
-/// An offer as Chromium makes it (shortened; base64 has `+`, `/` and `=`).
-pub const OFFER: &str = "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
-a=group:BUNDLE 0 1 2\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\n\
-a=ice-ufrag:oFfR\r\na=ice-pwd:offerpassword0123456789\r\n\
-a=fingerprint:sha-256 AA:BB:CC:DD\r\na=setup:actpass\r\na=mid:0\r\na=x-note:>>>???>\r\n";
-
-pub const OFFER_2: &str = "v=0\r\no=- 99 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
-m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=ice-ufrag:sEcd\r\na=ice-pwd:secondofferpassword01\r\n\
-a=fingerprint:sha-256 11:22:33:44\r\na=setup:actpass\r\na=mid:0\r\n";
-
-pub const ANSWER: &str = "v=0\r\no=- 7 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
-m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=ice-ufrag:aNsW\r\na=ice-pwd:answerpassword0123456\r\n\
-a=fingerprint:sha-256 EE:FF:00:11\r\na=setup:active\r\na=mid:0\r\n";
-
-pub const ANSWER_2: &str = "v=0\r\no=- 8 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
-m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=ice-ufrag:aNs2\r\na=ice-pwd:answerpassword6543210\r\n\
-a=fingerprint:sha-256 EE:FF:00:22\r\na=setup:active\r\na=mid:0\r\n";
-
-pub const TURN_JSON: &str =
-    r#"[{"urls":["turn:203.0.113.5:3478"],"username":"1735000000","credential":"s3cret"}]"#;
-pub const STUN_JSON: &str = r#"[{"urls":"stun:203.0.113.5:3478"}]"#;
-pub const MIXED_JSON: &str = r#"[{"urls":["stun:203.0.113.5","turn:203.0.113.5:3478?transport=tcp"],"username":"u","credential":"p"},{"urls":"turn:198.51.100.1"},{"urls":"http://x"},7]"#;
-
-/// Raw base64 with literal padding, as Desktop sends it.
-pub fn b64(text: &str) -> String {
-    base64_encode(text.as_bytes())
-}
-
-/// URL-encoded base64, as Android sends it.
-pub fn b64_url_encoded(text: &str) -> String {
-    b64(text).replace('+', "%2B").replace('/', "%2F").replace('=', "%3D")
-}
-
-/// A gathered candidate of type `typ`, number `n`.
-pub fn cand(typ: &str, n: u8) -> CandidateInit {
-    CandidateInit {
-        candidate: format!("candidate:{n} 1 udp 1677729535 203.0.113.{n} 5{n:04} typ {typ} generation 0"),
-        sdp_mid: Some("0".into()),
-        sdp_m_line_index: Some(0),
-        username_fragment: None,
-    }
-}
+// One set of fixtures and one copy of the state machine's invariants,
+// shared with the state-machine tests.
+#[path = "../../tests/common/fixtures.rs"]
+mod fixtures;
+#[path = "../../tests/common/invariants.rs"]
+pub mod invariants;
+pub use fixtures::*;
 
 // ---------------------------------------------------------------- generators
 
@@ -132,7 +96,7 @@ pub fn hostile_servers(u: &mut Unstructured) -> Result<std::result::Result<Strin
 
 /// A candidate as the browser reports it (mostly well-formed).
 pub fn hostile_candidate(u: &mut Unstructured) -> Result<CandidateInit> {
-    let n = u.arbitrary::<u8>()?;
+    let n = u32::from(u.arbitrary::<u8>()?);
     Ok(match u.choose_index(7)? {
         0 => cand("host", n),
         1 => cand("srflx", n),
@@ -157,8 +121,8 @@ pub fn hostile_message(u: &mut Unstructured) -> Result<String> {
             let (a, v) = (u.arbitrary::<bool>()?, u.arbitrary::<bool>()?);
             format!(r#"{{"audioEnabled":{a},"videoEnabled":{v}}}"#)
         }
-        2 => cand("host", u.arbitrary()?).to_json(),
-        3 => cand("relay", u.arbitrary()?).to_json(),
+        2 => cand("host", u.arbitrary::<u8>()?.into()).to_json(),
+        3 => cand("relay", u.arbitrary::<u8>()?.into()).to_json(),
         4 => "null".into(),
         5 => r#"{"candidate":"","sdpMid":"0"}"#.into(),
         6 | 7 => r#"{"type":"restart-request"}"#.into(),

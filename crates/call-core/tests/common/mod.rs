@@ -6,47 +6,21 @@
 #![allow(dead_code)]
 
 use call_core::machine::{CONNECT_TIMEOUT_MS, ICE_SERVERS_TIMEOUT_MS, ROUTE_POLL_FAST_MS};
-use call_core::payload::base64_encode;
+use call_core::Wake;
 use call_core::IceServer;
 use call_core::{
-    Call, CandidateInit, ConnState, Dev, Effect, HostApi, HostCall, Input, Media, Msg, Phase, Route, Timer, View,
+    Call, CandidateInit, ConnState, Dev, Effect, HostApi, HostCall, Input, Media, Msg, Phase, Route, View,
 };
 
 // ---------------------------------------------------------------- fixtures
 
+mod fixtures;
+pub mod invariants;
+pub use fixtures::*;
+
 /// The time the page starts at. Not zero, so that a delay computed from an
 /// absolute time (or the other way round) shows up as a wrong value.
 pub const T0: u64 = 100_000;
-
-/// An offer as Chromium makes it (shortened). The `a=x-note` line makes the
-/// base64 form contain `+`, `/` and `=` padding, the characters hosts encode
-/// differently.
-pub const OFFER: &str = "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
-a=group:BUNDLE 0 1 2\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\n\
-a=ice-ufrag:oFfR\r\na=ice-pwd:offerpassword0123456789\r\n\
-a=fingerprint:sha-256 AA:BB:CC:DD\r\na=setup:actpass\r\na=mid:0\r\na=x-note:>>>???>\r\n";
-
-pub const OFFER_2: &str = "v=0\r\no=- 99 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
-m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=ice-ufrag:sEcd\r\na=ice-pwd:secondofferpassword01\r\n\
-a=fingerprint:sha-256 11:22:33:44\r\na=setup:actpass\r\na=mid:0\r\n";
-
-pub const ANSWER: &str = "v=0\r\no=- 7 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
-m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=ice-ufrag:aNsW\r\na=ice-pwd:answerpassword0123456\r\n\
-a=fingerprint:sha-256 EE:FF:00:11\r\na=setup:active\r\na=mid:0\r\n";
-
-pub const ANSWER_2: &str = "v=0\r\no=- 8 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
-m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=ice-ufrag:aNs2\r\na=ice-pwd:answerpassword6543210\r\n\
-a=fingerprint:sha-256 EE:FF:00:22\r\na=setup:active\r\na=mid:0\r\n";
-
-/// Raw base64 with literal padding, as Desktop sends it.
-pub fn b64(sdp: &str) -> String {
-    base64_encode(sdp.as_bytes())
-}
-
-/// URL-encoded base64, as Android sends it.
-pub fn b64_url_encoded(sdp: &str) -> String {
-    b64(sdp).replace('+', "%2B").replace('/', "%2F").replace('=', "%3D")
-}
 
 pub fn offer_hash(sdp: &str) -> String {
     format!("#offerIncomingCall={}", b64(sdp))
@@ -60,10 +34,6 @@ pub fn answer_hash(sdp: &str) -> String {
     format!("#onAnswer={}", b64(sdp))
 }
 
-/// The core's usual list: one TURN server with credentials.
-pub const TURN_JSON: &str = r#"[{"urls":["turn:203.0.113.5:3478"],"username":"1735000000","credential":"s3cret"}]"#;
-pub const STUN_JSON: &str = r#"[{"urls":"stun:203.0.113.5:3478"}]"#;
-
 pub fn turn_servers() -> Vec<IceServer> {
     vec![IceServer {
         urls: vec!["turn:203.0.113.5:3478".into()],
@@ -74,16 +44,6 @@ pub fn turn_servers() -> Vec<IceServer> {
 
 pub fn stun_servers() -> Vec<IceServer> {
     vec![IceServer { urls: vec!["stun:203.0.113.5:3478".into()], username: None, credential: None }]
-}
-
-/// A gathered candidate of type `typ` (`host`, `srflx`, `relay`…), number `n`.
-pub fn cand(typ: &str, n: u32) -> CandidateInit {
-    CandidateInit {
-        candidate: format!("candidate:{n} 1 udp 1677729535 203.0.113.{n} 5{n:04} typ {typ} generation 0"),
-        sdp_mid: Some("0".into()),
-        sdp_m_line_index: Some(0),
-        username_fragment: None,
-    }
 }
 
 /// What the `iceTrickling` channel must carry for `c` (the deployed format).
@@ -124,59 +84,56 @@ pub fn count(effects: &[Effect], pred: impl Fn(&Effect) -> bool) -> usize {
     effects.iter().filter(|e| pred(e)).count()
 }
 
-/// The effects of a failure: shown, the peer closed, `endCall` later.
+/// The effects of a failure: shown, the peer closed (and `endCall` later:
+/// see [`Sim::failed_at`]).
 pub fn failure_effects() -> Vec<Effect> {
-    vec![Effect::ClosePeer, Effect::SetTimer(Timer::EndAfterFailure, call_core::machine::FAILURE_LINGER_MS)]
+    vec![Effect::ClosePeer]
 }
 
 // ---------------------------------------------------------------- the simulated shell
 
-/// A call plus a clock and the timers it asked for, like the browser shell:
-/// a timer fires only if the machine set it, once, when it falls due.
+/// A call plus a clock, like the browser shell: the call is woken
+/// (`Input::Timeout`) only at the time it named (`poll_timeout`).
 pub struct Sim {
     pub call: Call,
     pub now: u64,
-    /// (due time, timer), in the order they were set.
-    pub timers: Vec<(u64, Timer)>,
     /// Every effect so far.
     pub history: Vec<Effect>,
 }
 
 impl Sim {
     pub fn new() -> Sim {
-        Sim { call: Call::new(), now: T0, timers: Vec::new(), history: Vec::new() }
+        Sim { call: Call::new(), now: T0, history: Vec::new() }
     }
 
     /// Feeds `input` at the current time and returns what came out.
     pub fn feed(&mut self, input: Input) -> Vec<Effect> {
+        // Woken, the call has done all that was due; and it never asks to
+        // be woken later than its longest timeout.
+        let woken = input == Input::Timeout;
         self.call.handle(self.now, input);
         let effects = drain(&mut self.call);
-        for e in &effects {
-            if let Effect::SetTimer(t, delay) = e {
-                self.timers.push((self.now + delay, *t));
-            }
+        if let Some(at) = self.call.poll_timeout() {
+            assert!(at > self.now || !woken, "woken at {}, the call still names {at}", self.now);
+            assert!(at <= self.now + CONNECT_TIMEOUT_MS, "a deadline {} ms away", at - self.now);
         }
         self.history.extend(effects.iter().cloned());
         effects
     }
 
-    /// Moves the clock forward by `ms` WITHOUT firing timers, then feeds.
+    /// Moves the clock forward by `ms` WITHOUT waking the call, then feeds.
     pub fn after(&mut self, ms: u64, input: Input) -> Vec<Effect> {
         self.now += ms;
         self.feed(input)
     }
 
-    /// Advances the clock to `until`, firing every timer that falls due on
-    /// the way, in due order. Returns their effects.
+    /// Advances the clock to `until`, waking the call at each deadline it
+    /// names on the way. Returns the effects.
     pub fn run_until(&mut self, until: u64) -> Vec<Effect> {
         let mut out = Vec::new();
-        loop {
-            let next =
-                (0..self.timers.len()).filter(|&i| self.timers[i].0 <= until).min_by_key(|&i| (self.timers[i].0, i));
-            let Some(i) = next else { break };
-            let (due, t) = self.timers.remove(i);
-            self.now = self.now.max(due);
-            out.extend(self.feed(Input::Timer(t)));
+        while let Some(at) = self.call.poll_timeout().filter(|at| *at <= until) {
+            self.now = self.now.max(at);
+            out.extend(self.feed(Input::Timeout));
         }
         self.now = self.now.max(until);
         out
@@ -186,13 +143,28 @@ impl Sim {
         self.run_until(self.now + ms)
     }
 
-    /// When a pending timer of this kind falls due.
-    pub fn due(&self, t: Timer) -> Option<u64> {
-        self.timers.iter().filter(|(_, x)| *x == t).map(|(d, _)| *d).min()
+    /// When the deadline `w` falls due (the ICE wait also while our
+    /// description is still being made, when it is not yet a deadline).
+    pub fn due(&self, w: Wake) -> Option<u64> {
+        match w {
+            Wake::IceWait => self.call.ice_wait_deadline(),
+            _ => self.call.deadlines().find(|(x, _)| *x == w).map(|(_, at)| at),
+        }
     }
 
+    /// How long from now until `w`.
+    pub fn wait(&self, w: Wake) -> Option<u64> {
+        self.due(w).map(|at| at - self.now)
+    }
+
+    /// The view, with the call timer checked here (it runs exactly while
+    /// the call is in progress, from its first connection) and left out
+    /// of the comparison.
     pub fn view(&self) -> View {
-        self.call.view()
+        let v = self.call.view();
+        let running = matches!(v.phase, Phase::InCall | Phase::Reconnecting);
+        assert_eq!(v.clock, if running { self.call.connected_at() } else { None }, "the call timer: {v:?}");
+        View { clock: None, ..v }
     }
 
     pub fn phase(&self) -> Phase {
@@ -220,9 +192,15 @@ pub fn started(search: &str, hash: &str, host: HostApi) -> (Sim, Vec<Effect>) {
     (s, e)
 }
 
-/// The effects of `Started` when the host has `getIceServers`.
+/// The effects of `Started` when the host has `getIceServers` (which gets
+/// `ICE_SERVERS_TIMEOUT_MS`).
 pub fn load_servers() -> Vec<Effect> {
-    vec![Effect::LoadIceServers, Effect::SetTimer(Timer::IceServers, ICE_SERVERS_TIMEOUT_MS)]
+    vec![Effect::LoadIceServers]
+}
+
+/// `getIceServers()` was called just now.
+pub fn assert_servers_asked(s: &Sim) {
+    assert_eq!(s.wait(Wake::IceServers), Some(ICE_SERVERS_TIMEOUT_MS));
 }
 
 // ---------------------------------------------------------------- builders
@@ -254,14 +232,16 @@ pub fn caller_connecting() -> Sim {
     let e = s.after(3000, Input::HashChanged(answer_hash(ANSWER)));
     assert_eq!(e, vec![Effect::SetRemote { offer: false, sdp: ANSWER.into() }]);
     let e = s.after(5, Input::RemoteDescriptionSet);
-    assert_eq!(e, vec![Effect::SetTimer(Timer::Connect, CONNECT_TIMEOUT_MS)]);
+    assert_eq!(e, vec![]);
+    assert_eq!(s.wait(Wake::Connect), Some(CONNECT_TIMEOUT_MS));
     s
 }
 
 pub fn caller_in_call() -> Sim {
     let mut s = caller_connecting();
     let e = s.after(300, Input::Connection(ConnState::Connected));
-    assert_eq!(e, vec![Effect::QueryRoute, Effect::SetTimer(Timer::Route, ROUTE_POLL_FAST_MS)]);
+    assert_eq!(e, vec![Effect::QueryRoute]);
+    assert_eq!(s.wait(Wake::Route), Some(ROUTE_POLL_FAST_MS));
     assert_eq!(s.phase(), Phase::InCall);
     // The peer speaks channel 5 (this page, Android).
     assert_eq!(s.feed(Input::ChannelOpen(call_core::Channel::Renegotiation)), vec![]);
@@ -286,17 +266,16 @@ pub fn callee_handed_over() -> Sim {
     assert_eq!(s.after(5, Input::RemoteDescriptionSet), vec![Effect::CreateAnswer]);
     s.after(5, Input::LocalDescriptionSet);
     let e = s.after(40, Input::Candidate(cand("relay", 2)));
-    assert_eq!(
-        quiet(&e),
-        vec![Effect::HandToHost(HostCall::AcceptCall), Effect::SetTimer(Timer::Connect, CONNECT_TIMEOUT_MS)]
-    );
+    assert_eq!(quiet(&e), vec![Effect::HandToHost(HostCall::AcceptCall)]);
+    assert_eq!(s.wait(Wake::Connect), Some(CONNECT_TIMEOUT_MS));
     s
 }
 
 pub fn callee_in_call() -> Sim {
     let mut s = callee_handed_over();
     let e = s.after(500, Input::Connection(ConnState::Connected));
-    assert_eq!(e, vec![Effect::QueryRoute, Effect::SetTimer(Timer::Route, ROUTE_POLL_FAST_MS)]);
+    assert_eq!(e, vec![Effect::QueryRoute]);
+    assert_eq!(s.wait(Wake::Route), Some(ROUTE_POLL_FAST_MS));
     assert_eq!(s.feed(Input::ChannelOpen(call_core::Channel::Renegotiation)), vec![]);
     s
 }
@@ -327,6 +306,9 @@ pub fn live_view(phase: Phase) -> View {
         details: false,
         screen: Dev::None,
         ringback: phase == Phase::Ringing,
+        clock: None,
+        devices: false,
+        switch_camera: false,
         end_label: Msg::EndCall,
         mic_label: Msg::MuteMic,
         cam_label: Msg::CameraOff,
@@ -362,6 +344,9 @@ pub fn failed_view(why: Msg, mic_on: bool, cam_on: bool) -> View {
         details: false,
         screen: Dev::None,
         ringback: false,
+        clock: None,
+        devices: false,
+        switch_camera: false,
         end_label: Msg::EndCall,
         mic_label: if mic_on { Msg::MuteMic } else { Msg::UnmuteMic },
         cam_label: if cam_on { Msg::CameraOff } else { Msg::CameraOn },

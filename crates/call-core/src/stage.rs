@@ -1,0 +1,184 @@
+//! Where a call is, as types: each stage holds only the data that exists
+//! in it, so combinations that cannot happen (an answer in flight before
+//! the offer went out, a restart before the call connected) cannot be
+//! written down. [`crate::machine::Call`] moves between them.
+//!
+//! ```text
+//! Idle ──#offerIncomingCall──▶ Prompt ──Answer──┐
+//!  │                                            ▼
+//!  └──────────#startCall / #acceptCall────▶ Preparing (servers, media)
+//!                                               │ peer created
+//!                                               ▼
+//!        Setup: Describing ─▶ Gathering ─▶ (caller) Ringing ⇄ Answering ─▶ Connecting
+//!                                      └─▶ (callee) ─────────────────────▶ Connecting
+//!                                                                              │ connected
+//!                                                                              ▼
+//!                                                                             Live
+//! any stage ──hang-up, decline, failure──▶ Over
+//! ```
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::channel::MutedState;
+use crate::ice::IceWait;
+use crate::quality::{Quality, Sample};
+use crate::restart::{Restarts, Role};
+use crate::text::Msg;
+use crate::view::Route;
+
+#[derive(Debug)]
+pub enum Stage {
+    /// Loaded, no command yet.
+    Idle,
+    /// The incoming-call prompt; the offer is not touched before Answer.
+    Prompt { offer: String },
+    /// A call was asked for; waiting for the ICE servers and media before
+    /// the peer connection can be made.
+    Preparing(Preparing),
+    /// The peer connection exists and is being set up.
+    Setup(Setup),
+    /// The connection has come up at least once.
+    Live(Live),
+    Over(Over),
+}
+
+#[derive(Debug)]
+pub struct Preparing {
+    /// When the command came that our description answers (`#startCall`,
+    /// the answer): the ICE wait ends by `OFFER_BY_MS` after it.
+    pub asked_at: u64,
+    pub side: Side,
+}
+
+/// Which description we are to make.
+#[derive(Debug)]
+pub enum Side {
+    /// An offer.
+    Caller,
+    /// An answer to this offer.
+    Callee { offer: String },
+}
+
+#[derive(Debug)]
+pub struct Setup {
+    pub role: Role,
+    pub link: Link,
+    pub step: Step,
+}
+
+/// The setup of the peer connection, in order.
+#[derive(Debug)]
+pub enum Step {
+    /// Our description is being made (callee: the offer is applied first).
+    /// Candidates may already count for the wait.
+    Describing(IceWait),
+    /// It is set locally; waiting for enough candidates to hand it to the
+    /// host.
+    Gathering(IceWait),
+    /// Caller: the offer is with the host; waiting for `#onAnswer`.
+    Ringing,
+    /// Caller: the answer is being applied.
+    Answering,
+    /// Both descriptions are in; ICE must connect by `until`.
+    Connecting { until: u64 },
+}
+
+/// What exists with the peer connection: the data channels and what the
+/// peer reports through them.
+#[derive(Debug)]
+pub struct Link {
+    /// Candidates gathered after our description left, for `iceTrickling`
+    /// (`None`: the channel is open, send at once).
+    pub trickle_queue: Option<Vec<String>>,
+    pub muted_open: bool,
+    /// The peer has channel 5 (the Android client and this page do; the
+    /// deployed TypeScript page does not): restarts can be negotiated.
+    pub reneg_open: bool,
+    /// Remote video frames arrive.
+    pub remote_video: bool,
+    pub remote_muted: Option<MutedState>,
+    /// How media reaches the peer, once looked up.
+    pub route: Route,
+    /// The outgoing video cap last asked of the shell (`Some(None)`: no
+    /// cap, as the browser starts; `None`: unknown, it failed).
+    pub video_cap: Option<Option<u32>>,
+}
+
+impl Default for Link {
+    fn default() -> Link {
+        Link {
+            trickle_queue: Some(Vec::new()),
+            muted_open: false,
+            reneg_open: false,
+            remote_video: false,
+            remote_muted: None,
+            route: Route::Unknown,
+            video_cap: Some(None),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Live {
+    pub link: Link,
+    pub restarts: Restarts,
+    /// When media first flowed: the call timer counts from here.
+    pub connected_at: u64,
+    /// The next route and statistics query.
+    pub poll_at: u64,
+    pub last_sample: Option<Sample>,
+    pub quality: Option<Quality>,
+    /// The person opened the quality details.
+    pub details: bool,
+}
+
+impl Live {
+    /// What to say when the other side closed the connection. Only a peer
+    /// that reached us on channel 3 (every peer sends its state there once
+    /// its side is up) had a working call to hang up; one that never did
+    /// may have failed (a wrong DTLS fingerprint ends the caller before its
+    /// channels open), so the page says only what it knows.
+    pub fn peer_gone(&self) -> Msg {
+        if self.link.remote_muted.is_some() {
+            Msg::PeerHungUp
+        } else {
+            Msg::ConnectionClosed
+        }
+    }
+
+    /// Whether media should arrive: not when the peer said on channel 3
+    /// that it sends neither audio nor video (see `quality::assess`).
+    pub fn media_expected(&self) -> bool {
+        self.link.remote_muted.is_none_or(|m| m.audio_enabled || m.video_enabled)
+    }
+
+    pub fn new(role: Role, link: Link, now: u64, poll_at: u64) -> Live {
+        Live {
+            link,
+            restarts: Restarts::new(role),
+            connected_at: now,
+            poll_at,
+            last_sample: None,
+            quality: None,
+            details: false,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Over {
+    pub outcome: Outcome,
+    /// Kept from the live stage: the call's duration stays on screen.
+    pub connected_at: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Our hang-up or decline, or the peer's: `endCall` went out at once.
+    Ended(Msg),
+    /// The call could not go on; the reason shows until `linger` (then
+    /// `endCall`), or until the person presses End. `None`: nothing is
+    /// left to do (told already, or no host to tell).
+    Failed { why: Msg, linger: Option<u64> },
+}
