@@ -12,6 +12,7 @@
 //   iceMode     "promise" (default) | "sync" | "reject" | "throw" | "never"
 //   avatar      string returned by getAvatar; absent: no getAvatar member
 //   media       "camera+mic" (default) | "mic-only" | "none"
+//   gumDelayMs  getUserMedia resolves this much later (a slow camera)
 //   demo        {side: "alice" | "bob", channel: "name"}: carry payloads to
 //               the other iframe over a BroadcastChannel
 //
@@ -182,6 +183,9 @@
       if (media === "none") p = notFound();
       else if (media === "mic-only" && c.video) p = notFound();
       else p = gum(c);
+      // A slow camera: the capture resolves only after gumDelayMs.
+      var delay = Number(config.gumDelayMs) || 0;
+      if (delay > 0) p = p.then(function (s) { return new Promise(function (r) { setTimeout(function () { r(s); }, delay); }); });
       return p.then(function (s) { entry.ok = true; entry.done = now(); return s; },
                     function (e) { entry.ok = false; entry.done = now(); throw e; });
     };

@@ -22,7 +22,7 @@ use alloc::vec::Vec;
 use crate::channel::{self, Channel, Incoming};
 use crate::command::{parse_flags, parse_fragment, Command, Flags, Fragment};
 use crate::ice::{parse_ice_servers, server_kinds, CandidateInit, CandidateType, IceServer, IceWait, OFFER_BY_MS};
-use crate::media::{Local, Outcome as MediaOutcome};
+use crate::media::{Capture, Local, Outcome as MediaOutcome};
 use crate::payload::decode_sdp_payload;
 use crate::restart::{Do, Role, Wait};
 use crate::stage::{Link, Live, Outcome, Over, Preparing, Setup, Side, Stage, Step};
@@ -300,6 +300,9 @@ pub enum Effect {
     /// Put this on the video sender (if the peer exists) and in our own
     /// preview; failures come back as `Input::SendVideoFailed`.
     SendVideo(VideoSource),
+    /// Put our microphone's track on the audio sender (media that came
+    /// after the transceivers, see `Call::attach_media`).
+    SendAudio,
     QueryRoute,
     /// Find out whether our end of the selected candidate pair still has
     /// its address; answer `AddressGone` if not, nothing otherwise.
@@ -450,7 +453,7 @@ impl Call {
             Input::Started { search, hash, host, webrtc } => self.start(now, &search, &hash, host, webrtc),
             Input::HashChanged(hash) => self.fragment(now, &hash),
             Input::IceServers(r) => self.ice_servers(now, r),
-            Input::Media(r) => self.media_result(now, r),
+            Input::Media(r) => self.media_result(r),
             Input::CameraPresent(p) => self.local.set_camera_present(p),
             Input::Cameras(ids) => self.local.set_cameras(ids),
             Input::PickDevice(kind, id) => self.pick_device(kind, id),
@@ -588,7 +591,11 @@ impl Call {
     }
 
     /// A call was asked for (`#startCall`, Answer, `#acceptCall`): capture
-    /// media, then set up once the servers are there too.
+    /// media and set up the connection side by side. The description never
+    /// waits for the camera (getUserMedia took 150–700 ms in headless
+    /// Chromium, seconds on a real camera): it carries sending transceivers
+    /// either way, and the tracks go on them when they come (`attach_media`),
+    /// without a renegotiation. Only the ICE servers are waited for.
     fn prepare(&mut self, now: u64, side: Side) {
         self.stage = Stage::Preparing(Preparing { asked_at: now, side });
         let video = !self.flags.no_outgoing_video_initially && !self.flags.disable_video_completely;
@@ -598,7 +605,7 @@ impl Call {
         self.create_peer(now);
     }
 
-    fn media_result(&mut self, now: u64, r: Result<Media, ()>) {
+    fn media_result(&mut self, r: Result<Media, ()>) {
         match self.local.result(r) {
             MediaOutcome::Ignored => {}
             MediaOutcome::RetryWithoutVideo => {
@@ -609,8 +616,34 @@ impl Call {
                 if notice.is_some() {
                     self.notice = notice;
                 }
-                self.create_peer(now);
+                self.attach_media();
+                self.send_muted_state();
             }
+        }
+    }
+
+    /// Puts our captured tracks on the senders, once both exist: the
+    /// microphone on the audio sender, the camera on the video sender
+    /// (unless the screen is there). Whichever of the two comes last calls
+    /// this; before both, it does nothing.
+    fn attach_media(&mut self) {
+        let senders = match &self.stage {
+            Stage::Setup(s) => s.link.senders,
+            Stage::Live(l) => l.link.senders,
+            _ => false,
+        };
+        let Capture::Done(m) = self.local.capture() else { return };
+        if !senders {
+            return;
+        }
+        if m.audio {
+            self.out(Effect::SendAudio);
+            if self.local.mic() == Dev::Off {
+                self.out(Effect::SetMic(false));
+            }
+        }
+        if m.video && self.local.cam() == Dev::On && !self.local.sharing() {
+            self.out(Effect::SendVideo(VideoSource::Camera));
         }
     }
 
@@ -641,10 +674,9 @@ impl Call {
         self.create_peer(now);
     }
 
-    /// Preparing → Setup, once the servers and media are both there.
+    /// Preparing → Setup, once the servers are there (media need not be).
     fn create_peer(&mut self, now: u64) {
-        let (Stage::Preparing(_), Some(Servers::Ready(servers)), true) = (&self.stage, &self.servers, self.local.ready())
-        else {
+        let (Stage::Preparing(_), Some(Servers::Ready(servers))) = (&self.stage, &self.servers) else {
             return;
         };
         let servers = servers.clone();
@@ -663,7 +695,11 @@ impl Call {
                 Role::Callee
             }
         };
-        self.stage = Stage::Setup(Setup { role, link: Link::default(), step: Step::Describing(wait) });
+        // The caller's transceivers come with the offer; the callee's with
+        // the applied offer (`remote_set`).
+        let link = Link { senders: role == Role::Caller, ..Link::default() };
+        self.stage = Stage::Setup(Setup { role, link, step: Step::Describing(wait) });
+        self.attach_media();
     }
 
     fn link(&mut self) -> Option<&mut Link> {
@@ -699,7 +735,11 @@ impl Call {
 
     fn remote_set(&mut self, now: u64) {
         match &mut self.stage {
-            Stage::Setup(Setup { role: Role::Callee, step: Step::Describing(_), .. }) => self.out(Effect::CreateAnswer),
+            Stage::Setup(s @ Setup { role: Role::Callee, step: Step::Describing(_), .. }) => {
+                s.link.senders = true;
+                self.attach_media();
+                self.out(Effect::CreateAnswer);
+            }
             Stage::Setup(s @ Setup { role: Role::Caller, step: Step::Answering, .. }) => {
                 s.step = Step::Connecting { until: now + CONNECT_TIMEOUT_MS };
                 if self.notice == Some(Msg::AnswerRejected) {

@@ -6,7 +6,7 @@
 //! ```text
 //! Idle ──#offerIncomingCall──▶ Prompt ──Answer──┐
 //!  │                                            ▼
-//!  └──────────#startCall / #acceptCall────▶ Preparing (servers, media)
+//!  └──────────#startCall / #acceptCall────▶ Preparing (servers; media in parallel)
 //!                                               │ peer created
 //!                                               ▼
 //!        Setup: Describing ─▶ Gathering ─▶ (caller) Ringing ⇄ Answering ─▶ Connecting
@@ -33,8 +33,9 @@ pub enum Stage {
     Idle,
     /// The incoming-call prompt; the offer is not touched before Answer.
     Prompt { offer: String },
-    /// A call was asked for; waiting for the ICE servers and media before
-    /// the peer connection can be made.
+    /// A call was asked for; waiting for the ICE servers before the peer
+    /// connection can be made (getUserMedia runs meanwhile and does not
+    /// hold it up).
     Preparing(Preparing),
     /// The peer connection exists and is being set up.
     Setup(Setup),
@@ -88,6 +89,10 @@ pub enum Step {
 /// peer reports through them.
 #[derive(Debug)]
 pub struct Link {
+    /// Our audio and video transceivers exist (the caller's from the
+    /// offer, the callee's once the offer is applied): captured tracks can
+    /// go on their senders.
+    pub senders: bool,
     /// Candidates gathered after our description left, for `iceTrickling`
     /// (`None`: the channel is open, send at once).
     pub trickle_queue: Option<Vec<String>>,
@@ -108,6 +113,7 @@ pub struct Link {
 impl Default for Link {
     fn default() -> Link {
         Link {
+            senders: false,
             trickle_queue: Some(Vec::new()),
             muted_open: false,
             reneg_open: false,

@@ -26,10 +26,6 @@ fn muted(audio: bool, video: bool) -> Effect {
     Effect::Send(Channel::MutedState, format!(r#"{{"audioEnabled":{audio},"videoEnabled":{video}}}"#))
 }
 
-fn create_peer(servers: Vec<call_core::IceServer>) -> Effect {
-    Effect::CreatePeer { servers, relay_only: false, video: true }
-}
-
 fn is_hand_over(e: &Effect) -> bool {
     matches!(e, Effect::HandToHost(_))
 }
@@ -114,19 +110,16 @@ fn caller_idle_page_before_any_command() {
 
 #[test]
 fn caller_servers_then_media_create_peer_and_offer_once() {
+    // Issue 16: the offer does not wait for the camera. The servers are
+    // all it needs; the tracks go on the senders when they come.
     let (mut s, _) = started("", "#startCall", HostApi::FULL);
-    assert_eq!(s.after(5, Input::IceServers(Ok(TURN_JSON.into()))), vec![]);
-    assert_eq!(s.view(), setup_view(Phase::Connecting));
+    let e = s.after(5, Input::IceServers(Ok(TURN_JSON.into())));
+    assert_eq!(e, vec![create_peer(turn_servers()), Effect::CreateOffer { ice_restart: false }]);
+    assert_eq!(s.wait(Wake::IceWait), Some(RELAY_WAIT_MS));
+    assert_eq!(s.view(), setup_view(Phase::Connecting), "no media controls before media");
     s.feed(Input::CameraPresent(true));
     let e = s.after(20, Input::Media(Ok(AV)));
-    assert_eq!(
-        e,
-        vec![
-            create_peer(turn_servers()),
-            Effect::CreateOffer { ice_restart: false },
-        ]
-    );
-    assert_eq!(s.wait(Wake::IceWait), Some(RELAY_WAIT_MS));
+    assert_eq!(e, attach(), "the tracks go on the senders; no second offer");
     assert_eq!(s.view(), live_view(Phase::Connecting));
     // Repeated results change nothing.
     assert_eq!(s.feed(Input::Media(Ok(AV))), vec![]);
@@ -141,13 +134,11 @@ fn caller_media_then_servers_create_peer_and_offer_once() {
     assert_eq!(s.after(300, Input::Media(Ok(AV))), vec![], "waits for the servers");
     assert_eq!(s.view(), live_view(Phase::Connecting));
     let e = s.after(5, Input::IceServers(Ok(TURN_JSON.into())));
-    assert_eq!(
-        e,
-        vec![
-            create_peer(turn_servers()),
-            Effect::CreateOffer { ice_restart: false },
-        ]
-    );
+    // Media came before the description: the tracks go on the senders at
+    // once, with the offer.
+    let mut want = vec![create_peer(turn_servers()), Effect::CreateOffer { ice_restart: false }];
+    want.extend(attach());
+    assert_eq!(e, want);
     assert_eq!(s.wait(Wake::IceWait), Some(RELAY_WAIT_MS));
     assert_eq!(s.after(5, Input::Media(Ok(AV))), vec![]);
     assert_eq!(s.run_for(ICE_SERVERS_TIMEOUT_MS), vec![], "the servers timeout no longer matters");
@@ -208,21 +199,18 @@ fn caller_offer_goes_out_by_its_deadline_after_a_slow_start() {
     // that the offer still goes out OFFER_BY_MS after #startCall.
     let (mut s, _) = started("", "#startCall", HostApi::FULL);
     let asked = s.now;
-    s.after(5, Input::IceServers(Ok(TURN_JSON.into())));
-    let _ = s.after(1195, Input::Media(Ok(AV)));
+    let _ = s.after(1200, Input::IceServers(Ok(TURN_JSON.into())));
     assert_eq!(s.wait(Wake::IceWait), Some(OFFER_BY_MS - 1200));
     s.after(10, Input::LocalDescriptionSet);
     assert_eq!(s.run_until(asked + OFFER_BY_MS - 1), vec![]);
     assert_eq!(quiet(&s.run_until(asked + OFFER_BY_MS)), vec![Effect::HandToHost(HostCall::StartCall)]);
     // Later still: gathering gets its minimum.
     let (mut s, _) = started("", "#startCall", HostApi::FULL);
-    s.after(5, Input::IceServers(Ok(TURN_JSON.into())));
-    let _ = s.after(2995, Input::Media(Ok(AV)));
+    let _ = s.after(3000, Input::IceServers(Ok(TURN_JSON.into())));
     assert_eq!(s.wait(Wake::IceWait), Some(MIN_GATHER_MS));
     // The callee's deadline counts from its answer, not from page start.
     let mut s = callee_prompt("");
     s.after(10_000, Input::Click(Button::Answer));
-    let _ = s.after(100, Input::Media(Ok(AV)));
     assert_eq!(s.wait(Wake::IceWait), Some(RELAY_WAIT_MS));
 }
 
@@ -612,15 +600,7 @@ fn callee_second_offer_replaces_the_pending_one() {
     let mut s = callee_prompt("");
     assert_eq!(s.hash(&offer_hash(OFFER_2)), vec![]);
     assert_eq!(s.view(), prompt_view());
-    assert_eq!(s.click(Button::Answer), vec![Effect::AcquireMedia { video: true }]);
-    let e = s.feed(Input::Media(Ok(AV)));
-    assert_eq!(
-        e,
-        vec![
-            create_peer(turn_servers()),
-            Effect::SetRemote { offer: true, sdp: OFFER_2.into() },
-        ]
-    );
+    assert_eq!(s.click(Button::Answer), answer_effects(turn_servers(), OFFER_2));
     assert_eq!(s.wait(Wake::IceWait), Some(RELAY_WAIT_MS));
 }
 
@@ -629,8 +609,7 @@ fn callee_bad_second_offer_keeps_the_first() {
     let mut s = callee_prompt("");
     assert_eq!(quiet(&s.hash(&format!("#offerIncomingCall={}", b64("not an sdp")))), vec![]);
     assert_eq!(s.view(), View { notice: Some(Msg::BadPayload(PayloadError::NotSdp)), ..prompt_view() });
-    s.click(Button::Answer);
-    let e = s.feed(Input::Media(Ok(AV)));
+    let e = s.click(Button::Answer);
     assert!(e.contains(&Effect::SetRemote { offer: true, sdp: OFFER.into() }), "{e:?}");
 }
 
@@ -638,16 +617,8 @@ fn callee_bad_second_offer_keeps_the_first() {
 fn callee_accept_call_while_prompting_answers_with_its_payload() {
     let mut s = callee_prompt("");
     let e = s.hash(&accept_hash(OFFER_2));
-    assert_eq!(e, vec![Effect::AcquireMedia { video: true }]);
+    assert_eq!(e, answer_effects(turn_servers(), OFFER_2));
     assert_eq!(s.view(), setup_view(Phase::Connecting));
-    let e = s.feed(Input::Media(Ok(AV)));
-    assert_eq!(
-        e,
-        vec![
-            create_peer(turn_servers()),
-            Effect::SetRemote { offer: true, sdp: OFFER_2.into() },
-        ]
-    );
     assert_eq!(s.wait(Wake::IceWait), Some(RELAY_WAIT_MS));
     // A later prompt for another call does not take over.
     assert_eq!(quiet(&s.hash(&offer_hash(OFFER))), vec![]);
@@ -659,21 +630,17 @@ fn callee_full_answer_flow() {
     let mut s = callee_prompt("");
     assert_eq!(s.view(), prompt_view());
 
-    assert_eq!(s.after(3000, Input::Click(Button::Answer)), vec![Effect::AcquireMedia { video: true }]);
+    // The offer is applied at once; media comes while it is.
+    assert_eq!(s.after(3000, Input::Click(Button::Answer)), answer_effects(turn_servers(), OFFER));
     assert_eq!(s.view(), setup_view(Phase::Connecting));
-
-    let e = s.after(200, Input::Media(Ok(AV)));
-    assert_eq!(
-        e,
-        vec![
-            create_peer(turn_servers()),
-            Effect::SetRemote { offer: true, sdp: OFFER.into() },
-        ]
-    );
     assert_eq!(s.wait(Wake::IceWait), Some(RELAY_WAIT_MS));
+
+    assert_eq!(s.after(200, Input::Media(Ok(AV))), vec![], "nowhere to put the tracks yet");
     assert_eq!(s.view(), live_view(Phase::Connecting));
 
-    assert_eq!(s.after(5, Input::RemoteDescriptionSet), vec![Effect::CreateAnswer]);
+    let mut want = attach();
+    want.push(Effect::CreateAnswer);
+    assert_eq!(s.after(5, Input::RemoteDescriptionSet), want);
     assert_eq!(s.after(5, Input::Candidate(cand("relay", 1))), vec![], "no local description yet");
     let e = s.after(5, Input::LocalDescriptionSet);
     assert_eq!(
@@ -736,17 +703,14 @@ fn callee_accept_call_in_the_initial_url_answers_without_prompt() {
     );
     assert_eq!(s.wait(Wake::IceServers), Some(ICE_SERVERS_TIMEOUT_MS));
     assert_eq!(s.view(), setup_view(Phase::Connecting));
-    assert_eq!(s.after(5, Input::IceServers(Ok(STUN_JSON.into()))), vec![]);
-    let e = s.after(5, Input::Media(Ok(AV)));
-    assert_eq!(
-        e,
-        vec![
-            create_peer(stun_servers()),
-            Effect::SetRemote { offer: true, sdp: OFFER.into() },
-        ]
-    );
+    let e = s.after(5, Input::IceServers(Ok(STUN_JSON.into())));
+    assert_eq!(e, vec![create_peer(stun_servers()), Effect::SetRemote { offer: true, sdp: OFFER.into() }]);
     assert_eq!(s.wait(Wake::IceWait), Some(SRFLX_WAIT_MS));
-    assert_eq!(s.feed(Input::RemoteDescriptionSet), vec![Effect::CreateAnswer]);
+    // Media before the offer is applied waits for the transceivers.
+    assert_eq!(s.after(5, Input::Media(Ok(AV))), vec![]);
+    let mut want = attach();
+    want.push(Effect::CreateAnswer);
+    assert_eq!(s.feed(Input::RemoteDescriptionSet), want);
     s.feed(Input::LocalDescriptionSet);
     let e = s.feed(Input::GatheringComplete);
     assert_eq!(
@@ -792,13 +756,11 @@ fn payloads_are_accepted_raw_and_url_encoded() {
         let (mut s, _) = started("", &format!("#offerIncomingCall={payload}"), HostApi::FULL);
         assert_eq!(s.phase(), Phase::Incoming, "{name}");
         s.feed(Input::IceServers(Ok("[]".into())));
-        s.click(Button::Answer);
-        let e = s.feed(Input::Media(Ok(AV)));
+        let e = s.click(Button::Answer);
         assert!(e.contains(&Effect::SetRemote { offer: true, sdp: OFFER.into() }), "{name}: {e:?}");
         // acceptCall
         let (mut s, _) = started("", &format!("#acceptCall={payload}"), HostApi::FULL);
-        s.feed(Input::IceServers(Ok("[]".into())));
-        let e = s.feed(Input::Media(Ok(AV)));
+        let e = s.feed(Input::IceServers(Ok("[]".into())));
         assert!(e.contains(&Effect::SetRemote { offer: true, sdp: OFFER.into() }), "{name}: {e:?}");
     }
     // onAnswer, both host forms.
@@ -844,8 +806,7 @@ fn flag_no_outgoing_video_initially() {
     let (mut s, e) = started("?noOutgoingVideoInitially", "#startCall", HostApi::FULL);
     assert_eq!(e[1], Effect::AcquireMedia { video: false });
     s.feed(Input::CameraPresent(true));
-    s.feed(Input::IceServers(Ok(TURN_JSON.into())));
-    let e = s.feed(Input::Media(Ok(AUDIO)));
+    let e = s.feed(Input::IceServers(Ok(TURN_JSON.into())));
     assert_eq!(
         e,
         vec![
@@ -855,6 +816,7 @@ fn flag_no_outgoing_video_initially() {
         "the video transceiver is still used (the camera may start later)"
     );
     assert_eq!(s.wait(Wake::IceWait), Some(RELAY_WAIT_MS));
+    assert_eq!(s.feed(Input::Media(Ok(AUDIO))), vec![Effect::SendAudio], "the video sender stays empty");
     let audio_call = View { cam: Dev::Off, cam_label: Msg::CameraOn, ..live_view(Phase::Connecting) };
     assert_eq!(s.view(), audio_call, "no CameraUnavailable notice: the camera was not asked for");
     // The camera can be turned on.
@@ -866,9 +828,10 @@ fn flag_no_outgoing_video_initially() {
 #[test]
 fn flag_no_outgoing_video_initially_for_the_callee() {
     let mut s = callee_prompt("?noOutgoingVideoInitially&playRingtone=1");
-    assert_eq!(s.click(Button::Answer), vec![Effect::AcquireMedia { video: false }]);
-    let e = s.feed(Input::Media(Ok(AUDIO)));
+    let e = s.click(Button::Answer);
+    assert_eq!(e.first(), Some(&Effect::AcquireMedia { video: false }));
     assert!(e.contains(&Effect::CreatePeer { servers: turn_servers(), relay_only: false, video: true }), "{e:?}");
+    s.feed(Input::Media(Ok(AUDIO)));
     assert_eq!(s.view(), View { cam: Dev::Off, cam_label: Msg::CameraOn, ..live_view(Phase::Connecting) });
 }
 
@@ -877,8 +840,7 @@ fn flag_disable_video_completely() {
     let (mut s, e) = started("?disableVideoCompletely", "#startCall", HostApi::FULL);
     assert_eq!(e[1], Effect::AcquireMedia { video: false });
     s.feed(Input::CameraPresent(true));
-    s.feed(Input::IceServers(Ok(TURN_JSON.into())));
-    let e = s.feed(Input::Media(Ok(AUDIO)));
+    let e = s.feed(Input::IceServers(Ok(TURN_JSON.into())));
     assert_eq!(
         e,
         vec![
@@ -887,6 +849,7 @@ fn flag_disable_video_completely() {
         ]
     );
     assert_eq!(s.wait(Wake::IceWait), Some(RELAY_WAIT_MS));
+    assert_eq!(s.feed(Input::Media(Ok(AUDIO))), vec![Effect::SendAudio]);
     let no_video = |phase| View { cam: Dev::None, cam_label: Msg::CameraOn, ..live_view(phase) };
     assert_eq!(s.view(), no_video(Phase::Connecting), "no camera control even though a camera exists");
     assert_eq!(s.click(Button::Cam), vec![], "the camera cannot be started");
@@ -907,8 +870,8 @@ fn flag_disable_video_completely() {
 #[test]
 fn flag_disable_video_completely_for_the_callee() {
     let mut s = callee_prompt("?disableVideoCompletely");
-    assert_eq!(s.click(Button::Answer), vec![Effect::AcquireMedia { video: false }]);
-    let e = s.feed(Input::Media(Ok(AUDIO)));
+    let e = s.click(Button::Answer);
+    assert_eq!(e.first(), Some(&Effect::AcquireMedia { video: false }));
     assert!(e.contains(&Effect::CreatePeer { servers: turn_servers(), relay_only: false, video: false }), "{e:?}");
 }
 
@@ -918,9 +881,9 @@ fn flag_relay_only() {
     let peer = s.history.iter().find(|e| matches!(e, Effect::CreatePeer { .. })).cloned();
     assert_eq!(peer, Some(Effect::CreatePeer { servers: turn_servers(), relay_only: true, video: true }));
     let mut s = callee_prompt("?playRingtone&relayOnly=0&noOutgoingVideoInitially");
-    s.click(Button::Answer);
-    let e = s.feed(Input::Media(Ok(AUDIO)));
+    let e = s.click(Button::Answer);
     assert!(e.contains(&Effect::CreatePeer { servers: turn_servers(), relay_only: true, video: true }), "{e:?}");
+    s.feed(Input::Media(Ok(AUDIO)));
     let _ = s.feed(Input::RemoteDescriptionSet);
 }
 
@@ -929,8 +892,7 @@ fn unknown_flags_are_ignored() {
     for search in ["?playRingtone=1", "?playRingtone&foo=bar&&=&novideo", "?relayonly&DisableVideoCompletely", "?%00"] {
         let (mut s, e) = started(search, "#startCall", HostApi::FULL);
         assert_eq!(e[1], Effect::AcquireMedia { video: true }, "{search}");
-        s.feed(Input::IceServers(Ok(TURN_JSON.into())));
-        let e = s.feed(Input::Media(Ok(AV)));
+        let e = s.feed(Input::IceServers(Ok(TURN_JSON.into())));
         assert!(e.contains(&create_peer(turn_servers())), "{search}: {e:?}");
     }
 }
@@ -943,19 +905,14 @@ fn unknown_flags_are_ignored() {
 fn media_failure_with_video_retries_audio_only() {
     let (mut s, _) = started("", "#startCall", HostApi::FULL);
     s.feed(Input::CameraPresent(true));
-    s.feed(Input::IceServers(Ok(TURN_JSON.into())));
+    let e = s.feed(Input::IceServers(Ok(TURN_JSON.into())));
+    assert_eq!(e, vec![create_peer(turn_servers()), Effect::CreateOffer { ice_restart: false }]);
+    assert_eq!(s.wait(Wake::IceWait), Some(RELAY_WAIT_MS));
     let e = s.feed(Input::Media(Err(())));
-    assert_eq!(e, vec![Effect::AcquireMedia { video: false }], "no peer before media is settled");
+    assert_eq!(e, vec![Effect::AcquireMedia { video: false }], "the camera failed: the microphone alone");
     assert_eq!(s.view(), View { notice: Some(Msg::CameraUnavailable), ..setup_view(Phase::Connecting) });
     let e = s.feed(Input::Media(Ok(AUDIO)));
-    assert_eq!(
-        e,
-        vec![
-            create_peer(turn_servers()),
-            Effect::CreateOffer { ice_restart: false },
-        ]
-    );
-    assert_eq!(s.wait(Wake::IceWait), Some(RELAY_WAIT_MS));
+    assert_eq!(e, vec![Effect::SendAudio], "the microphone goes on its sender; the video sender stays empty");
     assert_eq!(
         s.view(),
         View {
@@ -997,18 +954,12 @@ fn camera_missing_from_a_successful_capture_is_a_notice() {
 #[test]
 fn media_failure_twice_still_connects_without_media() {
     let (mut s, _) = started("", "#startCall", HostApi::FULL);
-    s.feed(Input::IceServers(Ok(TURN_JSON.into())));
+    let e = s.feed(Input::IceServers(Ok(TURN_JSON.into())));
+    assert_eq!(e, vec![create_peer(turn_servers()), Effect::CreateOffer { ice_restart: false }], "the offer does not wait");
+    assert_eq!(s.wait(Wake::IceWait), Some(RELAY_WAIT_MS));
     assert_eq!(s.feed(Input::Media(Err(()))), vec![Effect::AcquireMedia { video: false }]);
     let e = s.feed(Input::Media(Err(())));
-    assert_eq!(
-        e,
-        vec![
-            create_peer(turn_servers()),
-            Effect::CreateOffer { ice_restart: false },
-        ],
-        "the call proceeds to receive only"
-    );
-    assert_eq!(s.wait(Wake::IceWait), Some(RELAY_WAIT_MS));
+    assert_eq!(e, vec![], "the call proceeds to receive only; nothing changes on the wire");
     assert_eq!(count(&s.history, |e| matches!(e, Effect::AcquireMedia { .. })), 2, "no third attempt");
     assert_eq!(
         s.view(),
@@ -1030,9 +981,10 @@ fn media_failure_twice_still_connects_without_media() {
 #[test]
 fn audio_only_request_failure_is_no_media_at_once() {
     let (mut s, _) = started("?noOutgoingVideoInitially", "#startCall", HostApi::FULL);
-    s.feed(Input::IceServers(Ok("[]".into())));
+    let e = s.feed(Input::IceServers(Ok("[]".into())));
+    assert!(e.contains(&create_peer(vec![])), "{e:?}");
     let e = s.feed(Input::Media(Err(())));
-    assert!(e.contains(&create_peer(vec![])), "no retry when the camera was not asked for: {e:?}");
+    assert_eq!(e, vec![], "no retry when the camera was not asked for");
     assert_eq!(s.view().notice, Some(Msg::NoMedia));
     assert_eq!(s.view().mic, Dev::None);
 }
@@ -1060,9 +1012,8 @@ fn camera_without_microphone() {
 #[test]
 fn ice_servers_error_proceeds_without_servers() {
     let (mut s, _) = started("", "#startCall", HostApi::FULL);
-    assert_eq!(s.feed(Input::IceServers(Err(()))), vec![]);
+    let e = s.feed(Input::IceServers(Err(())));
     assert_eq!(s.view(), View { notice: Some(Msg::IceServersUnavailable), ..setup_view(Phase::Connecting) });
-    let e = s.feed(Input::Media(Ok(AV)));
     assert_eq!(
         e,
         vec![
@@ -1085,6 +1036,9 @@ fn ice_servers_timeout_proceeds_and_a_late_answer_is_ignored() {
             // Late (2 s after #startCall): the minimum, not the host wait.
             create_peer(vec![]),
             Effect::CreateOffer { ice_restart: false },
+            // Media came meanwhile: on the senders at once.
+            Effect::SendAudio,
+            Effect::SendVideo(call_core::VideoSource::Camera),
         ]
     );
     assert_eq!(s.wait(Wake::IceWait), Some(call_core::ice::MIN_GATHER_MS));
@@ -1107,8 +1061,7 @@ fn ice_servers_arriving_late_but_before_the_peer_are_used() {
     s.now = T0 + 3000;
     assert_eq!(s.feed(Input::IceServers(Ok(TURN_JSON.into()))), vec![]);
     s.now = T0 + 10_000;
-    s.click(Button::Answer);
-    let e = s.feed(Input::Media(Ok(AV)));
+    let e = s.click(Button::Answer);
     assert!(e.contains(&create_peer(turn_servers())), "TURN must be used: {e:?}");
     assert_eq!(s.view().notice, None, "no 'relay servers unavailable' notice");
 }
@@ -1116,20 +1069,18 @@ fn ice_servers_arriving_late_but_before_the_peer_are_used() {
 #[test]
 fn ice_servers_timer_after_the_answer_does_nothing() {
     let (mut s, _) = started("", "#startCall", HostApi::FULL);
-    s.feed(Input::IceServers(Ok(TURN_JSON.into())));
+    let e = s.feed(Input::IceServers(Ok(TURN_JSON.into())));
+    assert!(e.contains(&create_peer(turn_servers())));
     assert_eq!(s.feed(Input::Timeout), vec![]);
     assert_eq!(s.view().notice, None);
-    let e = s.feed(Input::Media(Ok(AV)));
-    assert!(e.contains(&create_peer(turn_servers())));
 }
 
 #[test]
 fn ice_servers_invalid_json_or_not_an_array() {
     for text in ["", "{", "not json", r#"{"urls":"stun:203.0.113.5"}"#, "null", "42", r#""[]""#, "[1,", "\u{0}"] {
         let (mut s, _) = started("", "#startCall", HostApi::FULL);
-        assert_eq!(s.feed(Input::IceServers(Ok(text.into()))), vec![], "{text:?}");
+        let e = s.feed(Input::IceServers(Ok(text.into())));
         assert_eq!(s.view().notice, Some(Msg::IceServersUnavailable), "{text:?}");
-        let e = s.feed(Input::Media(Ok(AV)));
         assert!(e.contains(&create_peer(vec![])), "{text:?}: {e:?}");
     }
 }
@@ -1138,9 +1089,8 @@ fn ice_servers_invalid_json_or_not_an_array() {
 fn ice_servers_partly_invalid_keeps_the_good_ones() {
     let (mut s, _) = started("", "#startCall", HostApi::FULL);
     let text = r#"[{"urls":"http://203.0.113.9"},{"urls":"turn:203.0.113.6"},7,{"urls":["turn:203.0.113.5:3478"],"username":"1735000000","credential":"s3cret"}]"#;
-    assert_eq!(s.feed(Input::IceServers(Ok(text.into()))), vec![]);
+    let e = s.feed(Input::IceServers(Ok(text.into())));
     assert_eq!(s.view().notice, Some(Msg::SomeIceServersIgnored));
-    let e = s.feed(Input::Media(Ok(AV)));
     assert_eq!(e[0], create_peer(turn_servers()));
     assert_eq!(s.wait(Wake::IceWait), Some(RELAY_WAIT_MS), "the TURN wait applies");
 }
@@ -1148,9 +1098,8 @@ fn ice_servers_partly_invalid_keeps_the_good_ones() {
 #[test]
 fn ice_servers_empty_list_is_fine() {
     let (mut s, _) = started("", "#startCall", HostApi::FULL);
-    s.feed(Input::IceServers(Ok(" [ ] ".into())));
+    let e = s.feed(Input::IceServers(Ok(" [ ] ".into())));
     assert_eq!(s.view().notice, None);
-    let e = s.feed(Input::Media(Ok(AV)));
     assert_eq!(s.wait(Wake::IceWait), Some(HOST_WAIT_MS));
     assert_eq!(e[0], create_peer(vec![]));
 }
@@ -1214,17 +1163,16 @@ fn host_without_accept_call_fails_at_hand_over() {
 #[test]
 fn host_without_get_ice_servers_proceeds_without_servers() {
     let host = HostApi { get_ice_servers: false, ..HostApi::FULL };
-    let (mut s, e) = started("", "#startCall", host);
-    assert_eq!(e, vec![Effect::AcquireMedia { video: true }]);
-    assert_eq!(s.view(), View { notice: Some(Msg::IceServersUnavailable), ..setup_view(Phase::Connecting) });
-    let e = s.feed(Input::Media(Ok(AV)));
+    let (s, e) = started("", "#startCall", host);
     assert_eq!(
         e,
         vec![
+            Effect::AcquireMedia { video: true },
             create_peer(vec![]),
             Effect::CreateOffer { ice_restart: false },
         ]
     );
+    assert_eq!(s.view(), View { notice: Some(Msg::IceServersUnavailable), ..setup_view(Phase::Connecting) });
     assert_eq!(s.wait(Wake::IceWait), Some(HOST_WAIT_MS));
 }
 
@@ -2604,4 +2552,51 @@ fn a_peer_silent_by_choice_is_not_a_poor_connection() {
     s.feed(Input::ChannelMessage(Channel::MutedState, r#"{"audioEnabled":true,"videoEnabled":false}"#.into()));
     s.feed(Input::Stats(Sample { at_ms: 10_000, ..a }));
     assert_eq!(s.view().quality.map(|q| q.level), Some(Level::Poor), "audio is expected now, and none comes");
+}
+
+/// Issue 16: the whole call can run ahead of the camera. The offer goes
+/// out, the answer is applied and the call connects while getUserMedia is
+/// still pending; the tracks go on the senders when they come, without a
+/// second offer. A hang-up meanwhile leaves the late capture nothing to do.
+#[test]
+fn commands_while_media_is_pending() {
+    let (mut s, _) = started("", "#startCall", HostApi::FULL);
+    s.after(5, Input::IceServers(Ok(TURN_JSON.into())));
+    s.after(10, Input::LocalDescriptionSet);
+    let e = s.after(30, Input::Candidate(cand("relay", 1)));
+    assert_eq!(quiet(&e), vec![Effect::HandToHost(HostCall::StartCall)], "the offer went out without media");
+    assert_eq!(s.phase(), Phase::Ringing);
+    assert_eq!(s.hash(&answer_hash(ANSWER)), vec![Effect::SetRemote { offer: false, sdp: ANSWER.into() }]);
+    s.after(5, Input::RemoteDescriptionSet);
+    s.after(300, Input::Connection(ConnState::Connected));
+    assert_eq!(s.phase(), Phase::InCall);
+    s.feed(Input::ChannelOpen(Channel::MutedState));
+    // The camera and microphone arrive 2 s late: onto the senders, and the
+    // peer hears that we send now.
+    s.feed(Input::CameraPresent(true));
+    let e = s.after(2000, Input::Media(Ok(AV)));
+    let mut want = attach();
+    want.push(muted(true, true));
+    assert_eq!(e, want);
+    assert_eq!(count(&s.history, |e| matches!(e, Effect::CreateOffer { .. })), 1, "no renegotiation");
+    // Hang-up while capture is pending: the late result does nothing.
+    let (mut s, _) = started("", "#startCall", HostApi::FULL);
+    s.after(5, Input::IceServers(Ok(TURN_JSON.into())));
+    assert_eq!(s.click(Button::End), vec![Effect::ClosePeer, Effect::EndCall]);
+    assert_eq!(s.after(2000, Input::Media(Ok(AV))), vec![]);
+}
+
+/// The callee applies the offer and answers while the camera starts; the
+/// tracks follow onto the senders.
+#[test]
+fn callee_answers_while_media_is_pending() {
+    let mut s = callee_prompt("");
+    assert_eq!(s.click(Button::Answer), answer_effects(turn_servers(), OFFER));
+    assert_eq!(s.after(5, Input::RemoteDescriptionSet), vec![Effect::CreateAnswer], "no media yet: nothing to attach");
+    s.after(5, Input::LocalDescriptionSet);
+    let e = s.after(40, Input::Candidate(cand("relay", 2)));
+    assert_eq!(quiet(&e), vec![Effect::HandToHost(HostCall::AcceptCall)], "the answer went out without media");
+    let e = s.after(1500, Input::Media(Ok(AV)));
+    assert_eq!(e, attach());
+    assert_eq!(count(&s.history, |e| matches!(e, Effect::CreateAnswer)), 1);
 }

@@ -227,7 +227,7 @@ impl Shell {
             }
             Effect::CreateOffer { ice_restart } => match &self.peer {
                 Some(p) if ice_restart => p.restart_offer(),
-                Some(p) => p.offer(&self.media),
+                Some(p) => p.offer(),
                 None => input(Input::PeerError),
             },
             Effect::CreateAnswer => match &self.peer {
@@ -235,7 +235,7 @@ impl Shell {
                 None => input(Input::PeerError),
             },
             Effect::SetRemote { offer, sdp } => match &self.peer {
-                Some(p) => p.set_remote(offer, &sdp, &self.media),
+                Some(p) => p.set_remote(offer, &sdp),
                 None => input(Input::PeerError),
             },
             Effect::HandToHost(which) => {
@@ -272,6 +272,11 @@ impl Shell {
                     p.send_video(track.as_ref());
                 }
                 self.ui.show_local(track);
+            }
+            Effect::SendAudio => {
+                if let (Some(p), Some(t)) = (&self.peer, self.media.mic_track()) {
+                    p.send_audio(t);
+                }
             }
             Effect::StartScreen => media::start_screen(),
             Effect::StopScreen => self.media.stop_screen(),

@@ -15,7 +15,6 @@ use web_sys::{
 };
 
 use crate::js::{cb, get_str, then};
-use crate::media::Local;
 use crate::{dispatch, input, Ev};
 
 pub(crate) struct Peer {
@@ -153,21 +152,17 @@ impl Peer {
     }
 
     /// Caller: an audio and a video transceiver, sendrecv even without a
-    /// track, so that the callee's media can always come back and our camera
-    /// can start later without renegotiation (PROTOCOL.md section 4).
-    pub(crate) fn offer(&self, media: &Local) {
+    /// track, so that the callee's media can always come back and our
+    /// tracks can go on them whenever capture delivers (`send_audio`,
+    /// `send_video`) without renegotiation (PROTOCOL.md section 4). The
+    /// offer never waits for the camera.
+    pub(crate) fn offer(&self) {
         let init = RtcRtpTransceiverInit::new();
         init.set_direction(RtcRtpTransceiverDirection::Sendrecv);
         init.set_streams(&Array::of1(&self.stream));
-        match media.mic_track() {
-            Some(t) => self.pc.add_transceiver_with_media_stream_track_and_init(t, &init),
-            None => self.pc.add_transceiver_with_str_and_init("audio", &init),
-        };
+        self.pc.add_transceiver_with_str_and_init("audio", &init);
         init.set_direction(self.video_direction());
-        match media.camera_track() {
-            Some(t) if self.video => self.pc.add_transceiver_with_media_stream_track_and_init(&t, &init),
-            _ => self.pc.add_transceiver_with_str_and_init("video", &init),
-        };
+        self.pc.add_transceiver_with_str_and_init("video", &init);
         set_local(self.pc.clone(), self.pc.create_offer(), RtcSdpType::Offer);
     }
 
@@ -201,12 +196,14 @@ impl Peer {
             .find(|t| t.receiver().track().kind() == kind)
     }
 
-    pub(crate) fn set_remote(&self, offer: bool, sdp: &str, media: &Local) {
+    /// Applies a remote description. As callee, the offer created the
+    /// transceivers: they are made to send, in our stream; the tracks
+    /// follow when the core says so (`send_audio`, `send_video`).
+    pub(crate) fn set_remote(&self, offer: bool, sdp: &str) {
         let init = RtcSessionDescriptionInit::new(if offer { RtcSdpType::Offer } else { RtcSdpType::Answer });
         init.set_sdp(sdp);
         crate::debug::sdp(false, sdp);
         let p = self.pc.set_remote_description(&init);
-        let tracks = if offer { Some((media.mic_track().cloned(), media.camera_track())) } else { None };
         let pc = self.pc.clone();
         let stream = self.stream.clone();
         let video_dir = self.video_direction();
@@ -214,23 +211,20 @@ impl Peer {
             if r.is_err() {
                 return input(Input::PeerError);
             }
-            // Callee: the offer created the transceivers; send on them.
-            if let Some((mic, cam)) = tracks {
+            if offer {
                 for t in pc.get_transceivers().iter().filter_map(|t| t.dyn_into::<RtcRtpTransceiver>().ok()) {
-                    let kind = t.receiver().track().kind();
-                    let (track, dir) = match kind.as_str() {
-                        "audio" => (mic.as_ref(), RtcRtpTransceiverDirection::Sendrecv),
-                        "video" => (cam.as_ref(), video_dir),
+                    let dir = match t.receiver().track().kind().as_str() {
+                        "audio" => RtcRtpTransceiverDirection::Sendrecv,
+                        "video" => video_dir,
                         _ => continue,
                     };
                     t.set_direction(dir);
-                    if dir != RtcRtpTransceiverDirection::Inactive {
-                        // The offer made this sender without a stream; our
-                        // answer must name one (see `Peer::stream`).
-                        if crate::js::call_method(&t.sender(), "setStreams", Some(&stream)).is_none() {
-                            crate::log("setStreams failed");
-                        }
-                        log_failure(&t.sender().replace_track(track), "replaceTrack");
+                    // The offer made this sender without a stream; our
+                    // answer must name one (see `Peer::stream`).
+                    if dir != RtcRtpTransceiverDirection::Inactive
+                        && crate::js::call_method(&t.sender(), "setStreams", Some(&stream)).is_none()
+                    {
+                        crate::log("setStreams failed");
                     }
                 }
             }

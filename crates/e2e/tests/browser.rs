@@ -436,3 +436,47 @@ fn demo_page() -> Result<()> {
     d.wait_for("!document.querySelector('#alice-box iframe') && !document.querySelector('#bob-box iframe')", T)?;
     Ok(())
 }
+
+/// The host call `name` came before the first getUserMedia resolved:
+/// the description did not wait for the camera.
+fn before_media(p: &Page, name: &str) -> Result<()> {
+    let js = format!(
+        "(() => {{ const c = window.__host.calls.find(c => c.name === '{name}'); const g = window.__host.gum[0]; \
+           return !!c && !!g && (g.done === undefined || c.t < g.done); }})()"
+    );
+    check(p, &js, &format!("{name} went out before the camera and microphone came"))
+}
+
+/// Issue 16: the camera starts 2 s late, on the caller and then on the
+/// callee. The offer (the answer) goes out before it; the call connects;
+/// the other person then sees and hears the late side, with no second
+/// offer and no second remote description anywhere. Shown failing before
+/// the change: the offer waited for getUserMedia (`before_media` fails).
+#[test]
+fn late_camera_needs_no_renegotiation() -> Result<()> {
+    let env = Env::new()?;
+    let slow = json!({ "gumDelayMs": 2000 });
+    for caller_slow in [true, false] {
+        let (ca, cb) = if caller_slow { (slow.clone(), json!({})) } else { (json!({}), slow.clone()) };
+        let b = env.open("B (callee)", cb, "/call.html")?;
+        let a = env.open("A (caller)", ca, "/call.html#startCall")?;
+        let offer = wait_offer(&a)?;
+        send_offer(&b, &offer, false, Enc::Raw)?;
+        let answer = wait_answer(&b)?;
+        send_answer(&a, &answer, Enc::Raw)?;
+        let (late, other) = if caller_slow { (&a, &b) } else { (&b, &a) };
+        before_media(late, if caller_slow { "startCall" } else { "acceptCall" })?;
+        wait_phase(&[&a, &b], "in-call")?;
+        wait_video(other)?;
+        wait_heard(other)?;
+        check(late, "window.__host.gum[0].ok === true && window.__host.gum[0].done > 0", "the capture came in the end")?;
+        for p in [&a, &b] {
+            check(p, "window.__host.offers <= 1 && window.__host.srd === 1", "no renegotiation")?;
+            check_clean(p)?;
+        }
+        for p in [a, b] {
+            p.close()?;
+        }
+    }
+    Ok(())
+}

@@ -206,14 +206,35 @@ pub fn assert_servers_asked(s: &Sim) {
 // ---------------------------------------------------------------- builders
 
 /// A caller whose peer exists and whose offer is being created
-/// (servers from `servers_json`, camera and microphone captured).
+/// (servers from `servers_json`), then camera and microphone captured and
+/// put on the senders: the offer did not wait for them.
 pub fn caller_with(search: &str, servers_json: &str) -> Sim {
     let (mut s, _) = started(search, "#startCall", HostApi::FULL);
-    s.after(5, Input::IceServers(Ok(servers_json.into())));
-    s.feed(Input::CameraPresent(true));
-    let e = s.after(20, Input::Media(Ok(AV)));
+    let e = s.after(5, Input::IceServers(Ok(servers_json.into())));
     assert_eq!(count(&e, |e| matches!(e, Effect::CreatePeer { .. })), 1, "{e:?}");
+    s.feed(Input::CameraPresent(true));
+    let e = s.feed(Input::Media(Ok(AV)));
+    assert_eq!(e, attach(), "no renegotiation: the tracks go on the existing senders");
     s
+}
+
+pub fn create_peer(servers: Vec<call_core::IceServer>) -> Effect {
+    Effect::CreatePeer { servers, relay_only: false, video: true }
+}
+
+/// What Answer (or `#acceptCall`) does once the servers are there: capture
+/// media and, side by side, create the peer and apply the offer.
+pub fn answer_effects(servers: Vec<call_core::IceServer>, offer: &str) -> Vec<Effect> {
+    vec![
+        Effect::AcquireMedia { video: true },
+        create_peer(servers),
+        Effect::SetRemote { offer: true, sdp: offer.into() },
+    ]
+}
+
+/// The effects that put captured camera and microphone on the senders.
+pub fn attach() -> Vec<Effect> {
+    vec![Effect::SendAudio, Effect::SendVideo(call_core::VideoSource::Camera)]
 }
 
 /// A caller whose offer went to the host (TURN, relay candidate found).
@@ -261,9 +282,13 @@ pub fn callee_prompt(search: &str) -> Sim {
 /// A callee that answered; the answer went to the host, ICE is connecting.
 pub fn callee_handed_over() -> Sim {
     let mut s = callee_prompt("");
-    assert_eq!(s.after(2000, Input::Click(call_core::Button::Answer)), vec![Effect::AcquireMedia { video: true }]);
-    s.after(30, Input::Media(Ok(AV)));
-    assert_eq!(s.after(5, Input::RemoteDescriptionSet), vec![Effect::CreateAnswer]);
+    let e = s.after(2000, Input::Click(call_core::Button::Answer));
+    assert_eq!(e.first(), Some(&Effect::AcquireMedia { video: true }));
+    assert_eq!(e.last(), Some(&Effect::SetRemote { offer: true, sdp: OFFER.into() }), "the offer is applied at once");
+    assert_eq!(s.after(30, Input::Media(Ok(AV))), vec![], "no senders before the offer is applied");
+    let mut want = attach();
+    want.push(Effect::CreateAnswer);
+    assert_eq!(s.after(5, Input::RemoteDescriptionSet), want);
     s.after(5, Input::LocalDescriptionSet);
     let e = s.after(40, Input::Candidate(cand("relay", 2)));
     assert_eq!(quiet(&e), vec![Effect::HandToHost(HostCall::AcceptCall)]);
