@@ -491,6 +491,16 @@ pub fn channel5_follows_android_rules(caller: &Page, callee: &Page) -> Result<()
     renegotiations_have_one_stream(callee)
 }
 
+/// The host call `name` (`startCall`, `acceptCall`) came before the first
+/// getUserMedia resolved: the description did not wait for the camera.
+pub fn before_media(p: &Page, name: &str) -> Result<()> {
+    let js = format!(
+        "(() => {{ const c = window.__host.calls.find(c => c.name === '{name}'); const g = window.__host.gum[0]; \
+           return !!c && !!g && (g.done === undefined || c.t < g.done); }})()"
+    );
+    check(p, &js, &format!("{name} went out before the camera and microphone came"))
+}
+
 /// How many runs a measurement makes: `$CALLS_RUNS`, else 1. The tests
 /// assert every run; medians are for people (`--nocapture`).
 pub fn runs() -> usize {

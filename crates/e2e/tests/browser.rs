@@ -437,16 +437,6 @@ fn demo_page() -> Result<()> {
     Ok(())
 }
 
-/// The host call `name` came before the first getUserMedia resolved:
-/// the description did not wait for the camera.
-fn before_media(p: &Page, name: &str) -> Result<()> {
-    let js = format!(
-        "(() => {{ const c = window.__host.calls.find(c => c.name === '{name}'); const g = window.__host.gum[0]; \
-           return !!c && !!g && (g.done === undefined || c.t < g.done); }})()"
-    );
-    check(p, &js, &format!("{name} went out before the camera and microphone came"))
-}
-
 /// Issue 16: the camera starts 2 s late, on the caller and then on the
 /// callee. The offer (the answer) goes out before it; the call connects;
 /// the other person then sees and hears the late side, with no second

@@ -195,3 +195,40 @@ fn ours_calls_theirs_relayed_outage() -> Result<()> {
 fn theirs_calls_ours_relayed_outage() -> Result<()> {
     relayed_outage(false)
 }
+
+/// Issue 16 with their page on the other end: our camera and microphone
+/// come 2 s after our description went out (caller, then callee); the
+/// person on their page still sees and hears us, and nobody renegotiated.
+#[test]
+fn late_camera_reaches_their_page() -> Result<()> {
+    testhost::require_interop()?;
+    let env = Env::new()?;
+    let slow = json!({ "gumDelayMs": 2000 });
+    for ours_calls in [true, false] {
+        let (ours, theirs) = if ours_calls {
+            let theirs = open(&env, "theirs (callee)", "/theirs.html")?;
+            let ours = open_with(&env, "ours (caller, slow camera)", slow.clone(), "/call.html#startCall")?;
+            send_offer(&theirs, &wait_offer(&ours)?, true, Enc::Raw)?;
+            answer_on_theirs(&theirs)?;
+            send_answer(&ours, &wait_answer(&theirs)?, Enc::Raw)?;
+            (ours, theirs)
+        } else {
+            let ours = open_with(&env, "ours (callee, slow camera)", slow.clone(), "/call.html")?;
+            let theirs = open(&env, "theirs (caller)", "/theirs.html#startCall")?;
+            send_offer(&ours, &wait_offer(&theirs)?, false, Enc::Raw)?;
+            send_answer(&theirs, &wait_answer(&ours)?, Enc::Raw)?;
+            (ours, theirs)
+        };
+        let handed = if ours_calls { "startCall" } else { "acceptCall" };
+        before_media(&ours, handed)?;
+        ours.wait_data("phase", "in-call", T)?;
+        theirs_in_call(&theirs)?;
+        wait_seen_and_heard(&theirs)?;
+        check(&ours, "window.__host.offers <= 1 && window.__host.srd === 1", "we did not renegotiate")?;
+        check(&theirs, "window.__host.srd === 1", "their page applied one description")?;
+        check_clean(&ours)?;
+        ours.close()?;
+        theirs.close()?;
+    }
+    Ok(())
+}
