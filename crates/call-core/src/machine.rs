@@ -598,11 +598,13 @@ impl Call {
     /// without a renegotiation. Only the ICE servers are waited for.
     fn prepare(&mut self, now: u64, side: Side) {
         self.stage = Stage::Preparing(Preparing { asked_at: now, side });
+        // The connection first: the browser starts the description before
+        // it spends its time on starting the camera.
+        self.create_peer(now);
         let video = !self.flags.no_outgoing_video_initially && !self.flags.disable_video_completely;
         if let Some(video) = self.local.request(video) {
             self.out(Effect::AcquireMedia { video });
         }
-        self.create_peer(now);
     }
 
     fn media_result(&mut self, r: Result<Media, ()>) {

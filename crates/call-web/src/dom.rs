@@ -70,8 +70,12 @@ fn play(el: &HtmlMediaElement) {
     let Ok(p) = el.play() else { return };
     let el = el.clone();
     then(&p, move |r| {
-        if r.is_ok() {
-            return;
+        // Only `NotAllowedError` is the autoplay policy; an interrupted
+        // load (`AbortError`, a new source) or no source is not.
+        match r {
+            Ok(_) => return,
+            Err(e) if crate::media::err_name(&e) != "NotAllowedError" => return,
+            Err(_) => {}
         }
         crate::log("autoplay refused; waiting for a tap");
         let Some(d) = doc() else { return };

@@ -226,9 +226,9 @@ pub fn create_peer(servers: Vec<call_core::IceServer>) -> Effect {
 /// media and, side by side, create the peer and apply the offer.
 pub fn answer_effects(servers: Vec<call_core::IceServer>, offer: &str) -> Vec<Effect> {
     vec![
-        Effect::AcquireMedia { video: true },
         create_peer(servers),
         Effect::SetRemote { offer: true, sdp: offer.into() },
+        Effect::AcquireMedia { video: true },
     ]
 }
 
@@ -283,8 +283,7 @@ pub fn callee_prompt(search: &str) -> Sim {
 pub fn callee_handed_over() -> Sim {
     let mut s = callee_prompt("");
     let e = s.after(2000, Input::Click(call_core::Button::Answer));
-    assert_eq!(e.first(), Some(&Effect::AcquireMedia { video: true }));
-    assert_eq!(e.last(), Some(&Effect::SetRemote { offer: true, sdp: OFFER.into() }), "the offer is applied at once");
+    assert_eq!(e, answer_effects(turn_servers(), OFFER), "the offer is applied at once");
     assert_eq!(s.after(30, Input::Media(Ok(AV))), vec![], "no senders before the offer is applied");
     let mut want = attach();
     want.push(Effect::CreateAnswer);
