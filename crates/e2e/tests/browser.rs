@@ -37,8 +37,8 @@ fn prompt_call_media_mute_end() -> Result<()> {
     b.wait_for("document.getElementById('avatar').naturalWidth > 0", T)?;
     ensure(&b, b.visible("#avatar")?, "the avatar image is shown while prompting")?;
     // Privacy: nothing is done with the offer before Answer.
-    check(&b, "window.__host.pcs === 0 && window.__host.srd === 0",
-        "no RTCPeerConnection and no setRemoteDescription before Answer")?;
+    check(&b, "window.__host.pcs === 0 && window.__host.srd === 0 && window.__host.gum.length === 0",
+        "no RTCPeerConnection, no setRemoteDescription and no getUserMedia before Answer")?;
 
     b.click("#answer")?;
     let answer = wait_answer(&b)?;
