@@ -2600,3 +2600,18 @@ fn callee_answers_while_media_is_pending() {
     assert_eq!(e, attach());
     assert_eq!(count(&s.history, |e| matches!(e, Effect::CreateAnswer)), 1);
 }
+
+#[test]
+fn a_failed_camera_switch_keeps_the_running_camera() {
+    let mut s = caller_in_call();
+    s.feed(Input::Cameras(vec!["a".into(), "b".into()]));
+    assert_eq!(s.feed(Input::NextCamera { facing: None, device: Some("a".into()) }), vec![Effect::StartCamera(Camera::Device("b".into()))]);
+    assert_eq!(quiet(&s.feed(Input::CameraStarted(false))), vec![], "the camera in use goes on");
+    assert_eq!(s.view(), View { switch_camera: true, ..live_view(Phase::InCall) }, "no notice, the camera still on");
+    // Turning the camera on, though, can fail: then it is off, with a notice.
+    s.click(Button::Cam);
+    s.click(Button::Cam);
+    s.feed(Input::CameraStarted(false));
+    assert_eq!(s.view().cam, Dev::Off);
+    assert_eq!(s.view().notice, Some(Msg::CameraUnavailable));
+}
