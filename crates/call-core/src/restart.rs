@@ -51,9 +51,6 @@ pub enum Exchange {
     Idle,
     /// An offer or answer is under way (ours or the peer's).
     Negotiating,
-    /// Caller: the restart offer is set locally but not sent; it waits for
-    /// its candidates until this time at the latest (see [`Restarts::hold`]).
-    Held { until: u64 },
 }
 
 #[derive(Debug, Clone)]
@@ -68,6 +65,12 @@ pub struct Restarts {
     /// "Reconnecting" shows: an attempt began while the connection was down.
     reconnecting: bool,
     exchange: Exchange,
+    /// Caller: a restart offer is set locally but not sent; it waits for
+    /// its candidates until this time at the latest (see [`Restarts::hold`]).
+    /// Apart from the exchange: whatever happens to that (a newer attempt,
+    /// a late answer to an older offer, a failed step), a description that
+    /// was set locally still goes out.
+    held: Option<u64>,
 }
 
 impl Restarts {
@@ -80,6 +83,7 @@ impl Restarts {
             wait: None,
             reconnecting: false,
             exchange: Exchange::Idle,
+            held: None,
         }
     }
 
@@ -109,10 +113,7 @@ impl Restarts {
     }
 
     pub fn held_until(&self) -> Option<u64> {
-        match self.exchange {
-            Exchange::Held { until } => Some(until),
-            _ => None,
-        }
+        self.held
     }
 
     /// The connection is up (again).
@@ -205,7 +206,7 @@ impl Restarts {
     /// waits for its new candidates (they ride in its SDP), for the
     /// connection to come back, or `HELD_OFFER_MS`, whichever comes first.
     pub fn hold(&mut self, now: u64) {
-        self.exchange = Exchange::Held { until: now + HELD_OFFER_MS };
+        self.held = Some(now + HELD_OFFER_MS);
     }
 
     /// Whether candidates must wait for the held offer (they are in it).
@@ -224,10 +225,8 @@ impl Restarts {
     }
 
     /// A renegotiation step failed; the attempt's timer retries.
-    pub fn exchange_failed(&mut self) -> bool {
-        let was = self.exchange != Exchange::Idle;
+    pub fn exchange_failed(&mut self) {
         self.exchange = Exchange::Idle;
-        was
     }
 
     fn settled(&mut self) {
@@ -237,7 +236,7 @@ impl Restarts {
     }
 
     fn send_held(&mut self, out: &mut dyn FnMut(Do)) {
-        if self.holding() {
+        if self.held.take().is_some() {
             self.exchange = Exchange::Negotiating;
             out(Do::SendDescription);
         }
@@ -333,6 +332,31 @@ mod tests {
             assert_eq!(sent, [Do::SendDescription], "case {how}");
             assert_eq!(r.exchange(), Exchange::Negotiating, "the answer is awaited");
             assert_eq!(run(&mut r, |r, o| r.gathering_complete(o)), [], "once");
+        }
+    }
+
+    /// Found by fuzzing: a newer attempt dropped the held offer, so an
+    /// offer the browser had set was never sent.
+    #[test]
+    fn a_held_offer_goes_out_whatever_happens_to_the_exchange() {
+        for what in 0..4 {
+            let mut r = Restarts::new(Role::Caller);
+            run(&mut r, |r, o| r.network_changed(0, true, o));
+            r.hold(10);
+            match what {
+                0 => drop(run(&mut r, |r, o| r.network_changed(20, true, o))),
+                1 => r.exchange_done(),
+                2 => r.exchange_failed(),
+                _ => {
+                    run(&mut r, |r, o| r.disconnected(20, o));
+                    r.hold(RESTART_ATTEMPT_MS - 100);
+                    assert_eq!(run(&mut r, |r, o| r.timeout(RESTART_ATTEMPT_MS, true, o)), [Do::Attempt(2), Do::Offer]);
+                }
+            }
+            assert!(r.holding(), "case {what}");
+            let at = r.held_until().unwrap_or(0);
+            assert!(run(&mut r, |r, o| r.timeout(at, true, o)).contains(&Do::SendDescription), "case {what}");
+            assert!(r.awaits_answer(), "its answer is taken (case {what})");
         }
     }
 
