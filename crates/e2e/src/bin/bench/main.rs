@@ -990,6 +990,25 @@ fn sizes(path: &std::path::Path) -> Result<(usize, usize)> {
 const ANALYSIS: &str = "
 ### Where ours is slower, and what bounds it
 
+**t_offer and t_answer on Desktop's flow** (the `warm-` rows). The deployed page creates its \
+`RTCPeerConnection` when it loads, with `iceCandidatePoolSize: 1`, and sets the ICE servers on it as soon \
+as the host gives them: its candidates, the TURN allocation included, are gathered before anyone pressed \
+anything, so its offer on `#startCall` only writes down what is already there (20–45 ms). Checked with a \
+probe on `/theirs.html` loaded with a coturn: a connection 1.4 s before the command, configured with pool \
+size 1, and relay candidates in an offer 38 ms after `#startCall`. Ours may not do that: nothing that \
+gathers candidates or opens a device happens before the person calls or answers (README, \
+PROTOCOL.md section 3), so it creates the connection on the command and then waits for the candidates \
+the protocol needs: with a TURN server the first relay candidate, which Chromium asks for one \
+allocation step (50 ms) after the host candidates, plus the round trips of the allocation; without \
+servers the host candidates and 15 ms. Since the offer stopped waiting for the camera (it waited for \
+getUserMedia first) ours went from 270 to 63 ms without servers and about 100 ms with coturn on this \
+machine; the rest is that gathering. A run of the first relay candidate taking over a second (the \
+1247 ms in `warm-coturn`, also seen on the callee) is the TURN allocation being retried; it happens \
+to ours because ours gathers after the command, and is bounded by the relay wait. t_seen, the time from \
+`#startCall` until the caller's first video frame is encoded, shows what the person waits for: it \
+needs the other side's answer and the connection, and is about even on Desktop's flow and shorter for \
+ours when the command is in the URL.
+
 **t_connected and t_media** are decided by the caller (the callee is always connected first). \
 `BENCH_DIAG=1 cargo xtask bench --scenario none --runs 12` logs, per window, when the answer was applied \
 and when ICE, the DTLS transport and `connectionState` reached `connected`. Medians over 12 runs per page \
