@@ -407,7 +407,7 @@ pub const SPY: &str = "window.__spy = { log: [], out: [], in: [], rejections: []
 
 /// Installs [`SPY`] on `p` for every document it loads from now on.
 pub fn spy(p: &Page) -> Result<()> {
-    p.call("Page.addScriptToEvaluateOnNewDocument", serde_json::json!({ "source": SPY })).map(|_| ())
+    p.add_init_script(SPY)
 }
 
 // ---------------------------------------------------------------------------
