@@ -1,0 +1,443 @@
+//! The page in every engine its hosts embed: today's Chromium (Desktop's
+//! Electron), QtWebEngine on Chromium 87 (Delta Touch) and Firefox (the
+//! browser edition), driven through one vocabulary (`testhost::browser`).
+//!
+//! The matrix: ours↔ours inside Chromium 87 and inside Firefox; across
+//! engines in both directions; ours↔the deployed page in Firefox and in
+//! Chromium 87. Each call is judged by what the people perceive on both
+//! ends: the element that shows the *remote* stream has a moving picture,
+//! remote audio plays with energy, mute reaches the other side both ways,
+//! and a hang-up ends both. A few controls (camera off/on, the language,
+//! the notice of a damaged payload) run in each added engine.
+//!
+//! Each test prints a line `engines: …` with the time from `#onAnswer` to
+//! the remote picture on both sides; `CALLS_RUNS=3` repeats every call and
+//! prints the median.
+
+use std::time::{Duration, Instant};
+
+use e2e::*;
+use serde_json::json;
+use testhost::browser::Engine;
+
+/// A server, one browser per engine in use, one call slot.
+struct World {
+    browsers: Vec<Browser>,
+    server: Server,
+    _permit: Permit,
+}
+
+impl World {
+    fn new(engines: &[Engine]) -> Result<World> {
+        testhost::require_dist()?;
+        let permit = permit();
+        let server = Server::start()?;
+        let mut browsers: Vec<Browser> = Vec::new();
+        for &e in engines {
+            if !browsers.iter().any(|b| b.engine() == e) {
+                browsers.push(Browser::launch_engine(e)?);
+            }
+        }
+        Ok(World { browsers, server, _permit: permit })
+    }
+
+    /// A window in `engine`'s browser showing `path`, with the spy. Our
+    /// page in QtWebEngine gets the policy a Chromium 87 host sends.
+    fn open(&self, engine: Engine, name: &str, path: &str) -> Result<Page> {
+        let path = match engine {
+            Engine::QtWebEngine if path.starts_with("/call.html") => with_query(path, "csp=chromium87"),
+            _ => path.to_string(),
+        };
+        self.open_as_is(engine, name, &path)
+    }
+
+    fn open_as_is(&self, engine: Engine, name: &str, path: &str) -> Result<Page> {
+        let b = self
+            .browsers
+            .iter()
+            .find(|b| b.engine() == engine)
+            .ok_or_else(|| Error::new(format!("no {} in this world", engine.label())))?;
+        let p = b.new_page(&format!("{name} [{}]", engine.label()), json!({}))?;
+        spy(&p)?;
+        p.goto(&self.server.url(path))?;
+        Ok(p)
+    }
+}
+
+/// `path` with `flag` added to its query (before any fragment).
+fn with_query(path: &str, flag: &str) -> String {
+    let (before, frag) = path.split_once('#').map_or((path, None), |(b, f)| (b, Some(f)));
+    let sep = if before.contains('?') { '&' } else { '?' };
+    match frag {
+        Some(f) => format!("{before}{sep}{flag}#{f}"),
+        None => format!("{before}{sep}{flag}"),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// What a person perceives, judged in any page (ours or theirs): the media
+// element bound to a track that the call's connection *receives* (never the
+// self-view, which shows a local track).
+
+/// JavaScript: the `<video>` showing a received video track, or null.
+const REMOTE_VIDEO_EL: &str = "(() => { const pc = window.__host.callPc(); if (!pc) return null; \
+  const ids = pc.getReceivers().map(r => r.track && r.track.id).filter(Boolean); \
+  return [...document.querySelectorAll('video')].find(v => v.srcObject && \
+    v.srcObject.getVideoTracks().some(t => t.readyState === 'live' && ids.includes(t.id))) || null; })()";
+
+/// For failure messages: every `<video>` and what it shows.
+const VIDEOS: &str = "(() => { const pc = window.__host.callPc(); \
+  const rx = pc ? pc.getReceivers().map(r => r.track && r.track.kind + ':' + r.track.id) : []; \
+  return { receivers: rx, videos: [...document.querySelectorAll('video')].map(v => ({ id: v.id, \
+    tracks: v.srcObject ? v.srcObject.getTracks().map(t => t.kind + ':' + t.id + ':' + t.readyState) : null, \
+    w: v.videoWidth, t: v.currentTime, paused: v.paused })) }; })()";
+
+/// The remote picture is shown and moving: the element is laid out and
+/// visible, has a picture size, and its clock and the decoded frames
+/// advance over 400 ms.
+fn remote_picture_moving() -> String {
+    format!(
+        "(async () => {{ const v = {REMOTE_VIDEO_EL}; if (!v || v.paused || v.videoWidth === 0) return false; \
+  const r = v.getBoundingClientRect(); \
+  if (r.width === 0 || r.height === 0 || v.closest('[hidden]') || getComputedStyle(v).visibility === 'hidden') return false; \
+  const t0 = v.currentTime, i0 = await window.__host.inbound(); \
+  await new Promise(res => setTimeout(res, 400)); \
+  const i1 = await window.__host.inbound(); \
+  return v.currentTime > t0 && !!i0 && !!i1 && i1.videoFrames > i0.videoFrames; }})()"
+    )
+}
+
+/// The first moment of a remote picture (for timing): size and a clock.
+fn remote_picture_shown() -> String {
+    format!("(() => {{ const v = {REMOTE_VIDEO_EL}; return !!v && v.videoWidth > 0 && v.currentTime > 0; }})()")
+}
+
+/// Remote audio plays with energy: a playing, unmuted element holds a
+/// received audio track, and the received audio's energy grows (the
+/// inbound statistics' `totalAudioEnergy`, or the older per-track
+/// statistics Chromium 87 keeps it in; `audioLevel` > 0 also counts).
+const REMOTE_AUDIO_ENERGY: &str = "(async () => { const pc = window.__host.callPc(); if (!pc) return false; \
+  const ids = pc.getReceivers().map(r => r.track && r.track.id).filter(Boolean); \
+  const el = [...document.querySelectorAll('audio, video')].find(e => e.srcObject && !e.paused && !e.muted && e.volume > 0 && \
+    e.srcObject.getAudioTracks().some(t => t.readyState === 'live' && ids.includes(t.id))); \
+  if (!el) return false; \
+  const energy = async () => { let e = 0, level = 0; (await pc.getStats()).forEach(s => { \
+    const audio = s.kind === 'audio' || s.mediaType === 'audio'; \
+    if (audio && (s.type === 'inbound-rtp' || (s.type === 'track' && s.remoteSource))) { \
+      e = Math.max(e, s.totalAudioEnergy || 0); level = Math.max(level, s.audioLevel || 0); } }); return [e, level]; }; \
+  const [e0] = await energy(); await new Promise(res => setTimeout(res, 500)); const [e1, level] = await energy(); \
+  return e1 > e0 || level > 0; })()";
+
+/// Waits until `p` shows the other side's moving picture.
+fn sees_remote(p: &Page) -> Result<()> {
+    p.wait_for(&remote_picture_moving(), T).map(|_| ())
+}
+
+/// Waits until `p` plays the other side's audio with energy.
+fn hears_remote(p: &Page) -> Result<()> {
+    p.wait_for(REMOTE_AUDIO_ENERGY, T).map(|_| ())
+}
+
+/// After `#onAnswer` went out (`since`): how long until each page first
+/// showed the remote picture (polled every 20 ms).
+fn picture_times(a: &Page, b: &Page, since: Instant) -> Result<[Duration; 2]> {
+    let js = remote_picture_shown();
+    let mut got: [Option<Duration>; 2] = [None, None];
+    while got.iter().any(Option::is_none) {
+        for (i, p) in [a, b].into_iter().enumerate() {
+            if got[i].is_none() && p.eval_bool(&js)? {
+                got[i] = Some(since.elapsed());
+            }
+        }
+        if since.elapsed() > T {
+            let who: Vec<String> = [a, b]
+                .iter()
+                .zip(got)
+                .filter(|(_, t)| t.is_none())
+                .map(|(p, _)| format!("{}: {}", p.name(), p.eval(VIDEOS).map(|v| v.to_string()).unwrap_or_default()))
+                .collect();
+            return err(format!(
+                "no remote picture {} s after #onAnswer on {}\n{}\n{}",
+                T.as_secs(),
+                who.join("\n"),
+                a.dump(),
+                b.dump()
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(20)); // polling interval
+    }
+    Ok([got[0].unwrap_or_default(), got[1].unwrap_or_default()])
+}
+
+fn report(label: &str, times: &[[Duration; 2]]) {
+    let ms = |i: usize| -> Vec<u128> { times.iter().map(|t| t[i].as_millis()).collect() };
+    let med = |i: usize| median(times.iter().map(|t| t[i]).collect()).as_millis();
+    eprintln!(
+        "engines: {label}: #onAnswer to remote picture: caller {:?} ms (median {}), callee {:?} ms (median {}), {} run(s)",
+        ms(0),
+        med(0),
+        ms(1),
+        med(1),
+        times.len()
+    );
+}
+
+/// No CSP violation and no alert() on our page. Chromium 87 reports every
+/// WebAssembly compile as a `script-src` "eval" violation even where
+/// `'unsafe-eval'` allows it (the module compiles and the page runs; a
+/// `new Function` draws no report): the page compiles one module, so one
+/// such report is the engine's, not the page's.
+fn clean(p: &Page) -> Result<()> {
+    if p.engine() == Engine::QtWebEngine {
+        check(p, "window.__host.csp.length <= 1 && window.__host.csp.every(v => v.directive === 'script-src' && v.blocked === 'eval')",
+            "the page violated its Content-Security-Policy (beyond Chromium 87's report of the wasm compile)")?;
+        return check(p, "window.__host.alerts.length === 0", "something called alert/confirm/prompt");
+    }
+    check_clean(p)
+}
+
+// ---------------------------------------------------------------------------
+// Ours ↔ ours
+
+/// One call between our pages: `caller` in engine `ea`, `callee` in `eb`.
+/// Both perceive the other (picture and sound), mute reaches the other
+/// side both ways, the caller's camera off/on shows on the callee (when
+/// `camera` is set), and the caller's hang-up ends both. Returns the times
+/// from `#onAnswer` to the remote picture (caller, callee).
+fn ours_call(w: &World, ea: Engine, eb: Engine, camera: bool) -> Result<[Duration; 2]> {
+    let b = w.open(eb, "B (callee)", "/call.html")?;
+    let a = w.open(ea, "A (caller)", "/call.html#startCall")?;
+    let offer = wait_offer(&a)?;
+    send_offer(&b, &offer, true, Enc::Raw)?;
+    b.wait_data("phase", "incoming", T)?;
+    b.click("#answer")?;
+    let answer = wait_answer(&b)?;
+    let since = Instant::now();
+    send_answer(&a, &answer, Enc::Raw)?;
+    let times = picture_times(&a, &b, since)?;
+    wait_phase(&[&a, &b], "in-call")?;
+    for p in [&a, &b] {
+        sees_remote(p)?;
+        hears_remote(p)?;
+    }
+    // Mute, both ways: the other side shows it, and un-mute clears it.
+    for (me, other) in [(&a, &b), (&b, &a)] {
+        other.wait_data("remote-mic", "on", T)?;
+        me.click("#mic")?;
+        me.wait_data("mic", "off", T)?;
+        other.wait_data("remote-mic", "off", T)?;
+        me.click("#mic")?;
+        other.wait_data("remote-mic", "on", T)?;
+    }
+    if camera {
+        // Camera off: the callee shows the avatar instead of a frozen
+        // picture; on: the moving picture again.
+        a.click("#cam")?;
+        a.wait_data("cam", "off", T)?;
+        b.wait_data("show-avatar", "on", T)?;
+        a.click("#cam")?;
+        a.wait_data("cam", "on", T)?;
+        b.wait_data("show-avatar", "off", T)?;
+        sees_remote(&b)?;
+    }
+    // Hang-up: the caller ends through its host, the callee notices.
+    a.click("#end")?;
+    a.wait_host_call("endCall", T)?;
+    b.wait_data("phase", "ended", T)?;
+    b.wait_host_call("endCall", T)?;
+    clean(&a)?;
+    clean(&b)?;
+    Ok(times)
+}
+
+fn ours_pair(ea: Engine, eb: Engine) -> Result<()> {
+    let mut times = Vec::new();
+    for _ in 0..runs() {
+        let w = World::new(&[ea, eb])?;
+        times.push(ours_call(&w, ea, eb, ea == eb)?);
+    }
+    report(&format!("ours {} -> ours {}", ea.label(), eb.label()), &times);
+    Ok(())
+}
+
+#[test]
+fn qtwebengine_calls_qtwebengine() -> Result<()> {
+    ours_pair(Engine::QtWebEngine, Engine::QtWebEngine)
+}
+
+#[test]
+fn firefox_calls_firefox() -> Result<()> {
+    ours_pair(Engine::Firefox, Engine::Firefox)
+}
+
+#[test]
+fn chromium_calls_qtwebengine() -> Result<()> {
+    ours_pair(Engine::Chromium, Engine::QtWebEngine)
+}
+
+#[test]
+fn qtwebengine_calls_chromium() -> Result<()> {
+    ours_pair(Engine::QtWebEngine, Engine::Chromium)
+}
+
+#[test]
+fn chromium_calls_firefox() -> Result<()> {
+    ours_pair(Engine::Chromium, Engine::Firefox)
+}
+
+#[test]
+fn firefox_calls_chromium() -> Result<()> {
+    ours_pair(Engine::Firefox, Engine::Chromium)
+}
+
+#[test]
+fn firefox_calls_qtwebengine() -> Result<()> {
+    ours_pair(Engine::Firefox, Engine::QtWebEngine)
+}
+
+#[test]
+fn qtwebengine_calls_firefox() -> Result<()> {
+    ours_pair(Engine::QtWebEngine, Engine::Firefox)
+}
+
+// ---------------------------------------------------------------------------
+// Ours ↔ the deployed page, both in the same engine
+
+/// Their page's connection is up.
+fn theirs_in_call(p: &Page) -> Result<()> {
+    p.wait_for("(() => { const pc = window.__host.callPc(); return !!pc && pc.connectionState === 'connected'; })()", T)
+        .map(|_| ())
+}
+
+/// Ours calls theirs (or theirs calls ours, `ours_calls`), in `engine`.
+/// Both perceive the other; mute reaches the other side both ways; a
+/// hang-up on the caller's side ends the call on the other.
+fn theirs_call(engine: Engine, ours_calls: bool) -> Result<[Duration; 2]> {
+    let w = World::new(&[engine])?;
+    testhost::require_interop()?;
+    let (caller, callee) = if ours_calls {
+        let theirs = w.open(engine, "theirs (callee)", "/theirs.html")?;
+        let ours = w.open(engine, "ours (caller)", "/call.html#startCall")?;
+        (ours, theirs)
+    } else {
+        let ours = w.open(engine, "ours (callee)", "/call.html")?;
+        let theirs = w.open(engine, "theirs (caller)", "/theirs.html#startCall")?;
+        (theirs, ours)
+    };
+    let (ours, theirs) = if ours_calls { (&caller, &callee) } else { (&callee, &caller) };
+    let offer = wait_offer(&caller)?;
+    send_offer(&callee, &offer, true, Enc::Raw)?;
+    if ours_calls {
+        answer_on_theirs(&callee)?;
+    } else {
+        callee.wait_data("phase", "incoming", T)?;
+        callee.click("#answer")?;
+    }
+    let answer = wait_answer(&callee)?;
+    let since = Instant::now();
+    send_answer(&caller, &answer, Enc::Raw)?;
+    let times = picture_times(&caller, &callee, since)?;
+    ours.wait_data("phase", "in-call", T)?;
+    theirs_in_call(theirs)?;
+    for p in [ours, theirs] {
+        sees_remote(p)?;
+        hears_remote(p)?;
+    }
+    // Our mute reaches their page; theirs reaches our UI.
+    ours.click("#mic")?;
+    theirs.wait_for(
+        "window.__spy.log.some(l => l.startsWith('received mutedState') && l.includes('\"audioEnabled\":false'))",
+        T,
+    )?;
+    ours.click("#mic")?;
+    ours.wait_data("remote-mic", "on", T)?;
+    theirs.click("[aria-label=\"Mute microphone\"]")?;
+    ours.wait_data("remote-mic", "off", T)?;
+    theirs.click("[aria-label=\"Unmute microphone\"]")?;
+    ours.wait_data("remote-mic", "on", T)?;
+    // The caller hangs up; the other side ends or at least loses the call.
+    if ours_calls {
+        ours.click("#end")?;
+        ours.wait_host_call("endCall", T)?;
+        theirs.wait_for(
+            "['closed', 'failed', 'disconnected'].includes(window.__host.callPc().connectionState) || window.__host.calls.some(c => c.name === 'endCall')",
+            Duration::from_secs(30),
+        )?;
+    } else {
+        theirs.click("[aria-label=\"End call\"]")?;
+        ours.wait_data("phase", "ended", Duration::from_secs(15))?;
+        ours.wait_host_call("endCall", T)?;
+    }
+    clean(ours)?;
+    Ok(times)
+}
+
+fn theirs_pair(engine: Engine, ours_calls: bool) -> Result<()> {
+    let mut times = Vec::new();
+    for _ in 0..runs() {
+        times.push(theirs_call(engine, ours_calls)?);
+    }
+    let label = if ours_calls { "ours -> theirs" } else { "theirs -> ours" };
+    report(&format!("{label} in {}", engine.label()), &times);
+    Ok(())
+}
+
+#[test]
+fn firefox_ours_calls_theirs() -> Result<()> {
+    theirs_pair(Engine::Firefox, true)
+}
+
+#[test]
+fn firefox_theirs_calls_ours() -> Result<()> {
+    theirs_pair(Engine::Firefox, false)
+}
+
+#[test]
+fn qtwebengine_ours_calls_theirs() -> Result<()> {
+    theirs_pair(Engine::QtWebEngine, true)
+}
+
+#[test]
+fn qtwebengine_theirs_calls_ours() -> Result<()> {
+    theirs_pair(Engine::QtWebEngine, false)
+}
+
+// ---------------------------------------------------------------------------
+// Controls without a call
+
+/// The language from `?lang=de`, and the notice of a damaged payload
+/// (the page stays usable: no failure screen, nothing done with it).
+fn controls(engine: Engine) -> Result<()> {
+    let w = World::new(&[engine])?;
+    let de = w.open(engine, "de", "/call.html?lang=de#startCall")?;
+    de.wait_data("phase", "ringing", T)?;
+    ensure(&de, de.text("status")?.as_deref() == Some("Klingelt…"), "German status")?;
+    check(&de, "document.documentElement.lang === 'de' && document.documentElement.dir === 'ltr'", "lang=de")?;
+    check(&de, "document.getElementById('end').getAttribute('aria-label') === 'Auflegen'", "German label")?;
+    let bad = w.open(engine, "bad payload", "/call.html#acceptCall=@@@")?;
+    bad.wait_for("document.getElementById('notice').textContent.includes('damaged')", T)?;
+    ensure(&bad, bad.visible("#notice")?, "the notice is shown")?;
+    ensure(&bad, bad.data("phase")? != "failed", "a bad payload does not fail the page")?;
+    check(&bad, "window.__host.pcs === 0", "nothing was done with the bad payload")?;
+    clean(&de)?;
+    clean(&bad)
+}
+
+#[test]
+fn qtwebengine_controls() -> Result<()> {
+    controls(Engine::QtWebEngine)?;
+    // A host that sends only `'wasm-unsafe-eval'` (unknown to Chromium 87)
+    // gets the honest failure: the page says it cannot run and ends the
+    // call through the host, instead of staying blank.
+    let w = World::new(&[Engine::QtWebEngine])?;
+    let p = w.open_as_is(Engine::QtWebEngine, "wasm-unsafe-eval only", "/call.html#startCall")?;
+    p.wait_data("phase", "failed", T)?;
+    p.wait_host_call("endCall", T)?;
+    ensure(&p, p.text("status")?.unwrap_or_default().contains("cannot run here"), "says it cannot run")
+}
+
+#[test]
+fn firefox_controls() -> Result<()> {
+    controls(Engine::Firefox)
+}
+
