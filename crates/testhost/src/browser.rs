@@ -360,6 +360,8 @@ pub struct Browser {
     /// QtWebEngine: the host's stdin (one window per `open` line) and the
     /// targets already handed out.
     qt: Option<Mutex<(ChildStdin, HashSet<String>)>>,
+    /// Firefox: the version its BiDi session reported.
+    bidi_version: Option<String>,
 }
 
 impl Browser {
@@ -537,9 +539,13 @@ impl Browser {
             Some(stdin) if engine == Engine::QtWebEngine => Some(Mutex::new((stdin, HashSet::new()))),
             _ => None,
         };
-        let browser = Browser { engine, child, conn, io: Some(io), stderr: stderr_lines, dir: Some(dir), qt };
+        let mut browser =
+            Browser { engine, child, conn, io: Some(io), stderr: stderr_lines, dir: Some(dir), qt, bidi_version: None };
         if engine.protocol() == Proto::Bidi {
-            browser.call("session.new", json!({ "capabilities": { "alwaysMatch": { "unhandledPromptBehavior": "ignore" } } }))?;
+            let caps = json!({ "capabilities": { "alwaysMatch": { "unhandledPromptBehavior": "ignore" } } });
+            let s = browser.call("session.new", caps)?;
+            let c = &s["capabilities"];
+            browser.bidi_version = c["browserVersion"].as_str().map(|v| format!("{} {v}", c["browserName"].as_str().unwrap_or("")));
             browser.call("session.subscribe", json!({ "events": ["log.entryAdded"] }))?;
         }
         Ok(browser)
@@ -550,8 +556,8 @@ impl Browser {
         self.conn.call(None, method, params, CALL_TIMEOUT)
     }
 
-    /// The engine's version as it reports it (e.g. `Chrome/87.0.4280.144`,
-    /// `Firefox 153.8.0`).
+    /// The engine's version as it reports it (e.g. `QtWebEngine/5.15.13
+    /// Chrome/87.0.4280.144`, `firefox 153.8.0`).
     pub fn version(&self) -> Result<String> {
         match self.engine.protocol() {
             Proto::Cdp => {
@@ -561,13 +567,7 @@ impl Browser {
                 let qt = ua.split_whitespace().find(|w| w.starts_with("QtWebEngine/"));
                 Ok([qt, chrome].into_iter().flatten().collect::<Vec<_>>().join(" "))
             }
-            Proto::Bidi => {
-                let p = self.new_page("version", json!({}))?;
-                let ua = p.eval("navigator.userAgent")?;
-                let _ = p.close();
-                let ua = ua.as_str().unwrap_or("");
-                Ok(ua.split_whitespace().find(|w| w.starts_with("Firefox/")).unwrap_or(ua).to_string())
-            }
+            Proto::Bidi => Ok(self.bidi_version.clone().unwrap_or_default()),
         }
     }
 
