@@ -196,6 +196,33 @@ fn clean(p: &Page) -> Result<()> {
     check_clean(p)
 }
 
+/// In a call, the optional controls follow what the engine can do (the
+/// shell's feature detection): picture-in-picture only with
+/// `document.pictureInPictureEnabled`, screen sharing only with `getDisplayMedia`, the
+/// speaker choice only with `setSinkId`.
+fn offers_match_engine(p: &Page) -> Result<()> {
+    const ABLE: &str = "({ pip: !!document.pictureInPictureEnabled, \
+        screen: !!(navigator.mediaDevices && navigator.mediaDevices.getDisplayMedia), \
+        sink: 'setSinkId' in HTMLMediaElement.prototype })";
+    let able = p.eval(ABLE)?;
+    let has = |k: &str| able[k] == json!(true);
+    p.wait_data("remote-video", "on", T)?;
+    ensure(p, p.visible("#pip")? == has("pip"), &format!("the picture-in-picture button follows the engine ({able})"))?;
+    eprintln!("engines: {} can {able}", p.engine().label());
+    ensure(p, p.visible("#screen")? == has("screen"), &format!("the screen-sharing button follows the engine ({able})"))?;
+    p.click("#devices-btn")?;
+    let want = if has("sink") { "!" } else { "" };
+    let open = format!("document.getElementById('devices').hidden === false && \
+        document.querySelectorAll('#sel-mic option').length > 0 && {want}document.getElementById('row-spk').hidden");
+    if let Err(e) = p.wait_for(&open, T) {
+        let state = p.eval("({ hidden: document.getElementById('devices').hidden, mics: document.querySelectorAll('#sel-mic option').length, \
+            spk: document.getElementById('row-spk').hidden, list: navigator.mediaDevices.enumerateDevices().then(l => l.map(d => d.kind + ':' + d.deviceId.slice(0, 6))) })")?;
+        return err(format!("{e}\nthe dialog: {state}"));
+    }
+    p.click("#devices-btn")?;
+    p.wait_for("document.getElementById('devices').hidden", T).map(|_| ())
+}
+
 // ---------------------------------------------------------------------------
 // Ours ↔ ours
 
@@ -230,6 +257,9 @@ fn ours_call(w: &World, ea: Engine, eb: Engine, camera: bool) -> Result<[Duratio
         other.wait_data("remote-mic", "on", T)?;
     }
     if camera {
+        for p in [&a, &b] {
+            offers_match_engine(p)?;
+        }
         // Camera off: the callee shows the avatar instead of a frozen
         // picture; on: the moving picture again.
         a.click("#cam")?;

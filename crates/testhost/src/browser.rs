@@ -916,6 +916,12 @@ impl Page {
     /// Clicks an element the way a person would, which needs it to be
     /// shown: a hidden element is an error.
     pub fn click(&self, selector: &str) -> Result<()> {
+        // A person's click also brings the window to the front; Firefox
+        // holds back some answers (`enumerateDevices`) from a page that is
+        // not focused.
+        if self.conn.proto == Proto::Bidi {
+            self.bidi("browsingContext.activate", json!({}))?;
+        }
         let sel = serde_json::to_string(selector)?;
         let js = format!(
             "(() => {{ const e = document.querySelector({sel}); if (!e) throw new Error('no element ' + {sel}); \
