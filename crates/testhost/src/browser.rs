@@ -543,7 +543,9 @@ impl Browser {
             Browser { engine, child, conn, io: Some(io), stderr: stderr_lines, dir: Some(dir), qt, bidi_version: None };
         if engine.protocol() == Proto::Bidi {
             let caps = json!({ "capabilities": { "alwaysMatch": { "unhandledPromptBehavior": "ignore" } } });
-            let s = browser.call("session.new", caps)?;
+            // Firefox finishes starting up behind this reply: slow on a
+            // loaded machine.
+            let s = browser.conn.call(None, "session.new", caps, Duration::from_secs(60))?;
             let c = &s["capabilities"];
             browser.bidi_version = c["browserVersion"].as_str().map(|v| format!("{} {v}", c["browserName"].as_str().unwrap_or("")));
             browser.call("session.subscribe", json!({ "events": ["log.entryAdded"] }))?;
