@@ -113,20 +113,22 @@ fn remote_picture_shown() -> String {
 }
 
 /// Remote audio plays with energy: a playing, unmuted element holds a
-/// received audio track, and the received audio's energy grows (the
-/// inbound statistics' `totalAudioEnergy`, or the older per-track
-/// statistics Chromium 87 keeps it in; `audioLevel` > 0 also counts).
+/// received audio track, and the received audio is more than silence: its
+/// `totalAudioEnergy` (inbound statistics, or the per-track ones of older
+/// Chromium) grows by more than 1e-4 in 500 ms, a level of about -37 dBFS;
+/// a muted sender adds about 1e-9. (`audioLevel` is no judge: Chromium 87
+/// reports it in 16-bit units on the inbound statistics, silence reads 1.)
 const REMOTE_AUDIO_ENERGY: &str = "(async () => { const pc = window.__host.callPc(); if (!pc) return false; \
   const ids = pc.getReceivers().map(r => r.track && r.track.id).filter(Boolean); \
   const el = [...document.querySelectorAll('audio, video')].find(e => e.srcObject && !e.paused && !e.muted && e.volume > 0 && \
     e.srcObject.getAudioTracks().some(t => t.readyState === 'live' && ids.includes(t.id))); \
   if (!el) return false; \
-  const energy = async () => { let e = 0, level = 0; (await pc.getStats()).forEach(s => { \
+  const energy = async () => { let e = 0; (await pc.getStats()).forEach(s => { \
     const audio = s.kind === 'audio' || s.mediaType === 'audio'; \
-    if (audio && (s.type === 'inbound-rtp' || (s.type === 'track' && s.remoteSource))) { \
-      e = Math.max(e, s.totalAudioEnergy || 0); level = Math.max(level, s.audioLevel || 0); } }); return [e, level]; }; \
-  const [e0] = await energy(); await new Promise(res => setTimeout(res, 500)); const [e1, level] = await energy(); \
-  return e1 > e0 || level > 0; })()";
+    if (audio && (s.type === 'inbound-rtp' || (s.type === 'track' && s.remoteSource))) e = Math.max(e, s.totalAudioEnergy || 0); \
+  }); return e; }; \
+  const e0 = await energy(); await new Promise(res => setTimeout(res, 500)); \
+  return (await energy()) - e0 > 1e-4; })()";
 
 /// Waits until `p` shows the other side's moving picture.
 fn sees_remote(p: &Page) -> Result<()> {
