@@ -496,3 +496,113 @@ fn webkit_says_it_cannot_call() -> Result<()> {
     wk.wait_for("window.__host.calls.some(c => c.name === 'endCall')", T, dump)?;
     Ok(())
 }
+
+// ---------------------------------------------------------------------------
+// Pictures for the README (`cargo xtask screenshots`)
+
+/// The phases the gallery shows, in order: file stem and caption.
+const PHASES: [(&str, &str); 8] = [
+    ("incoming", "incoming call"),
+    ("ringing", "ringing"),
+    ("in-call", "in call with video"),
+    ("avatar", "camera off: the avatar"),
+    ("reconnecting", "reconnecting"),
+    ("failed", "failed (no host)"),
+    ("arabic", "Arabic, right to left"),
+    ("phone", "phone, 360×740"),
+];
+
+/// Size of every picture but the phone's.
+const SHOT: (u32, u32) = (480, 360);
+
+fn shoot(dir: &std::path::Path, engine: Engine, phase: &str, p: &Page) -> Result<()> {
+    std::thread::sleep(Duration::from_millis(600)); // let transitions settle
+    let jpeg = p.screenshot_jpeg(60)?;
+    let path = dir.join(format!("{}-{phase}.jpg", engine.label().to_lowercase()));
+    std::fs::write(&path, jpeg)?;
+    eprintln!("engines: wrote {}", path.display());
+    Ok(())
+}
+
+/// Every phase of [`PHASES`] in one engine, from a real call.
+fn screenshots_in(dir: &std::path::Path, engine: Engine) -> Result<()> {
+    let w = World::new(&[engine])?;
+    let cfg = json!({ "avatar": "/avatar" });
+    // B in a browser of its own, so that it can vanish without a word.
+    let other = Browser::launch_engine(engine)?;
+    let open = |browser: &Browser, name: &str, path: &str| -> Result<Page> {
+        let path = match engine {
+            Engine::QtWebEngine => with_query(path, "csp=chromium87"),
+            _ => path.to_string(),
+        };
+        let p = browser.new_page(name, cfg.clone())?;
+        p.set_viewport(SHOT.0, SHOT.1)?;
+        p.goto(&w.server.url(&path))?;
+        Ok(p)
+    };
+    let mine = w.browsers.first().ok_or_else(|| Error::new("no browser"))?;
+    let b = open(&other, "B", "/call.html")?;
+    let a = open(mine, "A", "/call.html#startCall")?;
+    let offer = wait_offer(&a)?;
+    a.wait_data("phase", "ringing", T)?;
+    shoot(dir, engine, "ringing", &a)?;
+    send_offer(&b, &offer, true, Enc::Raw)?;
+    b.wait_data("phase", "incoming", T)?;
+    b.wait_for("document.getElementById('avatar').naturalWidth > 0", T)?;
+    shoot(dir, engine, "incoming", &b)?;
+    b.click("#answer")?;
+    send_answer(&a, &wait_answer(&b)?, Enc::Raw)?;
+    wait_phase(&[&a, &b], "in-call")?;
+    sees_remote(&a)?;
+    shoot(dir, engine, "in-call", &a)?;
+    b.click("#cam")?;
+    a.wait_data("show-avatar", "on", T)?;
+    shoot(dir, engine, "avatar", &a)?;
+    b.click("#cam")?;
+    a.wait_data("show-avatar", "off", T)?;
+    a.set_viewport(360, 740)?;
+    sees_remote(&a)?;
+    shoot(dir, engine, "phone", &a)?;
+    a.set_viewport(SHOT.0, SHOT.1)?;
+    // The other side vanishes without a word (its browser killed; a
+    // window closing or a connection closed would say goodbye).
+    drop(b);
+    other.kill();
+    a.wait_data("phase", "reconnecting", Duration::from_secs(40))?;
+    shoot(dir, engine, "reconnecting", &a)?;
+    let ar = open(mine, "ar", "/call.html?lang=ar#startCall")?;
+    ar.wait_data("phase", "ringing", T)?;
+    shoot(dir, engine, "arabic", &ar)?;
+    // A page opened outside a messenger: no `window.calls`.
+    let bare = mine.new_page("no host", json!({}))?;
+    bare.set_viewport(SHOT.0, SHOT.1)?;
+    bare.add_init_script(
+        "Object.defineProperty(window, 'calls', { configurable: true, get: function () { return undefined; }, set: function () {} });",
+    )?;
+    let path = if engine == Engine::QtWebEngine { "/call.html?csp=chromium87#startCall" } else { "/call.html#startCall" };
+    bare.goto(&w.server.url(path))?;
+    bare.wait_data("phase", "failed", T)?;
+    shoot(dir, engine, "failed", &bare)
+}
+
+/// Writes the gallery's pictures into `$CALLS_SCREENSHOTS` (run by
+/// `cargo xtask screenshots`, which then rewrites the README's gallery).
+#[test]
+#[ignore]
+fn screenshots() -> Result<()> {
+    let Some(dir) = std::env::var_os("CALLS_SCREENSHOTS") else {
+        return err("set CALLS_SCREENSHOTS to the folder for the pictures (cargo xtask screenshots does)");
+    };
+    let dir = std::path::PathBuf::from(dir);
+    std::fs::create_dir_all(&dir)?;
+    let only = std::env::var("CALLS_SCREENSHOT_ENGINES").unwrap_or_default().to_lowercase();
+    for engine in Engine::ALL {
+        if !only.is_empty() && !only.contains(&engine.label().to_lowercase()) {
+            continue;
+        }
+        screenshots_in(&dir, engine)?;
+    }
+    let names: Vec<String> = PHASES.iter().map(|(stem, caption)| format!("{stem}\t{caption}")).collect();
+    std::fs::write(dir.join("phases.tsv"), names.join("\n") + "\n")?;
+    Ok(())
+}

@@ -643,6 +643,13 @@ impl Browser {
         }
     }
 
+    /// Ends the browser at once, as a crash or a pulled plug would: its
+    /// pages say no goodbye to their peers.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// The last lines the browser wrote to stderr.
     pub fn stderr_tail(&self, n: usize) -> String {
         let l = self.stderr.lock().map(|l| l.clone()).unwrap_or_default();
@@ -728,13 +735,13 @@ const DUMP_JS: &str = r#"(() => {
     pcs: h ? h.pcs : null, srd: h ? h.srd : null, offers: h ? h.offers : null,
     gum: h ? JSON.stringify(h.gum) : null,
     csp: h ? JSON.stringify(h.csp) : null,
-    pc: (() => {
+    pc: (() => { try {
       const pc = h && h.callPc && h.callPc();
       if (!pc) return null;
       const cands = d => d ? (d.sdp.match(/^a=candidate:.*$/gm) || []).map(l => l.split(' ')[7]).join(',') : '-';
       return 'connection ' + pc.connectionState + ', ice ' + pc.iceConnectionState + ', gathering ' + pc.iceGatheringState +
         ', local candidates [' + cands(pc.localDescription) + '], remote candidates [' + cands(pc.remoteDescription) + ']';
-    })(),
+    } catch (e) { return String(e); } })(),
     debug_route: text('debug-route'),
     debug_log: text('debug-log'),
   };
@@ -1003,6 +1010,36 @@ impl Page {
             "(() => {{ const e = document.querySelector({sel}); if (!e || e.hidden || e.closest('[hidden]')) return false; \
              const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0 && getComputedStyle(e).visibility !== 'hidden'; }})()"
         ))
+    }
+
+    /// The page's visible area in CSS pixels (as a window of that size).
+    pub fn set_viewport(&self, width: u32, height: u32) -> Result<()> {
+        match self.conn.proto {
+            Proto::Cdp => self
+                .call(
+                    "Emulation.setDeviceMetricsOverride",
+                    json!({ "width": width, "height": height, "deviceScaleFactor": 1, "mobile": false }),
+                )
+                .map(|_| ()),
+            Proto::Bidi => self
+                .bidi("browsingContext.setViewport", json!({ "viewport": { "width": width, "height": height } }))
+                .map(|_| ()),
+        }
+    }
+
+    /// A JPEG of what the page shows (`quality` 0–100).
+    pub fn screenshot_jpeg(&self, quality: u8) -> Result<Vec<u8>> {
+        let shot = match self.conn.proto {
+            Proto::Cdp => self.call("Page.captureScreenshot", json!({ "format": "jpeg", "quality": quality }))?,
+            Proto::Bidi => self.bidi(
+                "browsingContext.captureScreenshot",
+                json!({ "format": { "type": "image/jpeg", "quality": f64::from(quality) / 100.0 } }),
+            )?,
+        };
+        shot["data"]
+            .as_str()
+            .and_then(call_core::payload::base64_decode)
+            .ok_or_else(|| Error(format!("{}: the browser sent no screenshot", self.name)))
     }
 
     /// Closes this page's window (as Desktop does on `endCall`).
