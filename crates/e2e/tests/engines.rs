@@ -464,6 +464,47 @@ fn firefox_controls() -> Result<()> {
     controls(Engine::Firefox)
 }
 
+/// An engine without the optional APIs (Android's WebView has none of
+/// them, WebKitGTK no `setSinkId`), played by Chromium 87 with them removed
+/// before the page loads: the call works, the page offers neither
+/// picture-in-picture, nor screen sharing, nor a speaker choice, and
+/// nothing throws.
+#[test]
+fn qtwebengine_without_optional_apis() -> Result<()> {
+    const REMOVE: &str = "delete HTMLMediaElement.prototype.setSinkId; \
+        Object.defineProperty(Document.prototype, 'pictureInPictureEnabled', { get: () => undefined, configurable: true }); \
+        delete HTMLVideoElement.prototype.requestPictureInPicture; \
+        if (window.MediaDevices) delete MediaDevices.prototype.getDisplayMedia;";
+    let e = Engine::QtWebEngine;
+    let w = World::new(&[e])?;
+    let b = w.browsers.first().ok_or_else(|| Error::new("no browser"))?;
+    let open = |name: &str, path: &str| -> Result<Page> {
+        let p = b.new_page(&format!("{name} [{}]", e.label()), json!({}))?;
+        spy(&p)?;
+        p.add_init_script(REMOVE)?;
+        p.goto(&w.server.url(&with_query(path, "csp=chromium87")))?;
+        Ok(p)
+    };
+    let callee = open("B (callee)", "/call.html")?;
+    let caller = open("A (caller)", "/call.html#startCall")?;
+    connect(&caller, &callee)?;
+    for p in [&caller, &callee] {
+        check(p, "!('setSinkId' in HTMLMediaElement.prototype) && !document.pictureInPictureEnabled && !navigator.mediaDevices.getDisplayMedia",
+            "the APIs are gone")?;
+        sees_remote(p)?;
+        hears_remote(p)?;
+        ensure(p, !p.visible("#pip")?, "no picture-in-picture button")?;
+        ensure(p, !p.visible("#screen")?, "no screen-sharing button")?;
+        p.click("#devices-btn")?;
+        p.wait_for("document.getElementById('devices').hidden === false && \
+            document.querySelectorAll('#sel-mic option').length > 0", T)?;
+        ensure(p, !p.visible("#row-spk")?, "no speaker choice")?;
+        check(p, "window.__spy.rejections.length === 0", "nothing threw")?;
+        clean(p)?;
+    }
+    Ok(())
+}
+
 
 // ---------------------------------------------------------------------------
 // WebKit
