@@ -59,13 +59,19 @@ fn gallery(dir: &Path, phases: &str) -> String {
 
 /// `text` with the part between the markers replaced by `body`.
 fn with_gallery(text: &str, body: &str) -> Result<String> {
-    let (Some(a), Some(b)) = (text.find(BEGIN), text.find(END)) else {
-        return Err(format!("README.md has no gallery markers ({BEGIN} … {END})"));
+    replace_between(text, BEGIN, END, body)
+}
+
+/// `text` with the part between the markers `begin` and `end` replaced by
+/// `body` (the markers stay).
+pub(crate) fn replace_between(text: &str, begin: &str, end: &str, body: &str) -> Result<String> {
+    let (Some(a), Some(b)) = (text.find(begin), text.find(end)) else {
+        return Err(format!("README.md has no markers {begin} … {end}"));
     };
     if b < a {
-        return Err("README.md: the gallery's end marker comes before its beginning".into());
+        return Err(format!("README.md: {end} comes before {begin}"));
     }
-    Ok(format!("{}{BEGIN}\n{body}{}", &text[..a], &text[b..]))
+    Ok(format!("{}{begin}\n{body}{}", &text[..a], &text[b..]))
 }
 
 #[cfg(test)]

@@ -35,7 +35,9 @@ impl World {
         let mut browsers: Vec<Browser> = Vec::new();
         for &e in engines {
             if !browsers.iter().any(|b| b.engine() == e) {
-                browsers.push(Browser::launch_engine(e)?);
+                let b = Browser::launch_engine(e)?;
+                note(&format!("version\t{}\t{}", e.label(), b.version()?));
+                browsers.push(b);
             }
         }
         Ok(World { browsers, server, _permit: permit })
@@ -62,6 +64,25 @@ impl World {
         p.goto(&self.server.url(path))?;
         Ok(p)
     }
+}
+
+/// Appends a line to `$CALLS_ENGINES_REPORT` (if set), from which
+/// `cargo xtask engines` writes the README's engine tables.
+fn note(line: &str) {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let Some(path) = std::env::var_os("CALLS_ENGINES_REPORT") else { return };
+    let _held = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let file = std::fs::OpenOptions::new().create(true).append(true).open(path);
+    if let Ok(mut f) = file {
+        use std::io::Write;
+        let _ = writeln!(f, "{line}");
+    }
+}
+
+/// Notes how a test ended and passes its result on.
+fn outcome(test: &str, r: Result<()>) -> Result<()> {
+    note(&format!("result\t{test}\t{}", if r.is_ok() { "pass" } else { "FAIL" }));
+    r
 }
 
 /// `path` with `flag` added to its query (before any fragment).
@@ -125,8 +146,22 @@ fn sees_remote(p: &Page) -> Result<()> {
 /// [`e2e::wait_heard`] (any growth of the energy): under Chromium 87 a
 /// muted sender still adds about 1e-9 per second.
 fn hears_remote(p: &Page) -> Result<()> {
-    p.wait_for(REMOTE_AUDIO_ENERGY, T).map(|_| ())
+    p.wait_for(REMOTE_AUDIO_ENERGY, T).map(|_| ()).map_err(|e| {
+        let audio = p.eval(AUDIO_STATE).map(|v| v.to_string()).unwrap_or_else(|e| e.0);
+        Error(format!("{e}\nremote audio: {audio}"))
+    })
 }
+
+/// For failure messages: the media elements with audio, and the received
+/// audio's statistics.
+const AUDIO_STATE: &str = "(async () => { const pc = window.__host.callPc(); \
+  const ids = pc ? pc.getReceivers().map(r => r.track && r.track.kind + ':' + r.track.id + ':' + r.track.readyState + ':' + r.track.muted) : []; \
+  const els = [...document.querySelectorAll('audio, video')].map(e => ({ id: e.id, paused: e.paused, muted: e.muted, volume: e.volume, \
+    tracks: e.srcObject ? e.srcObject.getAudioTracks().map(t => t.id + ':' + t.readyState) : null })); \
+  const stats = []; if (pc) (await pc.getStats()).forEach(s => { if ((s.kind === 'audio' || s.mediaType === 'audio') && \
+    (s.type === 'inbound-rtp' || s.type === 'track')) stats.push(s.type + ' energy=' + s.totalAudioEnergy + ' level=' + s.audioLevel + \
+    ' packets=' + s.packetsReceived + ' samples=' + s.totalSamplesReceived + ' remote=' + s.remoteSource); }); \
+  return { receivers: ids, elements: els, stats }; })()";
 
 /// After `#onAnswer` went out (`since`): how long until each page first
 /// showed the remote picture (polled every 20 ms).
@@ -160,6 +195,12 @@ fn picture_times(a: &Page, b: &Page, since: Instant) -> Result<[Duration; 2]> {
 }
 
 fn report(label: &str, times: &[[Duration; 2]]) {
+    note(&format!(
+        "timing\t{label}\t{}\t{}\t{}",
+        median(times.iter().map(|t| t[0]).collect()).as_millis(),
+        median(times.iter().map(|t| t[1]).collect()).as_millis(),
+        times.len()
+    ));
     let ms = |i: usize| -> Vec<u128> { times.iter().map(|t| t[i].as_millis()).collect() };
     let med = |i: usize| median(times.iter().map(|t| t[i]).collect()).as_millis();
     eprintln!(
@@ -282,42 +323,42 @@ fn ours_pair(ea: Engine, eb: Engine) -> Result<()> {
 
 #[test]
 fn qtwebengine_calls_qtwebengine() -> Result<()> {
-    ours_pair(Engine::QtWebEngine, Engine::QtWebEngine)
+    outcome("qtwebengine_calls_qtwebengine", ours_pair(Engine::QtWebEngine, Engine::QtWebEngine))
 }
 
 #[test]
 fn firefox_calls_firefox() -> Result<()> {
-    ours_pair(Engine::Firefox, Engine::Firefox)
+    outcome("firefox_calls_firefox", ours_pair(Engine::Firefox, Engine::Firefox))
 }
 
 #[test]
 fn chromium_calls_qtwebengine() -> Result<()> {
-    ours_pair(Engine::Chromium, Engine::QtWebEngine)
+    outcome("chromium_calls_qtwebengine", ours_pair(Engine::Chromium, Engine::QtWebEngine))
 }
 
 #[test]
 fn qtwebengine_calls_chromium() -> Result<()> {
-    ours_pair(Engine::QtWebEngine, Engine::Chromium)
+    outcome("qtwebengine_calls_chromium", ours_pair(Engine::QtWebEngine, Engine::Chromium))
 }
 
 #[test]
 fn chromium_calls_firefox() -> Result<()> {
-    ours_pair(Engine::Chromium, Engine::Firefox)
+    outcome("chromium_calls_firefox", ours_pair(Engine::Chromium, Engine::Firefox))
 }
 
 #[test]
 fn firefox_calls_chromium() -> Result<()> {
-    ours_pair(Engine::Firefox, Engine::Chromium)
+    outcome("firefox_calls_chromium", ours_pair(Engine::Firefox, Engine::Chromium))
 }
 
 #[test]
 fn firefox_calls_qtwebengine() -> Result<()> {
-    ours_pair(Engine::Firefox, Engine::QtWebEngine)
+    outcome("firefox_calls_qtwebengine", ours_pair(Engine::Firefox, Engine::QtWebEngine))
 }
 
 #[test]
 fn qtwebengine_calls_firefox() -> Result<()> {
-    ours_pair(Engine::QtWebEngine, Engine::Firefox)
+    outcome("qtwebengine_calls_firefox", ours_pair(Engine::QtWebEngine, Engine::Firefox))
 }
 
 // ---------------------------------------------------------------------------
@@ -404,22 +445,22 @@ fn theirs_pair(engine: Engine, ours_calls: bool) -> Result<()> {
 
 #[test]
 fn firefox_ours_calls_theirs() -> Result<()> {
-    theirs_pair(Engine::Firefox, true)
+    outcome("firefox_ours_calls_theirs", theirs_pair(Engine::Firefox, true))
 }
 
 #[test]
 fn firefox_theirs_calls_ours() -> Result<()> {
-    theirs_pair(Engine::Firefox, false)
+    outcome("firefox_theirs_calls_ours", theirs_pair(Engine::Firefox, false))
 }
 
 #[test]
 fn qtwebengine_ours_calls_theirs() -> Result<()> {
-    theirs_pair(Engine::QtWebEngine, true)
+    outcome("qtwebengine_ours_calls_theirs", theirs_pair(Engine::QtWebEngine, true))
 }
 
 #[test]
 fn qtwebengine_theirs_calls_ours() -> Result<()> {
-    theirs_pair(Engine::QtWebEngine, false)
+    outcome("qtwebengine_theirs_calls_ours", theirs_pair(Engine::QtWebEngine, false))
 }
 
 // ---------------------------------------------------------------------------
@@ -448,6 +489,10 @@ fn controls(engine: Engine) -> Result<()> {
 
 #[test]
 fn qtwebengine_controls() -> Result<()> {
+    outcome("qtwebengine_controls", qtwebengine_controls_run())
+}
+
+fn qtwebengine_controls_run() -> Result<()> {
     controls(Engine::QtWebEngine)?;
     // A host that sends only `'wasm-unsafe-eval'` (unknown to Chromium 87)
     // gets the honest failure: the page says it cannot run and ends the
@@ -461,7 +506,7 @@ fn qtwebengine_controls() -> Result<()> {
 
 #[test]
 fn firefox_controls() -> Result<()> {
-    controls(Engine::Firefox)
+    outcome("firefox_controls", controls(Engine::Firefox))
 }
 
 /// An engine without the optional APIs (Android's WebView has none of
@@ -471,6 +516,10 @@ fn firefox_controls() -> Result<()> {
 /// nothing throws.
 #[test]
 fn qtwebengine_without_optional_apis() -> Result<()> {
+    outcome("qtwebengine_without_optional_apis", qtwebengine_without_optional_apis_run())
+}
+
+fn qtwebengine_without_optional_apis_run() -> Result<()> {
     const REMOVE: &str = "delete HTMLMediaElement.prototype.setSinkId; \
         Object.defineProperty(Document.prototype, 'pictureInPictureEnabled', { get: () => undefined, configurable: true }); \
         delete HTMLVideoElement.prototype.requestPictureInPicture; \
@@ -514,11 +563,16 @@ fn qtwebengine_without_optional_apis() -> Result<()> {
 /// staying blank. A call in WebKit (Tauri, WKWebView) stays untested here.
 #[test]
 fn webkit_says_it_cannot_call() -> Result<()> {
+    outcome("webkit_says_it_cannot_call", webkit_says_it_cannot_call_run())
+}
+
+fn webkit_says_it_cannot_call_run() -> Result<()> {
     testhost::require_dist()?;
     let _permit = permit();
     let server = Server::start()?;
     let wk = testhost::webkit::WebKit::launch()?;
     eprintln!("engines: WebKitGTK {}", wk.version());
+    note(&format!("version\tWebKitGTK\t{}", wk.version()));
     wk.goto(&server.url("/call.html#startCall"))?;
     let dump = "({ phase: document.documentElement.getAttribute('data-phase'), \
         status: (document.getElementById('status') || {}).textContent, notice: (document.getElementById('notice') || {}).textContent, \

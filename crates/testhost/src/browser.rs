@@ -173,6 +173,44 @@ const FIREFOX_PREFS: &[(&str, &str)] = &[
     ("browser.region.update.enabled", "false"),
 ];
 
+/// One second of chirps, a WAV file (48 kHz, mono, 16 bit) for a fake
+/// microphone that always has energy: four 80 ms bursts at different
+/// pitches, half of full scale. Bursts, not a steady tone: the browser's
+/// noise suppression takes a steady tone for noise and removes it.
+pub fn tone_wav() -> Vec<u8> {
+    const RATE: u32 = 48_000;
+    const PITCH: [f64; 4] = [600.0, 950.0, 1300.0, 800.0];
+    let samples: Vec<i16> = (0..RATE)
+        .map(|i| {
+            let t = f64::from(i) / f64::from(RATE);
+            let slot = (t * 4.0) as usize; // which quarter of the second
+            let within = t * 4.0 - (slot as f64);
+            let on = within < 0.32; // 80 ms of each 250 ms
+            let pitch = PITCH.get(slot).copied().unwrap_or(600.0);
+            // Truncation is the point: a sample is 16 bits.
+            if on { ((2.0 * std::f64::consts::PI * pitch * t).sin() * 16_000.0) as i16 } else { 0 }
+        })
+        .collect();
+    let data_len = u32::try_from(samples.len() * 2).unwrap_or(0);
+    let mut w = Vec::with_capacity(44 + samples.len() * 2);
+    w.extend_from_slice(b"RIFF");
+    w.extend_from_slice(&(36 + data_len).to_le_bytes());
+    w.extend_from_slice(b"WAVEfmt ");
+    w.extend_from_slice(&16u32.to_le_bytes()); // fmt chunk size
+    w.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    w.extend_from_slice(&1u16.to_le_bytes()); // mono
+    w.extend_from_slice(&RATE.to_le_bytes());
+    w.extend_from_slice(&(RATE * 2).to_le_bytes()); // bytes per second
+    w.extend_from_slice(&2u16.to_le_bytes()); // bytes per frame
+    w.extend_from_slice(&16u16.to_le_bytes()); // bits per sample
+    w.extend_from_slice(b"data");
+    w.extend_from_slice(&data_len.to_le_bytes());
+    for x in samples {
+        w.extend_from_slice(&x.to_le_bytes());
+    }
+    w
+}
+
 /// A free TCP port on 127.0.0.1 (QtWebEngine takes no port 0).
 fn free_port() -> Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
@@ -431,13 +469,20 @@ impl Browser {
                         py.display()
                     ));
                 }
+                // Chromium 87's fake microphone is silent for long stretches
+                // (its beeps are paced by the fake camera and shared by the
+                // pages of the process), so a page would hear nothing: chirps
+                // from a file instead.
+                let tone = dir.path().join("tone.wav");
+                std::fs::write(&tone, tone_wav())?;
+                let tone_flag = format!("--use-file-for-fake-audio-capture={}", tone.display());
                 let mut cmd = Command::new(&py);
                 cmd.arg("-c")
                     .arg(QT_HOST)
                     .env("QT_QPA_PLATFORM", "offscreen")
                     .env("QT_QUICK_BACKEND", "software")
                     .env("QTWEBENGINE_REMOTE_DEBUGGING", format!("127.0.0.1:{}", free_port()?))
-                    .env("QTWEBENGINE_CHROMIUM_FLAGS", format!("{QT_CHROMIUM_FLAGS} {}", extra.join(" ")))
+                    .env("QTWEBENGINE_CHROMIUM_FLAGS", format!("{QT_CHROMIUM_FLAGS} {tone_flag} {}", extra.join(" ")))
                     .env("XDG_RUNTIME_DIR", &path)
                     .env("HOME", &path)
                     .env("LANG", "en_US.UTF-8")
