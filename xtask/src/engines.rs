@@ -91,6 +91,7 @@ fn tables(report: &str, runs: u32, secs: u64) -> String {
         let failed: Vec<&str> = results.iter().filter(|(_, r)| *r != "pass").map(|(t, _)| *t).collect();
         let result = match (results.len(), failed.is_empty()) {
             (0, _) => "not run".to_string(),
+            (1, true) => "pass (1 test)".to_string(),
             (n, true) => format!("pass ({n} tests)"),
             (_, false) => format!("FAIL: {}", failed.join(", ")),
         };

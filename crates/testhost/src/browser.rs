@@ -609,6 +609,11 @@ impl Browser {
         match self.engine.protocol() {
             Proto::Cdp => {
                 let v = self.call("Browser.getVersion", json!({}))?;
+                // Headless Chromium's user agent hides the build number;
+                // its product name has it.
+                if self.engine == Engine::Chromium {
+                    return Ok(v["product"].as_str().unwrap_or("?").to_string());
+                }
                 let ua = v["userAgent"].as_str().unwrap_or("");
                 let chrome = ua.split_whitespace().find(|w| w.starts_with("Chrome/") || w.starts_with("HeadlessChrome/"));
                 let qt = ua.split_whitespace().find(|w| w.starts_with("QtWebEngine/"));
