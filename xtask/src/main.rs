@@ -11,15 +11,21 @@
 //! - `demo`: setup, build, then two simulated Delta Chat windows on
 //!   127.0.0.1 calling each other; `demo --core`: two real Delta Chat
 //!   accounts (the pinned core, a local relay) and the reference host.
+//! - `engines`: setup, build, then the engine matrix with every call made
+//!   three times, and the README's engine tables from that run.
+//! - `screenshots`: setup, build, then the page's phases in every engine
+//!   from real calls into `docs/screenshots/`, and the README's gallery.
 
 mod bench;
 mod dccore;
+mod engines;
 mod fuzz;
 mod b7;
 mod imports;
 mod interop;
 mod pack;
 mod package;
+mod screenshots;
 mod setup;
 mod wasmcheck;
 #[cfg(test)]
@@ -47,8 +53,10 @@ fn main() -> ExitCode {
         Some("demo") => demo(rest),
         Some("fuzz") => fuzz::seconds(rest).and_then(fuzz::run),
         Some("bench") => bench::run(rest),
+        Some("screenshots") => screenshots::run(),
+        Some("engines") => engines::run(rest),
         _ => {
-            eprintln!("usage: cargo xtask <setup|build|package|check-wasm FILE.wasm|deployed-page|test [cargo test args]|demo [--port N | --core [--relay-only]]|fuzz [SECONDS]|bench [--runs N] [--scenario IDS] [--smoke] | bench --soak [MINUTES] [--flap GAP/PERIOD]>");
+            eprintln!("usage: cargo xtask <setup|build|package|check-wasm FILE.wasm|deployed-page|test [cargo test args]|demo [--port N | --core [--relay-only]]|fuzz [SECONDS]|screenshots|engines [--runs N]|bench [--runs N] [--scenario IDS] [--smoke] | bench --soak [MINUTES] [--flap GAP/PERIOD]>");
             return ExitCode::from(2);
         }
     };

@@ -10,9 +10,22 @@ use crate::Result;
 pub(crate) const WASM_BINDGEN: &str = "0.2.130";
 
 /// Debian packages: the browser for the end-to-end tests, the TURN server
-/// they start, wasm-opt for the size of the page, and dovecot (IMAP and
-/// LMTP) for the reference host's local relay.
-const APT_PACKAGES: &[&str] = &["chromium", "coturn", "binaryen", "dovecot-imapd", "dovecot-lmtpd"];
+/// they start, wasm-opt for the size of the page, dovecot (IMAP and LMTP)
+/// for the reference host's local relay, and the other engines hosts embed
+/// (`crates/e2e/tests/engines.rs`): Firefox ESR, QtWebEngine 5.15 on
+/// Chromium 87 through PyQt5, WebKitGTK's WebDriver and the X server it
+/// draws on.
+const APT_PACKAGES: &[&str] = &[
+    "chromium",
+    "coturn",
+    "binaryen",
+    "dovecot-imapd",
+    "dovecot-lmtpd",
+    "firefox-esr",
+    "python3-pyqt5.qtwebengine",
+    "webkit2gtk-driver",
+    "xvfb",
+];
 
 fn output(cmd: &str, args: &[&str]) -> Option<String> {
     let out = Command::new(cmd).args(args).output().ok()?;
@@ -57,6 +70,30 @@ fn wasm_bindgen() -> Result {
     crate::run(Command::new("cargo").args(["install", "wasm-bindgen-cli", "--version", WASM_BINDGEN]))
 }
 
+fn env_or(var: &str, default: &str) -> String {
+    std::env::var(var).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.into())
+}
+
+/// Firefox where the tests look for it (`testhost::browser::firefox_path`).
+fn firefox() -> bool {
+    match std::env::var("FIREFOX") {
+        Ok(p) if !p.is_empty() => std::path::Path::new(&p).exists(),
+        _ => ["/usr/bin/firefox-esr", "/usr/bin/firefox"].iter().any(|p| std::path::Path::new(p).exists()),
+    }
+}
+
+/// The Python the QtWebEngine host runs on imports QtWebEngine
+/// (`testhost::browser::qt_python_path`).
+fn qtwebengine() -> bool {
+    let py = env_or("CALLS_QT_PYTHON", "/usr/bin/python3");
+    Command::new(py)
+        .args(["-c", "import PyQt5.QtWebEngineWidgets"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 fn system_packages() -> Result {
     let missing: Vec<&str> = [
         (std::path::Path::new(&chromium()).exists(), "chromium"),
@@ -64,6 +101,10 @@ fn system_packages() -> Result {
         (have("wasm-opt"), "binaryen"),
         (std::path::Path::new("/usr/sbin/dovecot").exists(), "dovecot-imapd"),
         (std::path::Path::new("/usr/lib/dovecot/lmtp").exists(), "dovecot-lmtpd"),
+        (firefox(), "firefox-esr"),
+        (qtwebengine(), "python3-pyqt5.qtwebengine"),
+        (std::path::Path::new(&env_or("WEBKIT_WEBDRIVER", "/usr/bin/WebKitWebDriver")).exists(), "webkit2gtk-driver"),
+        (std::path::Path::new("/usr/bin/Xvfb").exists() || have("Xvfb"), "xvfb"),
     ]
     .into_iter()
     .filter(|(ok, _)| !ok)
@@ -75,9 +116,11 @@ fn system_packages() -> Result {
     let is_root = output("id", &["-u"]).is_some_and(|u| u.trim() == "0");
     if !is_root || !have("apt-get") {
         return Err(format!(
-            "missing system packages; on Debian/Ubuntu run: sudo apt-get install -y {} \
-             (elsewhere: install Chromium, coturn, binaryen's wasm-opt and dovecot; \
-             set CHROMIUM to the browser binary if it is not /usr/bin/chromium)",
+            "missing system packages ({}); on Debian/Ubuntu run: sudo apt-get install -y {} \
+             (elsewhere: install Chromium, coturn, binaryen's wasm-opt, dovecot, Firefox, PyQt5 with \
+             QtWebEngine, WebKitGTK's WebKitWebDriver and Xvfb; set CHROMIUM, FIREFOX, CALLS_QT_PYTHON \
+             or WEBKIT_WEBDRIVER where they are not at Debian's paths)",
+            missing.join(" "),
             APT_PACKAGES.join(" ")
         ));
     }

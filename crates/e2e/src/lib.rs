@@ -342,9 +342,10 @@ pub fn check_one_stream(p: &Page, what: &str, sdp: &str) -> Result<()> {
 }
 
 /// [`check_one_stream`] on the call's current local description on `p`
-/// (after any renegotiation), if there is one.
+/// (after any renegotiation), if there is one. (Firefox throws on reading
+/// the description of a closed connection: after a hang-up there is none.)
 pub fn local_description_has_one_stream(p: &Page) -> Result<()> {
-    let js = "(window.__host && window.__host.callPc() && window.__host.callPc().localDescription || {}).sdp || ''";
+    let js = "(() => { try { return (window.__host && window.__host.callPc() && window.__host.callPc().localDescription || {}).sdp || ''; } catch (e) { return ''; } })()";
     match p.eval_str(js)? {
         sdp if sdp.is_empty() => Ok(()),
         sdp => check_one_stream(p, "the local description", &sdp),
@@ -407,7 +408,7 @@ pub const SPY: &str = "window.__spy = { log: [], out: [], in: [], rejections: []
 
 /// Installs [`SPY`] on `p` for every document it loads from now on.
 pub fn spy(p: &Page) -> Result<()> {
-    p.call("Page.addScriptToEvaluateOnNewDocument", serde_json::json!({ "source": SPY })).map(|_| ())
+    p.add_init_script(SPY)
 }
 
 // ---------------------------------------------------------------------------

@@ -1,15 +1,24 @@
-//! Headless Chromium and a small blocking DevTools-protocol client.
+//! The browsers the page runs in, behind one small blocking client.
 //!
-//! One websocket to the browser endpoint carries everything: pages are
-//! targets attached in flat mode, so their messages carry a `sessionId`.
-//! One I/O thread owns the socket; callers wait for their reply on a channel
-//! with a timeout. Nothing here waits without a bound.
+//! Three engines ([`Engine`]): headless Chromium and QtWebEngine (Chromium
+//! 87, as Delta Touch embeds it) speak the DevTools protocol; Firefox speaks
+//! WebDriver BiDi. Both protocols are JSON over one websocket with numbered
+//! commands and unnumbered events, so one connection type carries either,
+//! and [`Page`] offers the same few verbs (`goto`, `eval`, `wait_for`,
+//! `click`, …) on every engine: everything else is JavaScript evaluated in
+//! the page.
+//!
+//! DevTools: pages are targets attached in flat mode, so their messages
+//! carry a `sessionId`. BiDi: a page is a browsing context named in the
+//! command's parameters. One I/O thread owns the socket; callers wait for
+//! their reply on a channel with a timeout. Nothing here waits without a
+//! bound.
 
-use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
+use std::collections::{HashMap, HashSet};
+use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
@@ -71,7 +80,153 @@ pub const CHROMIUM_ARGS: &[&str] = &[
 ];
 
 // ---------------------------------------------------------------------------
+// The engines
+
+/// A browser engine the page is embedded in somewhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Engine {
+    /// Today's Chromium (Electron in Delta Chat Desktop), headless.
+    Chromium,
+    /// QtWebEngine 5.15 on Chromium 87 (Delta Touch), in a small PyQt5
+    /// host on Qt's offscreen platform.
+    QtWebEngine,
+    /// Firefox (the user's browser for Desktop's browser edition), headless.
+    Firefox,
+}
+
+impl Engine {
+    /// Every engine, in the order tables list them.
+    pub const ALL: [Engine; 3] = [Engine::Chromium, Engine::QtWebEngine, Engine::Firefox];
+
+    /// A short name for messages and tables.
+    pub fn label(self) -> &'static str {
+        match self {
+            Engine::Chromium => "Chromium",
+            Engine::QtWebEngine => "QtWebEngine",
+            Engine::Firefox => "Firefox",
+        }
+    }
+
+    fn protocol(self) -> Proto {
+        match self {
+            Engine::Chromium | Engine::QtWebEngine => Proto::Cdp,
+            Engine::Firefox => Proto::Bidi,
+        }
+    }
+}
+
+/// The Python with Debian's PyQt5 for the QtWebEngine host:
+/// `$CALLS_QT_PYTHON`, else `/usr/bin/python3` (not a `python3` on `PATH`,
+/// which may be another installation without the system's packages).
+pub fn qt_python_path() -> PathBuf {
+    match std::env::var_os("CALLS_QT_PYTHON") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => PathBuf::from("/usr/bin/python3"),
+    }
+}
+
+/// The Firefox binary: `$FIREFOX`, else `/usr/bin/firefox-esr`, else
+/// `/usr/bin/firefox`.
+pub fn firefox_path() -> PathBuf {
+    match std::env::var_os("FIREFOX") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => ["/usr/bin/firefox-esr", "/usr/bin/firefox"]
+            .into_iter()
+            .map(PathBuf::from)
+            .find(|p| p.is_file())
+            .unwrap_or_else(|| PathBuf::from("/usr/bin/firefox-esr")),
+    }
+}
+
+/// The QtWebEngine host (one window per `open` line on its stdin).
+pub const QT_HOST: &str = include_str!("engines/qt_host.py");
+
+/// Chromium switches for QtWebEngine's Chromium 87 (through
+/// `QTWEBENGINE_CHROMIUM_FLAGS`): fake camera and microphone, prompts
+/// accepted, autoplay allowed, real host candidates, no GPU.
+const QT_CHROMIUM_FLAGS: &str = "--no-sandbox --disable-gpu --use-fake-device-for-media-stream \
+--use-fake-ui-for-media-stream --autoplay-policy=no-user-gesture-required \
+--disable-features=WebRtcHideLocalIpsWithMdns --disable-background-timer-throttling \
+--disable-renderer-backgrounding --mute-audio";
+
+/// Firefox preferences (the profile's `user.js`): fake camera and
+/// microphone without a prompt, autoplay allowed, real host candidates,
+/// English, nothing fetched from the network.
+const FIREFOX_PREFS: &[(&str, &str)] = &[
+    ("media.navigator.streams.fake", "true"),
+    ("media.navigator.permission.disabled", "true"),
+    ("media.autoplay.default", "0"),
+    ("media.autoplay.blocking_policy", "0"),
+    ("media.peerconnection.ice.obfuscate_host_addresses", "false"),
+    ("intl.accept_languages", "\"en-US\""),
+    ("intl.locale.requested", "\"en-US\""),
+    ("dom.min_background_timeout_value", "4"),
+    ("browser.shell.checkDefaultBrowser", "false"),
+    ("app.update.disabledForTesting", "true"),
+    ("datareporting.policy.dataSubmissionEnabled", "false"),
+    ("toolkit.telemetry.enabled", "false"),
+    ("network.captive-portal-service.enabled", "false"),
+    ("network.connectivity-service.enabled", "false"),
+    ("services.settings.server", "\"http://127.0.0.1:9/\""),
+    ("extensions.update.enabled", "false"),
+    ("browser.safebrowsing.update.enabled", "false"),
+    ("browser.region.update.enabled", "false"),
+];
+
+/// One second of chirps, a WAV file (48 kHz, mono, 16 bit) for a fake
+/// microphone that always has energy: four 80 ms bursts at different
+/// pitches, half of full scale. Bursts, not a steady tone: the browser's
+/// noise suppression takes a steady tone for noise and removes it.
+pub fn tone_wav() -> Vec<u8> {
+    const RATE: u32 = 48_000;
+    const PITCH: [f64; 4] = [600.0, 950.0, 1300.0, 800.0];
+    let samples: Vec<i16> = (0..RATE)
+        .map(|i| {
+            let t = f64::from(i) / f64::from(RATE);
+            let slot = (t * 4.0) as usize; // which quarter of the second
+            let within = t * 4.0 - (slot as f64);
+            let on = within < 0.32; // 80 ms of each 250 ms
+            let pitch = PITCH.get(slot).copied().unwrap_or(600.0);
+            // Truncation is the point: a sample is 16 bits.
+            if on { ((2.0 * std::f64::consts::PI * pitch * t).sin() * 16_000.0) as i16 } else { 0 }
+        })
+        .collect();
+    let data_len = u32::try_from(samples.len() * 2).unwrap_or(0);
+    let mut w = Vec::with_capacity(44 + samples.len() * 2);
+    w.extend_from_slice(b"RIFF");
+    w.extend_from_slice(&(36 + data_len).to_le_bytes());
+    w.extend_from_slice(b"WAVEfmt ");
+    w.extend_from_slice(&16u32.to_le_bytes()); // fmt chunk size
+    w.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    w.extend_from_slice(&1u16.to_le_bytes()); // mono
+    w.extend_from_slice(&RATE.to_le_bytes());
+    w.extend_from_slice(&(RATE * 2).to_le_bytes()); // bytes per second
+    w.extend_from_slice(&2u16.to_le_bytes()); // bytes per frame
+    w.extend_from_slice(&16u16.to_le_bytes()); // bits per sample
+    w.extend_from_slice(b"data");
+    w.extend_from_slice(&data_len.to_le_bytes());
+    for x in samples {
+        w.extend_from_slice(&x.to_le_bytes());
+    }
+    w
+}
+
+/// A free TCP port on 127.0.0.1 (QtWebEngine takes no port 0).
+fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+// ---------------------------------------------------------------------------
 // The connection
+
+/// The wire protocol of a browser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Proto {
+    /// The Chrome DevTools protocol.
+    Cdp,
+    /// WebDriver BiDi.
+    Bidi,
+}
 
 type Pending = HashMap<u64, Sender<Value>>;
 
@@ -83,6 +238,7 @@ struct SessionLog {
 }
 
 struct Conn {
+    proto: Proto,
     out: Mutex<Sender<String>>,
     pending: Mutex<Pending>,
     sessions: Mutex<HashMap<String, SessionLog>>,
@@ -98,7 +254,7 @@ impl Conn {
         }
         let id = self.next_id.fetch_add(1, Ordering::SeqCst);
         let mut msg = json!({ "id": id, "method": method, "params": params });
-        if let Some(s) = session {
+        if let (Some(s), Proto::Cdp) = (session, self.proto) {
             msg["sessionId"] = Value::from(s);
         }
         let (tx, rx) = mpsc::channel();
@@ -111,7 +267,8 @@ impl Conn {
         match rx.recv_timeout(timeout) {
             Ok(reply) => {
                 if let Some(e) = reply.get("error") {
-                    return err(format!("{method} failed: {e}"));
+                    let detail = reply.get("message").and_then(Value::as_str).unwrap_or("");
+                    return err(format!("{method} failed: {e} {detail}"));
                 }
                 Ok(reply.get("result").cloned().unwrap_or(Value::Null))
             }
@@ -139,9 +296,16 @@ impl Conn {
             return;
         }
         let Some(method) = v.get("method").and_then(Value::as_str) else { return };
-        let session = v.get("sessionId").and_then(Value::as_str).unwrap_or("");
         let p = &v["params"];
+        let session = match self.proto {
+            Proto::Cdp => v.get("sessionId").and_then(Value::as_str).unwrap_or(""),
+            Proto::Bidi => p["source"]["context"].as_str().unwrap_or(""),
+        };
         let line = match method {
+            "log.entryAdded" => {
+                let kind = p["method"].as_str().or(p["type"].as_str()).unwrap_or("log");
+                Some(format!("{kind}.{}: {}", p["level"].as_str().unwrap_or("?"), p["text"].as_str().unwrap_or("")))
+            }
             "Runtime.consoleAPICalled" => {
                 let args: Vec<String> = p["args"]
                     .as_array()
@@ -223,13 +387,19 @@ fn io_loop(mut ws: WebSocket<TcpStream>, rx: Receiver<String>, conn: Arc<Conn>) 
 // ---------------------------------------------------------------------------
 // The browser
 
-/// A headless Chromium, killed (and its profile removed) on drop.
+/// A browser of one [`Engine`], killed (and its profile removed) on drop.
 pub struct Browser {
+    engine: Engine,
     child: Child,
     conn: Arc<Conn>,
     io: Option<JoinHandle<()>>,
     stderr: Arc<Mutex<Vec<String>>>,
     dir: Option<TempDir>,
+    /// QtWebEngine: the host's stdin (one window per `open` line) and the
+    /// targets already handed out.
+    qt: Option<Mutex<(ChildStdin, HashSet<String>)>>,
+    /// Firefox: the version its BiDi session reported.
+    bidi_version: Option<String>,
 }
 
 impl Browser {
@@ -248,36 +418,116 @@ impl Browser {
     /// Like [`Browser::launch_with`], inside a network namespace: its pages
     /// see only that namespace's interfaces (and its own 127.0.0.1).
     pub fn launch_in(netns: Option<&crate::netns::Netns>, extra: &[&str]) -> Result<Browser> {
-        Browser::start(netns, extra, true)
+        Browser::start(Engine::Chromium, netns, extra, true)
     }
 
     /// Like [`Browser::launch`], with windows on the screen (`DISPLAY`)
     /// and sound: for a person watching a demo.
     pub fn launch_visible() -> Result<Browser> {
-        Browser::start(None, &[], false)
+        Browser::start(Engine::Chromium, None, &[], false)
     }
 
-    fn start(netns: Option<&crate::netns::Netns>, extra: &[&str], headless: bool) -> Result<Browser> {
-        let bin = chromium_path();
-        if !bin.is_file() {
-            return err(format!("Chromium not found at {} (set CHROMIUM to its path)", bin.display()));
+    /// A browser of `engine` with fake camera and microphone, headless.
+    pub fn launch_engine(engine: Engine) -> Result<Browser> {
+        Browser::start(engine, None, &[], true)
+    }
+
+    /// Which engine this is.
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    fn command(engine: Engine, extra: &[&str], headless: bool, dir: &TempDir) -> Result<(Command, &'static str)> {
+        let path = dir.path().display().to_string();
+        match engine {
+            Engine::Chromium => {
+                let bin = chromium_path();
+                if !bin.is_file() {
+                    return err(format!("Chromium not found at {} (set CHROMIUM to its path)", bin.display()));
+                }
+                let shown = |a: &&&str| headless || !matches!(**a, "--headless" | "--mute-audio");
+                let mut cmd = Command::new(&bin);
+                cmd.args(CHROMIUM_ARGS.iter().filter(shown))
+                    .args(extra)
+                    .arg(format!("--user-data-dir={path}"))
+                    .arg("about:blank")
+                    .stdin(Stdio::null());
+                Ok((cmd, "DevTools listening on "))
+            }
+            Engine::QtWebEngine => {
+                let py = qt_python_path();
+                let probe = Command::new(&py)
+                    .args(["-c", "import PyQt5.QtWebEngineWidgets"])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status();
+                if !probe.is_ok_and(|s| s.success()) {
+                    return err(format!(
+                        "QtWebEngine for Python not found ({} cannot import PyQt5.QtWebEngineWidgets); \
+                         on Debian: sudo apt-get install -y python3-pyqt5.qtwebengine \
+                         (or set CALLS_QT_PYTHON to a Python that has it)",
+                        py.display()
+                    ));
+                }
+                // Chromium 87's fake microphone is silent for long stretches
+                // (its beeps are paced by the fake camera and shared by the
+                // pages of the process), so a page would hear nothing: chirps
+                // from a file instead.
+                let tone = dir.path().join("tone.wav");
+                std::fs::write(&tone, tone_wav())?;
+                let tone_flag = format!("--use-file-for-fake-audio-capture={}", tone.display());
+                let mut cmd = Command::new(&py);
+                cmd.arg("-c")
+                    .arg(QT_HOST)
+                    .env("QT_QPA_PLATFORM", "offscreen")
+                    .env("QT_QUICK_BACKEND", "software")
+                    .env("QTWEBENGINE_REMOTE_DEBUGGING", format!("127.0.0.1:{}", free_port()?))
+                    .env("QTWEBENGINE_CHROMIUM_FLAGS", format!("{QT_CHROMIUM_FLAGS} {tone_flag} {}", extra.join(" ")))
+                    .env("XDG_RUNTIME_DIR", &path)
+                    .env("HOME", &path)
+                    .env("LANG", "en_US.UTF-8")
+                    .env("LANGUAGE", "en_US")
+                    .stdin(Stdio::piped());
+                Ok((cmd, "DevTools listening on "))
+            }
+            Engine::Firefox => {
+                let bin = firefox_path();
+                if !bin.is_file() {
+                    return err(format!(
+                        "Firefox not found at {} (on Debian: sudo apt-get install -y firefox-esr; \
+                         or set FIREFOX to its path)",
+                        bin.display()
+                    ));
+                }
+                let prefs: String =
+                    FIREFOX_PREFS.iter().map(|(k, v)| format!("user_pref(\"{k}\", {v});\n")).collect();
+                std::fs::write(dir.path().join("user.js"), prefs)?;
+                let mut cmd = Command::new(&bin);
+                if headless {
+                    cmd.arg("--headless");
+                }
+                cmd.args(["--remote-debugging-port=0", "--no-remote", "--profile", &path])
+                    .args(extra)
+                    .arg("about:blank")
+                    .env("MOZ_CRASHREPORTER_DISABLE", "1")
+                    .stdin(Stdio::null());
+                Ok((cmd, "WebDriver BiDi listening on "))
+            }
         }
-        let dir = TempDir::new("testhost-chromium")?;
-        let mut cmd = Command::new(&bin);
+    }
+
+    fn start(engine: Engine, netns: Option<&crate::netns::Netns>, extra: &[&str], headless: bool) -> Result<Browser> {
+        let dir = TempDir::new(&format!("testhost-{}", engine.label().to_lowercase()))?;
+        let (mut cmd, marker) = Browser::command(engine, extra, headless, &dir)?;
         if let Some(ns) = netns {
             ns.prepare(&mut cmd);
         }
-        let shown = |a: &&&str| headless || !matches!(**a, "--headless" | "--mute-audio");
+        let name = engine.label();
         let mut child = crate::die_with_parent(&mut cmd)
-            .args(CHROMIUM_ARGS.iter().filter(shown))
-            .args(extra)
-            .arg(format!("--user-data-dir={}", dir.path().display()))
-            .arg("about:blank")
-            .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|e| Error(format!("cannot start {}: {e}", bin.display())))?;
+            .map_err(|e| Error(format!("cannot start {name}: {e}")))?;
         let stderr_lines = Arc::new(Mutex::new(Vec::new()));
         let (ws_tx, ws_rx) = mpsc::channel::<String>();
         if let Some(pipe) = child.stderr.take() {
@@ -286,7 +536,7 @@ impl Browser {
                 let mut ws_tx = Some(ws_tx);
                 for line in BufReader::new(pipe).lines() {
                     let Ok(line) = line else { break };
-                    if let Some(rest) = line.split("DevTools listening on ").nth(1) {
+                    if let Some(rest) = line.split(marker).nth(1) {
                         if let Some(tx) = ws_tx.take() {
                             let _ = tx.send(rest.trim().to_string());
                         }
@@ -303,11 +553,12 @@ impl Browser {
             let _ = child.kill();
             let _ = child.wait();
             let log = lines.lock().map(|l| l.join("\n")).unwrap_or_default();
-            err::<Browser>(format!("{msg}\nChromium's stderr:\n{log}"))
+            err::<Browser>(format!("{msg}\n{name}'s stderr:\n{log}"))
         };
         let ws_url = match ws_rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(u) if engine.protocol() == Proto::Bidi => format!("{}/session", u.trim_end_matches('/')),
             Ok(u) => u,
-            Err(_) => return fail(child, "Chromium did not print its DevTools URL within 30 s".into(), &stderr_lines),
+            Err(_) => return fail(child, format!("{name} did not print its websocket URL within 30 s"), &stderr_lines),
         };
         let ws = match netns {
             Some(ns) => ns.enter(|| connect_ws(&ws_url)),
@@ -319,6 +570,7 @@ impl Browser {
         };
         let (out_tx, out_rx) = mpsc::channel();
         let conn = Arc::new(Conn {
+            proto: engine.protocol(),
             out: Mutex::new(out_tx),
             pending: Mutex::new(HashMap::new()),
             sessions: Mutex::new(HashMap::new()),
@@ -327,34 +579,128 @@ impl Browser {
             stop: AtomicBool::new(false),
         });
         let conn2 = conn.clone();
-        let io = thread::Builder::new().name("cdp-io".into()).spawn(move || io_loop(ws, out_rx, conn2))?;
-        Ok(Browser { child, conn, io: Some(io), stderr: stderr_lines, dir: Some(dir) })
+        let io = thread::Builder::new().name("browser-io".into()).spawn(move || io_loop(ws, out_rx, conn2))?;
+        let qt = match child.stdin.take() {
+            Some(stdin) if engine == Engine::QtWebEngine => Some(Mutex::new((stdin, HashSet::new()))),
+            _ => None,
+        };
+        let mut browser =
+            Browser { engine, child, conn, io: Some(io), stderr: stderr_lines, dir: Some(dir), qt, bidi_version: None };
+        if engine.protocol() == Proto::Bidi {
+            let caps = json!({ "capabilities": { "alwaysMatch": { "unhandledPromptBehavior": "ignore" } } });
+            // Firefox finishes starting up behind this reply: slow on a
+            // loaded machine.
+            let s = browser.conn.call(None, "session.new", caps, Duration::from_secs(60))?;
+            let c = &s["capabilities"];
+            browser.bidi_version = c["browserVersion"].as_str().map(|v| format!("{} {v}", c["browserName"].as_str().unwrap_or("")));
+            browser.call("session.subscribe", json!({ "events": ["log.entryAdded"] }))?;
+        }
+        Ok(browser)
     }
 
-    /// A browser-level DevTools command.
+    /// A browser-level command (DevTools or BiDi, by the engine).
     pub fn call(&self, method: &str, params: Value) -> Result<Value> {
         self.conn.call(None, method, params, CALL_TIMEOUT)
+    }
+
+    /// The engine's version as it reports it (e.g. `QtWebEngine/5.15.13
+    /// Chrome/87.0.4280.144`, `firefox 153.8.0`).
+    pub fn version(&self) -> Result<String> {
+        match self.engine.protocol() {
+            Proto::Cdp => {
+                let v = self.call("Browser.getVersion", json!({}))?;
+                // Headless Chromium's user agent hides the build number;
+                // its product name has it.
+                if self.engine == Engine::Chromium {
+                    return Ok(v["product"].as_str().unwrap_or("?").to_string());
+                }
+                let ua = v["userAgent"].as_str().unwrap_or("");
+                let chrome = ua.split_whitespace().find(|w| w.starts_with("Chrome/") || w.starts_with("HeadlessChrome/"));
+                let qt = ua.split_whitespace().find(|w| w.starts_with("QtWebEngine/"));
+                Ok([qt, chrome].into_iter().flatten().collect::<Vec<_>>().join(" "))
+            }
+            Proto::Bidi => Ok(self.bidi_version.clone().unwrap_or_default()),
+        }
     }
 
     /// A new page (its own window) whose host shim reads `config` as
     /// `window.__hostConfig` (see `web/host-shim.js`). `name` labels it in
     /// failure messages.
     pub fn new_page(&self, name: &str, config: Value) -> Result<Page> {
-        let t = self.call("Target.createTarget", json!({ "url": "about:blank", "newWindow": true }))?;
-        let target = t["targetId"].as_str().ok_or_else(|| Error::new("createTarget: no targetId"))?.to_string();
+        let page = match self.engine {
+            Engine::Chromium => {
+                let t = self.call("Target.createTarget", json!({ "url": "about:blank", "newWindow": true }))?;
+                let target = t["targetId"].as_str().ok_or_else(|| Error::new("createTarget: no targetId"))?;
+                self.attach(name, target)?
+            }
+            Engine::QtWebEngine => {
+                let target = self.qt_window()?;
+                self.attach(name, &target)?
+            }
+            Engine::Firefox => {
+                let c = self.call("browsingContext.create", json!({ "type": "window" }))?;
+                let context = c["context"].as_str().ok_or_else(|| Error::new("browsingContext.create: no context"))?;
+                Page {
+                    conn: self.conn.clone(),
+                    session: context.to_string(),
+                    target: context.to_string(),
+                    name: name.to_string(),
+                    engine: self.engine,
+                }
+            }
+        };
+        page.add_init_script(&format!("window.__hostConfig = {};", config))?;
+        Ok(page)
+    }
+
+    fn attach(&self, name: &str, target: &str) -> Result<Page> {
         let a = self.call("Target.attachToTarget", json!({ "targetId": target, "flatten": true }))?;
         let session = a["sessionId"].as_str().ok_or_else(|| Error::new("attachToTarget: no sessionId"))?.to_string();
-        let page = Page { conn: self.conn.clone(), session, target, name: name.to_string() };
+        let page =
+            Page { conn: self.conn.clone(), session, target: target.to_string(), name: name.to_string(), engine: self.engine };
         page.call("Page.enable", json!({}))?;
         page.call("Runtime.enable", json!({}))?;
         page.call("Log.enable", json!({}))?;
         page.call("Emulation.setFocusEmulationEnabled", json!({ "enabled": true }))?;
-        let source = format!("window.__hostConfig = {};", config);
-        page.call("Page.addScriptToEvaluateOnNewDocument", json!({ "source": source }))?;
         Ok(page)
     }
 
-    /// The last lines Chromium wrote to stderr.
+    /// Asks the QtWebEngine host for a window and waits for its target.
+    fn qt_window(&self) -> Result<String> {
+        let qt = self.qt.as_ref().ok_or_else(|| Error::new("not a QtWebEngine host"))?;
+        let mut qt = qt.lock().map_err(|_| Error::new("poisoned"))?;
+        let (stdin, known) = &mut *qt;
+        stdin.write_all(b"open\n")?;
+        stdin.flush()?;
+        let deadline = Instant::now() + CALL_TIMEOUT;
+        loop {
+            let t = self.call("Target.getTargets", json!({}))?;
+            let fresh = t["targetInfos"].as_array().and_then(|a| {
+                a.iter()
+                    .filter(|i| i["type"] == "page")
+                    .filter_map(|i| i["targetId"].as_str())
+                    .find(|id| !known.contains(*id))
+                    .map(str::to_string)
+            });
+            if let Some(id) = fresh {
+                known.insert(id.clone());
+                return Ok(id);
+            }
+            if Instant::now() >= deadline {
+                return err(format!("the QtWebEngine host opened no window within {CALL_TIMEOUT:?}\n{}", self.stderr_tail(20)));
+            }
+            thread::sleep(POLL);
+        }
+    }
+
+    /// Ends the browser at once, as a crash or a pulled plug would: its
+    /// pages say no goodbye to their peers.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// The last lines the browser wrote to stderr.
     pub fn stderr_tail(&self, n: usize) -> String {
         let l = self.stderr.lock().map(|l| l.clone()).unwrap_or_default();
         l[l.len().saturating_sub(n)..].join("\n")
@@ -363,9 +709,18 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        // Politely first (flushes nothing we need, but lets Chromium take
-        // its helper processes down), then for sure.
-        let _ = self.conn.call(None, "Browser.close", json!({}), Duration::from_secs(2));
+        // Politely first (lets the browser take its helper processes
+        // down), then for sure. The QtWebEngine host quits when its stdin
+        // closes.
+        let bye = match self.engine {
+            Engine::Chromium => Some("Browser.close"),
+            Engine::QtWebEngine => None,
+            Engine::Firefox => Some("browser.close"),
+        };
+        if let Some(method) = bye {
+            let _ = self.conn.call(None, method, json!({}), Duration::from_secs(2));
+        }
+        drop(self.qt.take());
         crate::reap(&mut self.child, Duration::from_secs(3));
         self.conn.stop.store(true, Ordering::SeqCst);
         if let Some(io) = self.io.take() {
@@ -391,12 +746,14 @@ fn connect_ws(url: &str) -> Result<WebSocket<TcpStream>> {
 // ---------------------------------------------------------------------------
 // Pages
 
-/// One call window.
+/// One call window. DevTools: `session` is the attached session and
+/// `target` the target; BiDi: both are the browsing context.
 pub struct Page {
     conn: Arc<Conn>,
     session: String,
     target: String,
     name: String,
+    engine: Engine,
 }
 
 /// One recorded call into `window.calls`.
@@ -428,13 +785,13 @@ const DUMP_JS: &str = r#"(() => {
     pcs: h ? h.pcs : null, srd: h ? h.srd : null, offers: h ? h.offers : null,
     gum: h ? JSON.stringify(h.gum) : null,
     csp: h ? JSON.stringify(h.csp) : null,
-    pc: (() => {
+    pc: (() => { try {
       const pc = h && h.callPc && h.callPc();
       if (!pc) return null;
       const cands = d => d ? (d.sdp.match(/^a=candidate:.*$/gm) || []).map(l => l.split(' ')[7]).join(',') : '-';
       return 'connection ' + pc.connectionState + ', ice ' + pc.iceConnectionState + ', gathering ' + pc.iceGatheringState +
         ', local candidates [' + cands(pc.localDescription) + '], remote candidates [' + cands(pc.remoteDescription) + ']';
-    })(),
+    } catch (e) { return String(e); } })(),
     debug_route: text('debug-route'),
     debug_log: text('debug-log'),
   };
@@ -451,20 +808,56 @@ fn truthy(v: &Value) -> bool {
 }
 
 impl Page {
-    /// A DevTools command in this page's session.
+    /// A DevTools command in this page's session (Chromium engines only:
+    /// anything that must work in every engine is one of the methods below).
     pub fn call(&self, method: &str, params: Value) -> Result<Value> {
+        if self.conn.proto != Proto::Cdp {
+            return err(format!("{}: {method} is a DevTools command; {} does not speak it", self.name, self.engine.label()));
+        }
         self.conn.call(Some(&self.session), method, params, CALL_TIMEOUT)
+    }
+
+    /// A BiDi command about this page (`context` is added to `params`).
+    fn bidi(&self, method: &str, mut params: Value) -> Result<Value> {
+        params["context"] = Value::from(self.target.as_str());
+        self.conn.call(None, method, params, CALL_TIMEOUT)
     }
 
     pub fn name(&self) -> &str {
         &self.name
     }
 
+    /// The engine this page runs in.
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// Runs `source` (a script) in every document this page loads from now
+    /// on, before the document's own scripts.
+    pub fn add_init_script(&self, source: &str) -> Result<()> {
+        match self.conn.proto {
+            Proto::Cdp => self.call("Page.addScriptToEvaluateOnNewDocument", json!({ "source": source })).map(|_| ()),
+            Proto::Bidi => {
+                let f = format!("() => {{ {source}\n}}");
+                let params = json!({ "functionDeclaration": f, "contexts": [self.target] });
+                self.conn.call(None, "script.addPreloadScript", params, CALL_TIMEOUT).map(|_| ())
+            }
+        }
+    }
+
     /// Navigates and waits until the document (with the host shim) loaded.
     pub fn goto(&self, url: &str) -> Result<()> {
-        let r = self.call("Page.navigate", json!({ "url": url }))?;
-        if let Some(e) = r.get("errorText").and_then(Value::as_str).filter(|e| !e.is_empty()) {
-            return err(format!("{}: navigating to {url} failed: {e}", self.name));
+        match self.conn.proto {
+            Proto::Cdp => {
+                let r = self.call("Page.navigate", json!({ "url": url }))?;
+                if let Some(e) = r.get("errorText").and_then(Value::as_str).filter(|e| !e.is_empty()) {
+                    return err(format!("{}: navigating to {url} failed: {e}", self.name));
+                }
+            }
+            Proto::Bidi => {
+                self.bidi("browsingContext.navigate", json!({ "url": url, "wait": "interactive" }))
+                    .map_err(|e| Error(format!("{}: navigating to {url} failed: {e}", self.name)))?;
+            }
         }
         // Served call pages carry the host shim (`__host`); other pages
         // (the demo) only need to have loaded.
@@ -478,6 +871,22 @@ impl Page {
     /// Evaluates `js` (an expression; a promise is awaited) and returns its
     /// value as JSON. A thrown exception is an error.
     pub fn eval(&self, js: &str) -> Result<Value> {
+        if self.conn.proto == Proto::Bidi {
+            let r = self.bidi(
+                "script.evaluate",
+                json!({
+                    "expression": js, "target": { "context": self.target }, "awaitPromise": true,
+                    "userActivation": true, "resultOwnership": "none",
+                    "serializationOptions": { "maxObjectDepth": 32, "maxDomDepth": 0 },
+                }),
+            )?;
+            if r["type"] == "exception" {
+                let d = &r["exceptionDetails"];
+                let desc = d["text"].as_str().unwrap_or("exception");
+                return err(format!("{}: evaluating `{}` threw: {desc}", self.name, short(js)));
+            }
+            return Ok(from_remote(&r["result"]));
+        }
         let r = self.call(
             "Runtime.evaluate",
             json!({ "expression": js, "returnByValue": true, "awaitPromise": true, "userGesture": true }),
@@ -566,6 +975,12 @@ impl Page {
     /// Clicks an element the way a person would, which needs it to be
     /// shown: a hidden element is an error.
     pub fn click(&self, selector: &str) -> Result<()> {
+        // A person's click also brings the window to the front; Firefox
+        // holds back some answers (`enumerateDevices`) from a page that is
+        // not focused.
+        if self.conn.proto == Proto::Bidi {
+            self.bidi("browsingContext.activate", json!({}))?;
+        }
         let sel = serde_json::to_string(selector)?;
         let js = format!(
             "(() => {{ const e = document.querySelector({sel}); if (!e) throw new Error('no element ' + {sel}); \
@@ -647,9 +1062,84 @@ impl Page {
         ))
     }
 
+    /// The page's visible area in CSS pixels (as a window of that size).
+    pub fn set_viewport(&self, width: u32, height: u32) -> Result<()> {
+        match self.conn.proto {
+            Proto::Cdp => self
+                .call(
+                    "Emulation.setDeviceMetricsOverride",
+                    json!({ "width": width, "height": height, "deviceScaleFactor": 1, "mobile": false }),
+                )
+                .map(|_| ()),
+            Proto::Bidi => self
+                .bidi("browsingContext.setViewport", json!({ "viewport": { "width": width, "height": height } }))
+                .map(|_| ()),
+        }
+    }
+
+    /// A JPEG of what the page shows (`quality` 0–100).
+    pub fn screenshot_jpeg(&self, quality: u8) -> Result<Vec<u8>> {
+        let shot = match self.conn.proto {
+            Proto::Cdp => self.call("Page.captureScreenshot", json!({ "format": "jpeg", "quality": quality }))?,
+            Proto::Bidi => self.bidi(
+                "browsingContext.captureScreenshot",
+                json!({ "format": { "type": "image/jpeg", "quality": f64::from(quality) / 100.0 } }),
+            )?,
+        };
+        shot["data"]
+            .as_str()
+            .and_then(call_core::payload::base64_decode)
+            .ok_or_else(|| Error(format!("{}: the browser sent no screenshot", self.name)))
+    }
+
     /// Closes this page's window (as Desktop does on `endCall`).
     pub fn close(self) -> Result<()> {
-        self.conn.call(None, "Target.closeTarget", json!({ "targetId": self.target }), CALL_TIMEOUT).map(|_| ())
+        match self.engine {
+            Engine::Chromium => {
+                self.conn.call(None, "Target.closeTarget", json!({ "targetId": self.target }), CALL_TIMEOUT).map(|_| ())
+            }
+            // QtWebEngine cannot close a target on request: the window stays,
+            // without the page.
+            Engine::QtWebEngine => self.call("Page.navigate", json!({ "url": "about:blank" })).map(|_| ()),
+            Engine::Firefox => self.bidi("browsingContext.close", json!({})).map(|_| ()),
+        }
+    }
+}
+
+/// A BiDi remote value as plain JSON (what DevTools' `returnByValue`
+/// gives): objects and maps become objects, arrays and sets arrays;
+/// values JSON has no form for (undefined, NaN, functions, nodes) become
+/// `null`.
+fn from_remote(v: &Value) -> Value {
+    let inner = &v["value"];
+    match v["type"].as_str().unwrap_or("") {
+        "string" | "boolean" => inner.clone(),
+        "number" => match inner {
+            Value::Number(_) => inner.clone(),
+            Value::String(s) if s == "-0" => json!(0),
+            _ => Value::Null,
+        },
+        "bigint" => inner.as_str().and_then(|s| s.parse::<i64>().ok()).map(Value::from).unwrap_or(Value::Null),
+        "date" | "regexp" => inner.clone(),
+        "array" | "set" => Value::Array(inner.as_array().map(|a| a.iter().map(from_remote).collect()).unwrap_or_default()),
+        "object" | "map" => {
+            let mut m = serde_json::Map::new();
+            for pair in inner.as_array().into_iter().flatten() {
+                let key = match &pair[0] {
+                    Value::String(k) => k.clone(),
+                    k => match from_remote(k) {
+                        Value::String(k) => k,
+                        k => k.to_string(),
+                    },
+                };
+                m.insert(key, from_remote(&pair[1]));
+            }
+            Value::Object(m)
+        }
+        // An empty object of a class (e.g. a DOM node) is still truthy.
+        "node" | "window" | "error" | "promise" | "function" | "weakmap" | "weakset" | "generator" | "proxy"
+        | "typedarray" | "arraybuffer" | "nodelist" | "htmlcollection" => json!({}),
+        _ => Value::Null,
     }
 }
 

@@ -20,6 +20,7 @@ pub mod netns;
 pub mod relay;
 pub mod server;
 pub mod turn;
+pub mod webkit;
 
 pub use browser::{Browser, Page};
 pub use server::Server;

@@ -230,11 +230,20 @@ fn route(target: &str, cfg: &ServerConfig) -> Response {
 /// nothing else (styles are blocked: the page must still work).
 pub const STRICT_CSP: &str = "default-src 'none'; script-src 'unsafe-inline' 'wasm-unsafe-eval'";
 
-/// `?csp=strict` and `?csp=desktop` choose another policy for a call page
-/// (the page ignores the unknown flag); default [`PAGE_CSP`].
+/// [`PAGE_CSP`] for a host on Chromium before 97 (QtWebEngine 5.15 in
+/// Delta Touch), which does not know `'wasm-unsafe-eval'` and needs
+/// `'unsafe-eval'` to compile WebAssembly (INTEGRATING.md).
+pub const CHROMIUM87_CSP: &str = "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; \
+style-src 'unsafe-inline'; img-src data: 'self'; media-src 'self' blob: mediastream:";
+
+/// `?csp=strict`, `?csp=desktop` and `?csp=chromium87` choose another
+/// policy for a call page (the page ignores the unknown flag); default
+/// [`PAGE_CSP`].
 fn csp_for(query: &str) -> &'static str {
     if query.split('&').any(|q| q == "csp=strict") {
         STRICT_CSP
+    } else if query.split('&').any(|q| q == "csp=chromium87") {
+        CHROMIUM87_CSP
     } else if query.split('&').any(|q| q == "csp=desktop") {
         DESKTOP_CSP
     } else {
