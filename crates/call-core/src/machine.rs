@@ -1278,7 +1278,8 @@ impl Call {
             ringback: p == Phase::Ringing,
             clock: live_stage.map(|l| l.connected_at),
             devices: live && self.local.devices_open(),
-            switch_camera: self.local.cameras() >= 2,
+            // Not on the prompt: nothing is captured there.
+            switch_camera: !prompt && self.local.cameras() >= 2,
             end_label: match p {
                 Phase::Incoming => Msg::Decline,
                 Phase::NotReceived => Msg::Close,

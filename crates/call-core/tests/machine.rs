@@ -775,6 +775,8 @@ fn prompt_camera_toggle_is_absent_without_a_camera_or_with_video_disabled() {
     assert_eq!(s.view(), prompt_view_no_camera(), "an absent toggle cannot be pressed (V)");
     s.feed(Input::CameraPresent(true));
     assert_eq!(s.view(), prompt_view(), "a camera appeared (plugged in)");
+    s.feed(Input::Cameras(vec!["a".into(), "b".into()]));
+    assert_eq!(s.view(), prompt_view(), "no switch camera: nothing is captured on the prompt");
 
     let mut s = callee_prompt("?disableVideoCompletely");
     assert_eq!(s.view(), prompt_view_no_camera());

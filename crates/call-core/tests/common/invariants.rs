@@ -186,6 +186,7 @@ pub fn check_view(v: &View, flags: Flags) -> Result<(), String> {
     let prompt = p == Phase::Incoming;
     ensure!(live || prompt || (v.mic == Dev::None && v.cam == Dev::None), "device controls outside a call: {v:?}");
     ensure!(!prompt || v.mic != Dev::None, "no microphone toggle on the prompt: {v:?}");
+    ensure!(!prompt || !v.switch_camera, "switch camera on the prompt: {v:?}");
     ensure!((v.end_label == Msg::Close) == (p == Phase::NotReceived), "Close label: {v:?}");
     ensure!(!v.remote_video || in_call, "remote video outside a call: {v:?}");
     ensure!(!in_call || v.avatar != v.remote_video, "avatar and remote video: {v:?}");
