@@ -160,10 +160,12 @@ fn prompt_order_ltr_and_rtl() -> Result<()> {
                 problems.push(format!("[{at}] the microphone {mic:?} is not before the camera {cam:?}"));
             }
             let upright = h > w;
-            if upright && !(mic.1 < decline.1 && (mic.1 - cam.1).abs() < 1.0 && (decline.1 - ans.1).abs() < 1.0) {
+            let row_above = mic.1 < decline.1 && (mic.1 - cam.1).abs() < 1.0 && (decline.1 - ans.1).abs() < 1.0;
+            let one_row = before(cam, decline) && (mic.1 - ans.1).abs() < 1.0;
+            if upright && !row_above {
                 problems.push(format!("[{at}] the toggles are not a row above Decline and Answer: {mic:?} {cam:?} {decline:?} {ans:?}"));
             }
-            if !upright && !(before(cam, decline) && (mic.1 - ans.1).abs() < 1.0) {
+            if !upright && !one_row {
                 problems.push(format!("[{at}] not one row: toggles, Decline, Answer: {mic:?} {cam:?} {decline:?} {ans:?}"));
             }
         }
