@@ -226,3 +226,25 @@ fn damaged_offer_close_ends_once() -> Result<()> {
     ensure(&p, p.visible("#answer")?, "the prompt replaced it")?;
     check_clean(&p)
 }
+
+/// The flags on the prompt: `disableVideoCompletely` leaves no camera
+/// toggle; `noOutgoingVideoInitially` starts it off (pressed).
+#[test]
+fn flags_shape_the_toggles() -> Result<()> {
+    let env = Env::new()?;
+    let prompt = |name: &str, query: &str| {
+        env.open(name, json!({}), &format!("/call.html?{query}#offerIncomingCall={}", payload(DUMMY_OFFER, Enc::Raw)))
+    };
+    let p = prompt("video disabled", "disableVideoCompletely")?;
+    p.wait_data("phase", "incoming", T)?;
+    p.wait_for("document.getElementById('mic').getClientRects().length > 0", T)?;
+    // The device list (a camera exists: Chromium's fake one) comes soon
+    // after the start; the toggle must still be absent after it.
+    std::thread::sleep(Duration::from_secs(1));
+    ensure(&p, !p.visible("#cam")?, "no camera toggle with disableVideoCompletely")?;
+    let q = prompt("audio call", "noOutgoingVideoInitially")?;
+    q.wait_for("document.getElementById('cam').getClientRects().length > 0", T)?;
+    ensure(&q, q.data("cam")? == "off" && q.attr("#cam", "aria-pressed")?.as_deref() == Some("true"), "the camera toggle starts off")?;
+    ensure(&q, q.data("mic")? == "on", "the microphone toggle starts on")?;
+    check(&q, "window.__host.gum.length === 0 && window.__host.pcs === 0", "nothing opened")
+}
