@@ -153,7 +153,6 @@ impl Harness {
     fn feed(&mut self, input: Input) {
         self.trace.push(format!("{:>8} {}", self.now, short(&input)));
         let before = self.call.view();
-        let flags = self.call.flags();
         let mut reneg_set = false;
         // What the shell does with the input (before the machine sees it).
         match &input {
@@ -196,6 +195,9 @@ impl Harness {
         }
         let fired = input == Input::Timeout && self.held_offer.is_some_and(|at| self.now >= at);
         self.call.handle(self.now, input.clone());
+        // After the input: `Started` sets the flags, and the connection may
+        // be made in the same step (a host without getIceServers).
+        let flags = self.call.flags();
         let mut effects = Vec::new();
         while let Some(e) = self.call.poll_effect() {
             effects.push(e);
