@@ -373,7 +373,7 @@ impl Call {
 
     /// Every pending deadline and what it is for.
     pub fn deadlines(&self) -> impl Iterator<Item = (Wake, u64)> {
-        let before_peer = matches!(self.stage, Stage::Idle | Stage::Prompt { .. } | Stage::Preparing(_));
+        let before_peer = matches!(self.stage, Stage::Idle | Stage::NotReceived | Stage::Prompt { .. } | Stage::Preparing(_));
         let servers = match self.servers {
             Some(Servers::Waiting { until }) if before_peer => Some((Wake::IceServers, until)),
             _ => None,
@@ -409,6 +409,7 @@ impl Call {
     pub fn phase(&self) -> Phase {
         match &self.stage {
             Stage::Idle => Phase::Idle,
+            Stage::NotReceived => Phase::NotReceived,
             Stage::Prompt { .. } => Phase::Incoming,
             Stage::Preparing(_) => Phase::Connecting,
             Stage::Setup(s) => match s.step {
@@ -507,6 +508,7 @@ impl Call {
             return self.log("ignored a second start");
         }
         self.flags = parse_flags(search);
+        self.local.set_start_cam(!self.flags.no_outgoing_video_initially);
         self.host = host;
         if !host.present {
             // No host: nothing to close and nobody to tell.
@@ -542,18 +544,25 @@ impl Call {
     }
 
     fn command(&mut self, now: u64, c: Command) {
+        // No call under way: a damaged incoming offer is a screen of its
+        // own, so that the person is not left with an empty page.
+        let free = matches!(self.stage, Stage::Idle | Stage::NotReceived);
         match (&self.stage, c) {
-            (Stage::Idle, Command::StartCall) => self.prepare(now, Side::Caller),
+            (Stage::Idle | Stage::NotReceived, Command::StartCall) => self.prepare(now, Side::Caller),
             (_, Command::StartCall) => self.log("ignored #startCall: a call is already under way"),
-            (Stage::Idle | Stage::Prompt { .. }, Command::OfferIncomingCall(p)) => {
-                if let Some(offer) = self.decode(&p) {
+            (Stage::Idle | Stage::NotReceived | Stage::Prompt { .. }, Command::OfferIncomingCall(p)) => {
+                match self.decode(&p) {
                     // A new command replaces a pending prompt.
-                    self.stage = Stage::Prompt { offer };
+                    Some(offer) => self.stage = Stage::Prompt { offer },
+                    None if free => self.stage = Stage::NotReceived,
+                    None => {}
                 }
             }
-            (Stage::Idle | Stage::Prompt { .. }, Command::AcceptCall(p)) => {
-                if let Some(offer) = self.decode(&p) {
-                    self.prepare(now, Side::Callee { offer });
+            (Stage::Idle | Stage::NotReceived | Stage::Prompt { .. }, Command::AcceptCall(p)) => {
+                match self.decode(&p) {
+                    Some(offer) => self.prepare(now, Side::Callee { offer }),
+                    None if free => self.stage = Stage::NotReceived,
+                    None => {}
                 }
             }
             (_, Command::OfferIncomingCall(_) | Command::AcceptCall(_)) => {
@@ -601,7 +610,8 @@ impl Call {
         // The connection first: the browser starts the description before
         // it spends its time on starting the camera.
         self.create_peer(now);
-        let video = !self.flags.no_outgoing_video_initially && !self.flags.disable_video_completely;
+        // The person's choice on the prompt (else the flag's default).
+        let video = self.local.start().cam && !self.flags.disable_video_completely;
         if let Some(video) = self.local.request(video) {
             self.out(Effect::AcquireMedia { video });
         }
@@ -652,7 +662,7 @@ impl Call {
     fn ice_servers(&mut self, now: u64, r: Result<String, ()>) {
         // Once the peer exists the list can no longer matter; before that a
         // good list replaces the empty one the timeout put in place.
-        let before_peer = matches!(self.stage, Stage::Idle | Stage::Prompt { .. } | Stage::Preparing(_));
+        let before_peer = matches!(self.stage, Stage::Idle | Stage::NotReceived | Stage::Prompt { .. } | Stage::Preparing(_));
         let have = matches!(self.servers, Some(Servers::Ready(_)));
         if !before_peer || (have && r.is_err()) {
             return;
@@ -1103,7 +1113,13 @@ impl Call {
             }
             // Not before any call exists (a stray Shift+E on an idle page).
             (Stage::Idle, Button::End) => {}
+            // Close on the screen of a damaged offer.
+            (Stage::NotReceived, Button::End) => self.end(Msg::CallNotReceived),
             (_, Button::End) => self.end(Msg::CallEnded),
+            // The prompt's toggles: a choice for the start of the call; no
+            // device is opened before Answer.
+            (Stage::Prompt { .. }, Button::Mic) => self.local.toggle_start_mic(),
+            (Stage::Prompt { .. }, Button::Cam) => self.local.toggle_start_cam(video_allowed),
             (_, Button::Mic) => {
                 if let Some(on) = self.local.toggle_mic() {
                     self.out(Effect::SetMic(on));
@@ -1214,6 +1230,8 @@ impl Call {
         let (status, notice) = match &self.stage {
             Stage::Over(Over { outcome: Outcome::Ended(why), .. }) => (Some(*why), None),
             Stage::Over(Over { outcome: Outcome::Failed { why, .. }, .. }) => (Some(Msg::CallFailed), Some(*why)),
+            // The status says it; the notice's "ignored" would only confuse.
+            Stage::NotReceived => (Some(Msg::CallNotReceived), None),
             _ => {
                 let status = match p {
                     Phase::Incoming => Some(Msg::IncomingCall),
@@ -1232,18 +1250,23 @@ impl Call {
             && link.is_some_and(|l| l.remote_video)
             && remote_muted.is_none_or(|m| m.video_enabled);
         let quality = live_stage.and_then(|l| l.quality);
-        let (mic, cam) = (self.local.mic(), self.local.cam());
+        let prompt = p == Phase::Incoming;
+        // On the prompt the toggles show the person's choice, in the call
+        // what the capture does.
+        let (mic, cam) =
+            if prompt { self.local.prompt_controls(video_allowed) } else { (self.local.mic(), self.local.cam()) };
         View {
             phase: p,
             status,
             notice,
             answer: p == Phase::Incoming,
             end: p != Phase::Idle && notice != Some(Msg::NoHost),
-            mic: if live { mic } else { Dev::None },
-            cam: if live && self.local.cam_available(video_allowed) { cam } else { Dev::None },
+            mic: if live || prompt { mic } else { Dev::None },
+            cam: if prompt || (live && self.local.cam_available(video_allowed)) { cam } else { Dev::None },
             remote_video,
             remote_mic: remote_muted.map(|m| m.audio_enabled),
-            avatar: matches!(p, Phase::Incoming | Phase::Ringing | Phase::Connecting) || (in_call && !remote_video),
+            avatar: matches!(p, Phase::Incoming | Phase::NotReceived | Phase::Ringing | Phase::Connecting)
+                || (in_call && !remote_video),
             route: live_stage.map_or(Route::Unknown, |l| l.link.route),
             quality,
             details: live_stage.is_some_and(|l| l.details) && quality.is_some(),
@@ -1255,8 +1278,13 @@ impl Call {
             ringback: p == Phase::Ringing,
             clock: live_stage.map(|l| l.connected_at),
             devices: live && self.local.devices_open(),
-            switch_camera: self.local.cameras() >= 2,
-            end_label: if p == Phase::Incoming { Msg::Decline } else { Msg::EndCall },
+            // Not on the prompt: nothing is captured there.
+            switch_camera: !prompt && self.local.cameras() >= 2,
+            end_label: match p {
+                Phase::Incoming => Msg::Decline,
+                Phase::NotReceived => Msg::Close,
+                _ => Msg::EndCall,
+            },
             mic_label: if mic == Dev::On { Msg::MuteMic } else { Msg::UnmuteMic },
             cam_label: if cam == Dev::On { Msg::CameraOff } else { Msg::CameraOn },
         }

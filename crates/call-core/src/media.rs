@@ -49,6 +49,17 @@ pub struct Local {
     picked_camera: Option<String>,
     /// The device dialog is open.
     devices_open: bool,
+    /// What the person chose for the start of the call (on the prompt):
+    /// the microphone on, the camera on. A choice, not a device: nothing
+    /// is opened before the call is answered.
+    start: Choice,
+}
+
+/// The person's choice for the start of the call, made on the prompt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Choice {
+    pub mic: bool,
+    pub cam: bool,
 }
 
 impl Default for Local {
@@ -63,6 +74,7 @@ impl Default for Local {
             cameras: Vec::new(),
             picked_camera: None,
             devices_open: false,
+            start: Choice { mic: true, cam: true },
         }
     }
 }
@@ -91,6 +103,37 @@ impl Local {
     /// Media has been captured (or given up on): the call can go on.
     pub fn ready(&self) -> bool {
         matches!(self.capture, Capture::Done(_))
+    }
+
+    /// The choice for the start of the call.
+    pub fn start(&self) -> Choice {
+        self.start
+    }
+
+    /// Sets where the camera's choice starts (`noOutgoingVideoInitially`:
+    /// off).
+    pub fn set_start_cam(&mut self, on: bool) {
+        self.start.cam = on;
+    }
+
+    /// The prompt's microphone toggle.
+    pub fn toggle_start_mic(&mut self) {
+        self.start.mic = !self.start.mic;
+    }
+
+    /// The prompt's camera toggle, where it exists (`prompt_controls`).
+    pub fn toggle_start_cam(&mut self, video_allowed: bool) {
+        if self.camera_present && video_allowed {
+            self.start.cam = !self.start.cam;
+        }
+    }
+
+    /// What the prompt's toggles show: the choice, and no camera toggle
+    /// without a camera or with video disabled.
+    pub fn prompt_controls(&self, video_allowed: bool) -> (Dev, Dev) {
+        let dev = |on: bool| if on { Dev::On } else { Dev::Off };
+        let cam = if self.camera_present && video_allowed { dev(self.start.cam) } else { Dev::None };
+        (dev(self.start.mic), cam)
     }
 
     /// Asks for the microphone, and the camera if `video`; `None` if the
@@ -133,7 +176,13 @@ impl Local {
 
     fn set(&mut self, m: Media) {
         self.capture = Capture::Done(m);
-        self.mic = if m.audio { Dev::On } else { Dev::None };
+        // Chosen off on the prompt: the track starts disabled (the call's
+        // `SetMic(false)`), the control shows it muted.
+        self.mic = match (m.audio, self.start.mic) {
+            (false, _) => Dev::None,
+            (true, true) => Dev::On,
+            (true, false) => Dev::Off,
+        };
         self.cam = if m.video { Dev::On } else { Dev::Off };
         if m.video {
             self.camera_present = true;
@@ -246,6 +295,26 @@ mod tests {
         assert_eq!(l.result(Ok(Media { audio: false, video: true })), Outcome::Ready(Some(Msg::NoMicrophone)));
         assert!(l.cam_available(true), "a camera delivered: it exists");
         assert!(!l.cam_available(false), "not with video disabled");
+    }
+
+    #[test]
+    fn the_prompt_choice_is_kept_for_the_start_of_the_call() {
+        let mut l = Local::default();
+        assert_eq!(l.prompt_controls(true), (Dev::On, Dev::None), "no camera known: no camera toggle");
+        l.toggle_start_cam(true);
+        assert!(l.start().cam, "an absent toggle changes nothing");
+        l.set_camera_present(true);
+        assert_eq!(l.prompt_controls(false), (Dev::On, Dev::None), "video disabled: no camera toggle");
+        l.toggle_start_mic();
+        l.toggle_start_cam(true);
+        assert_eq!(l.prompt_controls(true), (Dev::Off, Dev::Off));
+        assert_eq!((l.mic(), l.cam()), (Dev::None, Dev::None), "nothing captured");
+        l.request(l.start().cam);
+        assert_eq!(l.capture(), Capture::Asking { video: false });
+        assert_eq!(l.result(Ok(Media { audio: true, video: false })), Outcome::Ready(None));
+        assert_eq!((l.mic(), l.cam()), (Dev::Off, Dev::Off), "muted, the camera off and can be turned on");
+        assert!(!l.muted_state().audio_enabled);
+        assert_eq!(l.toggle_mic(), Some(true), "unmuting works as in any call");
     }
 
     #[test]

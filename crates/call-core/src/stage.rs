@@ -5,6 +5,7 @@
 //!
 //! ```text
 //! Idle ──#offerIncomingCall──▶ Prompt ──Answer──┐
+//!  │ ▲ (a damaged offer: NotReceived, then as Idle)
 //!  │                                            ▼
 //!  └──────────#startCall / #acceptCall────▶ Preparing (servers; media in parallel)
 //!                                               │ peer created
@@ -31,6 +32,10 @@ use crate::view::Route;
 pub enum Stage {
     /// Loaded, no command yet.
     Idle,
+    /// An incoming offer came damaged (not base64, not an SDP) while no
+    /// call was under way: the person is told, with a way out; a later
+    /// valid command replaces it as it would replace `Idle`.
+    NotReceived,
     /// The incoming-call prompt; the offer is not touched before Answer.
     Prompt { offer: String },
     /// A call was asked for; waiting for the ICE servers before the peer

@@ -19,6 +19,8 @@ pub enum Msg {
     /// channel 3: it may have failed rather than hung up.
     ConnectionClosed,
     CallFailed,
+    /// An incoming offer came damaged.
+    CallNotReceived,
     // notices
     BadPayload(PayloadError),
     IceServersUnavailable,
@@ -37,6 +39,8 @@ pub enum Msg {
     // button labels
     Answer,
     Decline,
+    /// Closes the screen of a damaged offer.
+    Close,
     EndCall,
     MuteMic,
     UnmuteMic,
@@ -57,6 +61,7 @@ impl Msg {
             Msg::PeerHungUp => "peer_hung_up",
             Msg::ConnectionClosed => "connection_closed",
             Msg::CallFailed => "call_failed",
+            Msg::CallNotReceived => "call_not_received",
             // One sentence for a person; the log says which check failed.
             Msg::BadPayload(_) => "bad_payload",
             Msg::IceServersUnavailable => "ice_servers_unavailable",
@@ -74,6 +79,7 @@ impl Msg {
             Msg::Crashed => "crashed",
             Msg::Answer => "answer",
             Msg::Decline => "decline",
+            Msg::Close => "close",
             Msg::EndCall => "end_call",
             Msg::MuteMic => "mute_mic",
             Msg::UnmuteMic => "unmute_mic",
@@ -102,12 +108,12 @@ mod tests {
     use std::vec::Vec;
 
     /// Every message once (`BadPayload` with one of its reasons).
-    const ALL: [Msg; 30] = [
+    const ALL: [Msg; 32] = [
         Msg::IncomingCall, Msg::Connecting, Msg::Ringing, Msg::InCall, Msg::Reconnecting, Msg::CallEnded,
-        Msg::PeerHungUp, Msg::ConnectionClosed, Msg::CallFailed, Msg::BadPayload(PayloadError::NotSdp), Msg::IceServersUnavailable,
+        Msg::PeerHungUp, Msg::ConnectionClosed, Msg::CallFailed, Msg::CallNotReceived, Msg::BadPayload(PayloadError::NotSdp), Msg::IceServersUnavailable,
         Msg::SomeIceServersIgnored, Msg::CameraUnavailable, Msg::NoMicrophone, Msg::NoMedia, Msg::NoHost,
         Msg::HostIncomplete, Msg::NoWebRtc, Msg::SetupFailed, Msg::AnswerRejected, Msg::ConnectFailed,
-        Msg::ConnectionLost, Msg::Crashed, Msg::Answer, Msg::Decline, Msg::EndCall, Msg::MuteMic,
+        Msg::ConnectionLost, Msg::Crashed, Msg::Answer, Msg::Decline, Msg::Close, Msg::EndCall, Msg::MuteMic,
         Msg::UnmuteMic, Msg::CameraOff, Msg::CameraOn,
     ];
 

@@ -12,6 +12,8 @@ pub enum Phase {
     Idle,
     /// The incoming-call prompt.
     Incoming,
+    /// An incoming offer came damaged: said so, with a Close button.
+    NotReceived,
     Connecting,
     /// The offer went out; waiting for the callee.
     Ringing,
@@ -27,6 +29,7 @@ impl Phase {
         match self {
             Phase::Idle => "idle",
             Phase::Incoming => "incoming",
+            Phase::NotReceived => "not-received",
             Phase::Connecting => "connecting",
             Phase::Ringing => "ringing",
             Phase::InCall => "in-call",

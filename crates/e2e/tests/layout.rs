@@ -1,6 +1,7 @@
 //! The layout on phones and in narrow windows (issue "On a phone the
-//! controls collide"). Every phase (the prompt, ringing, a call with every
-//! optional control, reconnecting, failed) is reached once and then
+//! controls collide"). Every phase (the prompt with its toggles, the
+//! damaged offer's screen, ringing, a call with every optional control,
+//! reconnecting, failed) is reached once and then
 //! measured at phone sizes, portrait and landscape, with touch emulation
 //! and without (a narrow desktop window), in English, in Arabic (mirrored)
 //! and in the language with the longest visible texts (then also with
@@ -295,10 +296,18 @@ fn phases(lang: &str, all: bool) -> Result<()> {
 
     let prompt = env.open("prompt", json!({ "avatar": "/avatar" }), &format!("{q}#offerIncomingCall={}", payload(DUMMY_OFFER, Enc::Raw)))?;
     prompt.wait_data("phase", "incoming", T)?;
+    // With its microphone and camera toggles (the camera's once the device
+    // list said there is one).
+    prompt.wait_for("['mic', 'cam'].every(id => document.getElementById(id).getClientRects().length > 0)", T)?;
     f.at_every_size(&prompt, &format!("{lang} prompt"))?;
     decline_then_answer(&prompt, &format!("{lang} prompt"), &mut f)?;
     tab_follows_the_screen(&prompt, &format!("{lang} prompt"), &mut f)?;
     prompt.close()?;
+
+    let damaged = env.open("damaged", json!({ "avatar": "/avatar" }), &format!("{q}#offerIncomingCall=@@@"))?;
+    damaged.wait_data("phase", "not-received", T)?;
+    f.at_every_size(&damaged, &format!("{lang} damaged offer"))?;
+    damaged.close()?;
 
     if all {
         let ringing = env.open("ringing", json!({ "avatar": "/avatar" }), &format!("{q}#startCall"))?;

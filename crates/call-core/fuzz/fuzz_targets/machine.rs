@@ -89,6 +89,9 @@ struct Harness {
     hand_overs: u32,
     consent: bool,
     answered: bool,
+    /// The prompt's camera toggle showed on when last seen (the person
+    /// may choose the camera against `noOutgoingVideoInitially`).
+    camera_chosen: bool,
     caller: bool,
     callee: bool,
     acquired: u32,
@@ -150,7 +153,6 @@ impl Harness {
     fn feed(&mut self, input: Input) {
         self.trace.push(format!("{:>8} {}", self.now, short(&input)));
         let before = self.call.view();
-        let flags = self.call.flags();
         let mut reneg_set = false;
         // What the shell does with the input (before the machine sees it).
         match &input {
@@ -193,6 +195,9 @@ impl Harness {
         }
         let fired = input == Input::Timeout && self.held_offer.is_some_and(|at| self.now >= at);
         self.call.handle(self.now, input.clone());
+        // After the input: `Started` sets the flags, and the connection may
+        // be made in the same step (a host without getIceServers).
+        let flags = self.call.flags();
         let mut effects = Vec::new();
         while let Some(e) = self.call.poll_effect() {
             effects.push(e);
@@ -294,7 +299,8 @@ impl Harness {
                         "AcquireMedia before the person consented to a call".into()
                     });
                     if self.acquired == 1 && flags.no_outgoing_video_initially {
-                        self.check(!video, || "camera on with noOutgoingVideoInitially".into());
+                        let chosen = self.camera_chosen;
+                        self.check(!video || chosen, || "camera on with noOutgoingVideoInitially, not chosen".into());
                     }
                 }
                 Effect::StartCamera(_) => {
@@ -339,6 +345,7 @@ impl Harness {
         self.check(self.restarts_while_down <= MAX_RESTARTS, || "more than 3 restart attempts while down".into());
         if after.phase == Phase::Incoming {
             self.check(!self.peer, || "a peer exists while the prompt shows".into());
+            self.camera_chosen = after.cam == call_core::Dev::On;
         }
     }
 
@@ -604,6 +611,7 @@ fn run(data: &[u8]) -> Result<()> {
         hand_overs: 0,
         consent: false,
         answered: false,
+        camera_chosen: false,
         caller: false,
         callee: false,
         acquired: 0,

@@ -23,6 +23,11 @@ pub struct Watch {
     /// Something was done with a call before the person was asked (or as
     /// part of the prompt): media, the peer, the offer.
     pub used_call: bool,
+    /// The prompt's toggles as last shown (`None`: no prompt).
+    pub prompt_choice: Option<(Dev, Dev)>,
+    /// The microphone was chosen off on the prompt, and the muted state
+    /// has not gone out yet.
+    pub owe_muted: bool,
 }
 
 fn over(p: Phase) -> bool {
@@ -65,6 +70,9 @@ impl Watch {
         }
         if !self.host.present {
             ensure!(effects.is_empty(), "effects without a host: {effects:?}");
+        }
+        if *input == Input::Click(call_core::Button::Mic) && before.phase != Phase::Incoming {
+            self.owe_muted = false; // unmuted in the call before channel 3 opened
         }
         for (i, e) in effects.iter().enumerate() {
             match e {
@@ -113,8 +121,18 @@ impl Watch {
                 Effect::AcquireMedia { video } => {
                     self.media_requests += 1;
                     ensure!(self.media_requests <= 2, "getUserMedia more than twice");
-                    let camera_ok = !flags.disable_video_completely && !flags.no_outgoing_video_initially;
-                    ensure!(!video || camera_ok, "the camera asked for against the flags");
+                    // The camera as the flags say, unless the person chose
+                    // on the prompt; never against their choice.
+                    let chosen = self.prompt_choice.map(|(_, cam)| cam);
+                    let camera_ok = !flags.disable_video_completely
+                        && chosen != Some(Dev::Off)
+                        && (!flags.no_outgoing_video_initially || chosen == Some(Dev::On));
+                    ensure!(!video || camera_ok, "the camera asked for against the flags or the choice ({chosen:?})");
+                    self.owe_muted = self.prompt_choice.is_some_and(|(mic, _)| mic == Dev::Off);
+                }
+                Effect::Send(call_core::Channel::MutedState, m) if self.owe_muted => {
+                    ensure!(m.contains(r#""audioEnabled":false"#), "muted on the prompt, but told the peer {m}");
+                    self.owe_muted = false;
                 }
                 Effect::Log(l) => ensure!(l.len() <= 512, "a log of {} bytes", l.len()),
                 _ => {}
@@ -135,6 +153,7 @@ impl Watch {
         // no camera or microphone is on, no peer exists.
         if after.phase == Phase::Incoming {
             ensure!(!self.used_call, "a call was set up while the prompt shows");
+            self.prompt_choice = Some((after.mic, after.cam));
         }
         // Once a peer exists there is no way back to the start.
         if self.create_peers > 0 {
@@ -155,6 +174,7 @@ pub fn check_view(v: &View, flags: Flags) -> Result<(), String> {
     let status_ok = match p {
         Phase::Idle | Phase::InCall => v.status.is_none(),
         Phase::Incoming => v.status == Some(Msg::IncomingCall),
+        Phase::NotReceived => v.status == Some(Msg::CallNotReceived) && v.notice.is_none() && v.avatar,
         Phase::Connecting => v.status == Some(Msg::Connecting),
         Phase::Ringing => v.status == Some(Msg::Ringing),
         Phase::Reconnecting => v.status == Some(Msg::Reconnecting),
@@ -162,7 +182,12 @@ pub fn check_view(v: &View, flags: Flags) -> Result<(), String> {
         Phase::Failed => v.status == Some(Msg::CallFailed) && v.notice.is_some(),
     };
     ensure!(status_ok, "status/notice: {v:?}");
-    ensure!(live || (v.mic == Dev::None && v.cam == Dev::None), "device controls outside a call: {v:?}");
+    // The prompt's toggles are a choice, not devices (see `Watch::step`).
+    let prompt = p == Phase::Incoming;
+    ensure!(live || prompt || (v.mic == Dev::None && v.cam == Dev::None), "device controls outside a call: {v:?}");
+    ensure!(!prompt || v.mic != Dev::None, "no microphone toggle on the prompt: {v:?}");
+    ensure!(!prompt || !v.switch_camera, "switch camera on the prompt: {v:?}");
+    ensure!((v.end_label == Msg::Close) == (p == Phase::NotReceived), "Close label: {v:?}");
     ensure!(!v.remote_video || in_call, "remote video outside a call: {v:?}");
     ensure!(!in_call || v.avatar != v.remote_video, "avatar and remote video: {v:?}");
     ensure!(in_call || v.route == Route::Unknown, "route outside a call: {v:?}");

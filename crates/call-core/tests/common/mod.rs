@@ -344,9 +344,26 @@ pub fn setup_view(phase: Phase) -> View {
     View { mic: Dev::None, cam: Dev::None, mic_label: Msg::UnmuteMic, cam_label: Msg::CameraOn, ..live_view(phase) }
 }
 
-/// The incoming-call prompt.
+/// The incoming-call prompt, a camera known: its toggles (the choice for
+/// the start of the call) read microphone and camera on.
 pub fn prompt_view() -> View {
-    View { status: Some(Msg::IncomingCall), answer: true, end_label: Msg::Decline, ..setup_view(Phase::Incoming) }
+    View { status: Some(Msg::IncomingCall), answer: true, end_label: Msg::Decline, ..live_view(Phase::Incoming) }
+}
+
+/// The prompt with no camera known (or video disabled): no camera toggle.
+pub fn prompt_view_no_camera() -> View {
+    View { cam: Dev::None, cam_label: Msg::CameraOn, ..prompt_view() }
+}
+
+/// The screen of a damaged incoming offer: the avatar, the words, Close.
+pub fn not_received_view() -> View {
+    View {
+        phase: Phase::NotReceived,
+        status: Some(Msg::CallNotReceived),
+        answer: false,
+        end_label: Msg::Close,
+        ..setup_view(Phase::Idle)
+    }
 }
 
 /// A call that failed with `why` (media had been captured: labels say
