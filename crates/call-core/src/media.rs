@@ -151,6 +151,11 @@ impl Local {
         let Capture::Asking { video: asked_video } = self.capture else { return Outcome::Ignored };
         match r {
             Ok(m) => {
+                // Video that was not asked for (`disableVideoCompletely`,
+                // `noOutgoingVideoInitially`, the camera chosen off) is not
+                // ours to send, whatever the browser delivered (found by
+                // fuzzing: it reached the video sender).
+                let m = Media { video: m.video && asked_video, ..m };
                 let mut notice = None;
                 if asked_video && !m.video {
                     notice = Some(Msg::CameraUnavailable);
