@@ -260,8 +260,13 @@
     return pc.getStats().then(function (r) {
       var out = { state: pc.connectionState, videoFrames: 0, videoBytes: 0, audioPackets: 0,
                   audioBytes: 0, audioEnergy: 0, local: null, remote: null };
-      var pairId = null;
+      var pairId = null, trackEnergy = 0;
       r.forEach(function (s) {
+        // Older Chromium (87) keeps the received audio's energy on its
+        // "track" statistics, not on inbound-rtp.
+        if (s.type === "track" && s.remoteSource && (s.kind === "audio" || s.mediaType === "audio")) {
+          trackEnergy = Math.max(trackEnergy, s.totalAudioEnergy || 0);
+        }
         if (s.type === "inbound-rtp" && s.kind === "video") {
           out.videoFrames += s.framesDecoded || 0;
           out.videoBytes += s.bytesReceived || 0;
@@ -273,6 +278,7 @@
         }
         if (s.type === "transport" && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId;
       });
+      out.audioEnergy = Math.max(out.audioEnergy, trackEnergy);
       var pair = pairId && r.get(pairId);
       if (pair) {
         var l = r.get(pair.localCandidateId), rm = r.get(pair.remoteCandidateId);

@@ -269,9 +269,15 @@ const AUDIO_FLOWING: &str = r#"(async () => {
   return !!i0 && !!i1 && i1.audioPackets > i0.audioPackets && ENERGY;
 })()"#;
 
+/// How much the received audio's `totalAudioEnergy` must grow in the
+/// 400 ms window to count as sound: about -37 dBFS. A muted sender adds
+/// about 1e-9 (comfort noise; measured in Chromium 87 by the engine matrix),
+/// so any growth at all would hear a muted person.
+const HEARD_ENERGY: &str = "1e-4";
+
 fn audio_js(energy: bool) -> String {
-    let energy = if energy { "i1.audioEnergy > i0.audioEnergy" } else { "true" };
-    AUDIO_FLOWING.replace("REMOTE_TRACKS", REMOTE_TRACKS).replace("ENERGY", energy)
+    let energy = if energy { ["i1.audioEnergy - i0.audioEnergy > ", HEARD_ENERGY].concat() } else { "true".into() };
+    AUDIO_FLOWING.replace("REMOTE_TRACKS", REMOTE_TRACKS).replace("ENERGY", &energy)
 }
 
 /// Waits until `p` shows the other side's moving picture (see

@@ -118,35 +118,17 @@ fn remote_picture_shown() -> String {
     format!("(() => {{ const v = {REMOTE_VIDEO_EL}; return !!v && v.videoWidth > 0 && v.currentTime > 0; }})()")
 }
 
-/// Remote audio plays with energy: a playing, unmuted element holds a
-/// received audio track, and the received audio is more than silence: its
-/// `totalAudioEnergy` (inbound statistics, or the per-track ones of older
-/// Chromium) grows by more than 1e-4 in 500 ms, a level of about -37 dBFS;
-/// a muted sender adds about 1e-9. (`audioLevel` is no judge: Chromium 87
-/// reports it in 16-bit units on the inbound statistics, silence reads 1.)
-const REMOTE_AUDIO_ENERGY: &str = "(async () => { const pc = window.__host.callPc(); if (!pc) return false; \
-  const ids = pc.getReceivers().map(r => r.track && r.track.id).filter(Boolean); \
-  const el = [...document.querySelectorAll('audio, video')].find(e => e.srcObject && !e.paused && !e.muted && e.volume > 0 && \
-    e.srcObject.getAudioTracks().some(t => t.readyState === 'live' && ids.includes(t.id))); \
-  if (!el) return false; \
-  const energy = async () => { let e = 0; (await pc.getStats()).forEach(s => { \
-    const audio = s.kind === 'audio' || s.mediaType === 'audio'; \
-    if (audio && (s.type === 'inbound-rtp' || (s.type === 'track' && s.remoteSource))) e = Math.max(e, s.totalAudioEnergy || 0); \
-  }); return e; }; \
-  const e0 = await energy(); await new Promise(res => setTimeout(res, 500)); \
-  return (await energy()) - e0 > 1e-4; })()";
-
 /// Waits until `p` shows the other side's moving picture
 /// ([`e2e::wait_video`]: the rendered element bound to a received track).
 fn sees_remote(p: &Page) -> Result<()> {
     wait_video(p)
 }
 
-/// Waits until `p` plays the other side's audio with energy. Stricter than
-/// [`e2e::wait_heard`] (any growth of the energy): under Chromium 87 a
-/// muted sender still adds about 1e-9 per second.
+/// Waits until `p` plays the other side's audio with energy
+/// ([`e2e::wait_heard`]), with the audio elements and statistics in the
+/// failure message.
 fn hears_remote(p: &Page) -> Result<()> {
-    p.wait_for(REMOTE_AUDIO_ENERGY, T).map(|_| ()).map_err(|e| {
+    wait_heard(p).map_err(|e| {
         let audio = p.eval(AUDIO_STATE).map(|v| v.to_string()).unwrap_or_else(|e| e.0);
         Error(format!("{e}\nremote audio: {audio}"))
     })
@@ -478,10 +460,12 @@ fn controls(engine: Engine) -> Result<()> {
     ensure(&de, de.text("status")?.as_deref() == Some("Klingelt…"), "German status")?;
     check(&de, "document.documentElement.lang === 'de' && document.documentElement.dir === 'ltr'", "lang=de")?;
     check(&de, "document.getElementById('end').getAttribute('aria-label') === 'Auflegen'", "German label")?;
+    // A damaged command on an idle page: the screen that says the call
+    // could not be received, with its Close button (issue 17).
     let bad = w.open(engine, "bad payload", "/call.html#acceptCall=@@@")?;
-    bad.wait_for("document.getElementById('notice').textContent.includes('damaged')", T)?;
-    ensure(&bad, bad.visible("#notice")?, "the notice is shown")?;
-    ensure(&bad, bad.data("phase")? != "failed", "a bad payload does not fail the page")?;
+    bad.wait_data("phase", "not-received", T)?;
+    ensure(&bad, bad.text("status")?.as_deref() == Some(call_core::Msg::CallNotReceived.en()), "it says so")?;
+    ensure(&bad, bad.visible("#end")?, "with a button to close it")?;
     check(&bad, "window.__host.pcs === 0", "nothing was done with the bad payload")?;
     clean(&de)?;
     clean(&bad)
