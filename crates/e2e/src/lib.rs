@@ -205,6 +205,24 @@ pub fn answer_on_theirs(p: &Page) -> Result<()> {
     p.click(ANSWER)
 }
 
+/// Mute state both ways between our page and the deployed page: our mute
+/// reaches their page (which takes the message as valid), and their mute
+/// reaches our view; both end unmuted.
+pub fn mute_both_ways_with_theirs(ours: &Page, theirs: &Page) -> Result<()> {
+    ours.click("#mic")?;
+    theirs.wait_for(
+        "window.__spy.log.some(l => l.startsWith('received mutedState') && l.includes('\"audioEnabled\":false'))",
+        T,
+    )?;
+    check(theirs, "!window.__spy.log.some(l => l.includes('invalid mutedState'))", "our mutedState is valid to them")?;
+    ours.click("#mic")?;
+    ours.wait_data("remote-mic", "on", T)?;
+    theirs.click("[aria-label=\"Mute microphone\"]")?;
+    ours.wait_data("remote-mic", "off", T)?;
+    theirs.click("[aria-label=\"Unmute microphone\"]")?;
+    ours.wait_data("remote-mic", "on", T)
+}
+
 /// The `m=` kinds of an SDP, in order (`audio`, `video`, `application`).
 pub fn m_lines(sdp: &str) -> Vec<String> {
     sdp.lines()

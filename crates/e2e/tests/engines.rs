@@ -386,18 +386,7 @@ fn theirs_call(engine: Engine, ours_calls: bool) -> Result<[Duration; 2]> {
         sees_remote(p)?;
         hears_remote(p)?;
     }
-    // Our mute reaches their page; theirs reaches our UI.
-    ours.click("#mic")?;
-    theirs.wait_for(
-        "window.__spy.log.some(l => l.startsWith('received mutedState') && l.includes('\"audioEnabled\":false'))",
-        T,
-    )?;
-    ours.click("#mic")?;
-    ours.wait_data("remote-mic", "on", T)?;
-    theirs.click("[aria-label=\"Mute microphone\"]")?;
-    ours.wait_data("remote-mic", "off", T)?;
-    theirs.click("[aria-label=\"Unmute microphone\"]")?;
-    ours.wait_data("remote-mic", "on", T)?;
+    mute_both_ways_with_theirs(ours, theirs)?;
     // The caller hangs up; the other side ends or at least loses the call.
     if ours_calls {
         ours.click("#end")?;
