@@ -1049,11 +1049,16 @@ impl Call {
         self.send_muted_state();
     }
 
+    /// Our camera runs (and video is allowed at all).
+    fn camera_on(&self) -> bool {
+        self.local.cam_available(!self.flags.disable_video_completely) && self.local.cam() == Dev::On
+    }
+
     fn pick_device(&mut self, kind: DeviceKind, id: String) {
         match kind {
             DeviceKind::Camera => {
                 self.local.pick_camera(id.clone());
-                if self.local.cam() == Dev::On {
+                if self.camera_on() {
                     self.out(Effect::StartCamera(Camera::Device(id)));
                 }
             }
@@ -1069,7 +1074,7 @@ impl Call {
     /// The camera facing the other way where the camera says how it faces,
     /// else the next one in the list.
     fn next_camera(&mut self, facing: Option<&str>, device: Option<&str>) {
-        if self.local.cam() != Dev::On {
+        if !self.camera_on() {
             return;
         }
         if let Some(mode) = crate::camera::other_facing(facing) {

@@ -2758,3 +2758,14 @@ fn a_failed_camera_switch_keeps_the_running_camera() {
     assert_eq!(s.view().cam, Dev::Off);
     assert_eq!(s.view().notice, Some(Msg::CameraUnavailable));
 }
+
+/// Found by fuzzing: media that brought video although the flag forbids
+/// it, then a camera picked in the dialog, started the camera.
+#[test]
+fn no_camera_switch_with_video_disabled_completely() {
+    let (mut s, _) = started("?disableVideoCompletely", "#startCall", HostApi::FULL);
+    s.feed(Input::Media(Ok(AV)));
+    s.feed(Input::Cameras(vec!["a".into(), "b".into()]));
+    assert_eq!(s.feed(Input::PickDevice(DeviceKind::Camera, "b".into())), vec![]);
+    assert_eq!(s.feed(Input::NextCamera { facing: Some("user".into()), device: None }), vec![]);
+}
