@@ -752,7 +752,9 @@ impl Call {
                 self.attach_media();
                 self.out(Effect::CreateAnswer);
             }
-            Stage::Setup(s @ Setup { role: Role::Caller, step: Step::Answering, .. }) => {
+            // (Also from Ringing: the answer's outcome may come after an
+            // error of another operation was taken for its own.)
+            Stage::Setup(s @ Setup { role: Role::Caller, step: Step::Answering | Step::Ringing, .. }) => {
                 s.step = Step::Connecting { until: now + CONNECT_TIMEOUT_MS };
                 if self.notice == Some(Msg::AnswerRejected) {
                     self.notice = None;

@@ -2769,3 +2769,16 @@ fn no_camera_switch_with_video_disabled_completely() {
     assert_eq!(s.feed(Input::PickDevice(DeviceKind::Camera, "b".into())), vec![]);
     assert_eq!(s.feed(Input::NextCamera { facing: Some("user".into()), device: None }), vec![]);
 }
+
+/// Found by fuzzing: when an error was taken for the answer's and the
+/// answer then applied after all, the caller rang forever.
+#[test]
+fn an_answer_applied_after_an_error_still_connects() {
+    let mut s = caller_ringing();
+    s.hash(&answer_hash(ANSWER));
+    s.feed(Input::PeerError);
+    assert_eq!(s.view().notice, Some(Msg::AnswerRejected));
+    assert_eq!(quiet(&s.feed(Input::RemoteDescriptionSet)), vec![]);
+    assert_eq!(s.wait(Wake::Connect), Some(CONNECT_TIMEOUT_MS));
+    assert_eq!(s.phase(), Phase::Connecting);
+}
