@@ -153,7 +153,12 @@ impl Watch {
         // no camera or microphone is on, no peer exists.
         if after.phase == Phase::Incoming {
             ensure!(!self.used_call, "a call was set up while the prompt shows");
-            self.prompt_choice = Some((after.mic, after.cam));
+            // A control that disappears (the camera unplugged) leaves the
+            // choice made with it standing.
+            let last = |i: fn(&(Dev, Dev)) -> Dev| self.prompt_choice.as_ref().map_or(Dev::None, i);
+            let mic = if after.mic == Dev::None { last(|c| c.0) } else { after.mic };
+            let cam = if after.cam == Dev::None { last(|c| c.1) } else { after.cam };
+            self.prompt_choice = Some((mic, cam));
         }
         // Once a peer exists there is no way back to the start.
         if self.create_peers > 0 {
