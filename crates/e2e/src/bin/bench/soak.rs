@@ -1,7 +1,8 @@
 //! `bench --soak MINUTES [--flap GAP/PERIOD] [--every SECONDS]`: one long
 //! call per page (ours↔ours and theirs↔theirs, side by side in one run),
 //! relayed through coturn behind the userspace relay, with video both
-//! ways; optionally the path drops for GAP seconds every PERIOD seconds.
+//! ways, set up as Desktop does (the command on `location.hash` 1.5 s
+//! after the page loaded); optionally the path drops for GAP seconds every PERIOD seconds.
 //! Once a sample period (default a minute) each window is measured: JS
 //! heap after a forced GC, DOM nodes, event listeners, main-thread busy
 //! time and renderer CPU in that period, live `RTCPeerConnection`s, timers
@@ -184,7 +185,7 @@ pub(crate) fn run(o: &SoakOpts, server: &Server, chromium: &str) -> Result<()> {
     let mut windows_list: Vec<Window> = Vec::new();
     for side in [Side::Ours, Side::Theirs] {
         let b = browsers()?;
-        let (a, bb) = run_call(&b, server, side, &net, false, &mut Vec::new(), &mut Vec::new())?;
+        let (a, bb) = run_call(&b, server, side, &net, true, &mut Vec::new(), &mut Vec::new())?;
         let k = browsers_of.len();
         browsers_of.push(b);
         for (i, (name, page)) in [("caller", a), ("callee", bb)].into_iter().enumerate() {
