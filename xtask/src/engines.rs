@@ -34,7 +34,8 @@ const ROWS: [(&str, &str, &str, &str); 4] = [
         "firefox",
         "Firefox ESR, headless, WebDriver BiDi",
         "ours↔ours with camera off/on; calls with Chromium 156 and Chromium 87, both directions; the deployed page, \
-         both directions; `?lang=de`; the notice of a damaged payload; the optional controls follow the engine",
+         both directions; `?lang=de`; the notice of a damaged payload; the optional controls follow the engine; with its \
+         default autoplay policy and no devices, the other side's voice held back until a real tap starts it",
     ),
     (
         "WebKitGTK",

@@ -435,6 +435,70 @@ fn qtwebengine_theirs_calls_ours() -> Result<()> {
 }
 
 // ---------------------------------------------------------------------------
+// Autoplay
+
+/// The caller's remote `<audio>` (the element bound to a received audio
+/// track): `[paused, currentTime]`, or null before there is one.
+const REMOTE_AUDIO_STATE: &str = "(() => { const pc = window.__host.callPc(); if (!pc) return null; \
+  const ids = pc.getReceivers().map(r => r.track && r.track.kind === 'audio' && r.track.id).filter(Boolean); \
+  const a = [...document.querySelectorAll('audio')].find(a => a.srcObject && \
+    a.srcObject.getAudioTracks().some(t => ids.includes(t.id))); return a ? [a.paused, a.currentTime] : null; })()";
+
+/// A browser that holds back audible playback until the person has
+/// touched the page (Firefox's own default, `media.autoplay.default` 1),
+/// and a page that captures nothing (no camera, no microphone: a capturing
+/// page may always play): the other side's voice cannot start by itself.
+/// The person taps the picture, a real input event, and hears it. Chromium
+/// cannot show this: it lets `MediaStream` playback autoplay whatever its
+/// policy (measured with `--autoplay-policy=document-user-activation-required`).
+#[test]
+fn firefox_tap_starts_audio_held_back_by_autoplay_policy() -> Result<()> {
+    outcome("firefox_tap_starts_audio_held_back_by_autoplay_policy", tap_starts_audio())
+}
+
+fn tap_starts_audio() -> Result<()> {
+    testhost::require_dist()?;
+    let _permit = permit();
+    let server = Server::start()?;
+    let firefox = Browser::launch_firefox_with(&[("media.autoplay.default", "1"), ("media.autoplay.blocking_policy", "0")])?;
+    let chromium = Browser::launch_engine(Engine::Chromium)?;
+    let b = chromium.new_page("B (callee) [Chromium]", json!({}))?;
+    spy(&b)?;
+    b.goto(&server.url("/call.html"))?;
+    let a = firefox.new_page("A (caller, no devices) [Firefox]", json!({ "media": "none" }))?;
+    a.without_gestures();
+    spy(&a)?;
+    a.goto(&server.url("/call.html#startCall"))?;
+    let offer = wait_offer(&a)?;
+    send_offer(&b, &offer, true, Enc::Raw)?;
+    b.wait_data("phase", "incoming", T)?;
+    b.click("#answer")?;
+    let answer = wait_answer(&b)?;
+    send_answer(&a, &answer, Enc::Raw)?;
+    a.wait_data("phase", "in-call", T)?;
+    wait_video(&a)?;
+    // Held back: the element is there, audio arrives, and it stays paused
+    // (the page said why in its log).
+    a.wait_for(&format!("!!{REMOTE_AUDIO_STATE}"), T)?;
+    a.wait_for("window.__spy.log.some(l => l.includes('autoplay refused'))", T)?;
+    let packets = "window.__host.inbound().then(i => i ? i.audioPackets : 0)";
+    let p0 = a.eval(packets)?.as_f64().unwrap_or(0.0);
+    std::thread::sleep(Duration::from_secs(1));
+    let p1 = a.eval(packets)?.as_f64().unwrap_or(0.0);
+    let held = a.eval(REMOTE_AUDIO_STATE)?;
+    ensure(&a, p1 > p0 && held[0] == json!(true), &format!("audio arrives ({p0} → {p1} packets) but does not play before a tap: {held}"))?;
+    // The tap: a real pointer event on the picture.
+    a.tap("#stage")?;
+    a.wait_for(&format!("(() => {{ const s = {REMOTE_AUDIO_STATE}; return !!s && !s[0]; }})()"), T)
+        .map_err(|e| Error(format!("{e}\nafter the tap: {}", a.eval(REMOTE_AUDIO_STATE).map(|v| v.to_string()).unwrap_or_default())))?;
+    hears_remote(&a)?;
+    a.click("#end")?;
+    a.wait_host_call("endCall", T)?;
+    b.wait_data("phase", "ended", T)?;
+    check_clean(&a)
+}
+
+// ---------------------------------------------------------------------------
 // Controls without a call
 
 /// The language from `?lang=de`, and the notice of a damaged payload

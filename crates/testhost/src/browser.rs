@@ -418,18 +418,25 @@ impl Browser {
     /// Like [`Browser::launch_with`], inside a network namespace: its pages
     /// see only that namespace's interfaces (and its own 127.0.0.1).
     pub fn launch_in(netns: Option<&crate::netns::Netns>, extra: &[&str]) -> Result<Browser> {
-        Browser::start(Engine::Chromium, netns, extra, true)
+        Browser::start(Engine::Chromium, netns, extra, &[], true)
     }
 
     /// Like [`Browser::launch`], with windows on the screen (`DISPLAY`)
     /// and sound: for a person watching a demo.
     pub fn launch_visible() -> Result<Browser> {
-        Browser::start(Engine::Chromium, None, &[], false)
+        Browser::start(Engine::Chromium, None, &[], &[], false)
     }
 
     /// A browser of `engine` with fake camera and microphone, headless.
     pub fn launch_engine(engine: Engine) -> Result<Browser> {
-        Browser::start(engine, None, &[], true)
+        Browser::start(engine, None, &[], &[], true)
+    }
+
+    /// Firefox as [`Browser::launch_engine`] gives it, with `prefs`
+    /// (name, value as JavaScript) over the defaults; e.g. its default
+    /// autoplay policy back: `("media.autoplay.default", "1")`.
+    pub fn launch_firefox_with(prefs: &[(&str, &str)]) -> Result<Browser> {
+        Browser::start(Engine::Firefox, None, &[], prefs, true)
     }
 
     /// Which engine this is.
@@ -437,7 +444,7 @@ impl Browser {
         self.engine
     }
 
-    fn command(engine: Engine, extra: &[&str], headless: bool, dir: &TempDir) -> Result<(Command, &'static str)> {
+    fn command(engine: Engine, extra: &[&str], prefs: &[(&str, &str)], headless: bool, dir: &TempDir) -> Result<(Command, &'static str)> {
         let path = dir.path().display().to_string();
         match engine {
             Engine::Chromium => {
@@ -499,8 +506,12 @@ impl Browser {
                         bin.display()
                     ));
                 }
-                let prefs: String =
-                    FIREFOX_PREFS.iter().map(|(k, v)| format!("user_pref(\"{k}\", {v});\n")).collect();
+                // A later line wins: `prefs` override the defaults.
+                let prefs: String = FIREFOX_PREFS
+                    .iter()
+                    .chain(prefs)
+                    .map(|(k, v)| format!("user_pref(\"{k}\", {v});\n"))
+                    .collect();
                 std::fs::write(dir.path().join("user.js"), prefs)?;
                 let mut cmd = Command::new(&bin);
                 if headless {
@@ -516,9 +527,9 @@ impl Browser {
         }
     }
 
-    fn start(engine: Engine, netns: Option<&crate::netns::Netns>, extra: &[&str], headless: bool) -> Result<Browser> {
+    fn start(engine: Engine, netns: Option<&crate::netns::Netns>, extra: &[&str], prefs: &[(&str, &str)], headless: bool) -> Result<Browser> {
         let dir = TempDir::new(&format!("testhost-{}", engine.label().to_lowercase()))?;
-        let (mut cmd, marker) = Browser::command(engine, extra, headless, &dir)?;
+        let (mut cmd, marker) = Browser::command(engine, extra, prefs, headless, &dir)?;
         if let Some(ns) = netns {
             ns.prepare(&mut cmd);
         }
@@ -646,6 +657,7 @@ impl Browser {
                     target: context.to_string(),
                     name: name.to_string(),
                     engine: self.engine,
+                    gestures: AtomicBool::new(true),
                 }
             }
         };
@@ -656,8 +668,14 @@ impl Browser {
     fn attach(&self, name: &str, target: &str) -> Result<Page> {
         let a = self.call("Target.attachToTarget", json!({ "targetId": target, "flatten": true }))?;
         let session = a["sessionId"].as_str().ok_or_else(|| Error::new("attachToTarget: no sessionId"))?.to_string();
-        let page =
-            Page { conn: self.conn.clone(), session, target: target.to_string(), name: name.to_string(), engine: self.engine };
+        let page = Page {
+            conn: self.conn.clone(),
+            session,
+            target: target.to_string(),
+            name: name.to_string(),
+            engine: self.engine,
+            gestures: AtomicBool::new(true),
+        };
         page.call("Page.enable", json!({}))?;
         page.call("Runtime.enable", json!({}))?;
         page.call("Log.enable", json!({}))?;
@@ -754,6 +772,10 @@ pub struct Page {
     target: String,
     name: String,
     engine: Engine,
+    /// Whether evaluations count as a person's gesture (user activation).
+    /// On by default, as if the tester's hand did what the script does;
+    /// off for tests of what a page may do without one (autoplay).
+    gestures: AtomicBool,
 }
 
 /// One recorded call into `window.calls`.
@@ -876,7 +898,7 @@ impl Page {
                 "script.evaluate",
                 json!({
                     "expression": js, "target": { "context": self.target }, "awaitPromise": true,
-                    "userActivation": true, "resultOwnership": "none",
+                    "userActivation": self.gestures.load(Ordering::Relaxed), "resultOwnership": "none",
                     "serializationOptions": { "maxObjectDepth": 32, "maxDomDepth": 0 },
                 }),
             )?;
@@ -889,7 +911,8 @@ impl Page {
         }
         let r = self.call(
             "Runtime.evaluate",
-            json!({ "expression": js, "returnByValue": true, "awaitPromise": true, "userGesture": true }),
+            json!({ "expression": js, "returnByValue": true, "awaitPromise": true,
+                "userGesture": self.gestures.load(Ordering::Relaxed) }),
         )?;
         if let Some(ex) = r.get("exceptionDetails") {
             let desc = ex["exception"]["description"].as_str().or(ex["text"].as_str()).unwrap_or("exception");
@@ -970,6 +993,40 @@ impl Page {
             }
         }
         out
+    }
+
+    /// From now on nothing this page evaluates counts as a person's
+    /// gesture: the page gets user activation only from [`Page::tap`].
+    pub fn without_gestures(&self) {
+        self.gestures.store(false, Ordering::Relaxed);
+    }
+
+    /// A person's tap (a left mouse press and release) in the middle of
+    /// the element `selector`, through the engine's input pipeline: the
+    /// page sees trusted `pointerdown`/`pointerup` events and gets user
+    /// activation, which a script's `click()` never gives.
+    pub fn tap(&self, selector: &str) -> Result<()> {
+        let sel = serde_json::to_string(selector)?;
+        let at = self.eval(&format!(
+            "(() => {{ const e = document.querySelector({sel}); if (!e) throw new Error('no element ' + {sel}); \
+             const r = e.getBoundingClientRect(); return [Math.round(r.left + r.width / 2), Math.round(r.top + r.height / 2)]; }})()"
+        ))?;
+        let (x, y) = (at[0].as_i64().unwrap_or(0), at[1].as_i64().unwrap_or(0));
+        match self.conn.proto {
+            Proto::Cdp => {
+                for kind in ["mousePressed", "mouseReleased"] {
+                    let ev = json!({ "type": kind, "x": x, "y": y, "button": "left", "buttons": 1, "clickCount": 1 });
+                    self.call("Input.dispatchMouseEvent", ev)?;
+                }
+                Ok(())
+            }
+            Proto::Bidi => {
+                let actions = json!([{ "type": "pointer", "id": "finger", "parameters": { "pointerType": "mouse" },
+                    "actions": [ { "type": "pointerMove", "x": x, "y": y }, { "type": "pointerDown", "button": 0 },
+                                 { "type": "pointerUp", "button": 0 } ] }]);
+                self.bidi("input.performActions", json!({ "actions": actions })).map(|_| ())
+            }
+        }
     }
 
     /// Clicks an element the way a person would, which needs it to be
