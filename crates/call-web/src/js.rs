@@ -4,8 +4,6 @@
 //! (measured: the page must fit in 80 kB).
 
 use alloc::boxed::Box;
-use alloc::rc::Rc;
-use core::cell::RefCell;
 
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
@@ -18,39 +16,47 @@ pub(crate) fn cb(f: impl FnMut(JsValue) + 'static) -> Function {
 
 #[wasm_bindgen]
 extern "C" {
-    /// A promise seen through a type of our own, to call `then` with plain
-    /// functions (js-sys's `then` wants closures).
+    /// A promise seen through a type of our own, to call `then` with a
+    /// plain function (js-sys's `then` wants a closure).
     #[wasm_bindgen(js_name = Promise)]
     type Thenable;
     #[wasm_bindgen(method, js_name = then)]
-    fn then_fns(this: &Thenable, ok: &Function, err: &Function) -> JsValue;
+    fn then_fn(this: &Thenable, ok: &Function) -> JsValue;
 }
 
 type Once = Box<dyn FnOnce(JsValue)>;
 
-/// A JS function that calls `f` once and is then freed.
+/// A JS function that calls `f` once and is then freed. (Never called, it
+/// would live as long as the page: a wasm-bindgen closure is freed by its
+/// call.)
 fn once(f: Once) -> Function {
     Closure::once_into_js(move |v: JsValue| f(v)).unchecked_into()
 }
 
+/// Runs `f` with the outcome of `p` (fulfilled → `Ok`, rejected → `Err`).
+/// One callback that always runs: `Promise.allSettled` turns either outcome
+/// into a fulfilment. (A pair of callbacks, one for each outcome, left the
+/// one not taken alive for good: one closure per `getStats` poll, a heap
+/// growing through an hour-long call.)
+pub(crate) fn then(p: &Promise, f: impl FnOnce(Result<JsValue, JsValue>) + 'static) {
+    settle(p, Box::new(f))
+}
+
 type Settled = Box<dyn FnOnce(Result<JsValue, JsValue>)>;
 
-/// Runs `f` with the outcome of `p` (fulfilled → `Ok`, rejected → `Err`).
-pub(crate) fn then(p: &Promise, f: impl FnOnce(Result<JsValue, JsValue>) + 'static) {
-    let slot: Rc<RefCell<Option<Settled>>> = Rc::new(RefCell::new(Some(Box::new(f))));
-    let slot2 = slot.clone();
-    let take = |s: &Rc<RefCell<Option<Settled>>>| s.try_borrow_mut().ok().and_then(|mut s| s.take());
-    let ok = once(Box::new(move |v| {
-        if let Some(f) = take(&slot) {
-            f(Ok(v))
-        }
+/// [`then`] without its type parameter: one copy of this in the binary.
+fn settle(p: &Promise, f: Settled) {
+    let settled = Promise::all_settled(&js_sys::Array::of1(p));
+    let done = once(Box::new(move |list| {
+        let get = |v: &JsValue, k: &str| js_sys::Reflect::get(v, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED);
+        let outcome = js_sys::Reflect::get(&list, &JsValue::from_f64(0.0)).unwrap_or(JsValue::UNDEFINED);
+        f(if get(&outcome, "status").as_string().as_deref() == Some("fulfilled") {
+            Ok(get(&outcome, "value"))
+        } else {
+            Err(get(&outcome, "reason"))
+        })
     }));
-    let err = once(Box::new(move |e| {
-        if let Some(f) = take(&slot2) {
-            f(Err(e))
-        }
-    }));
-    let _ = p.unchecked_ref::<Thenable>().then_fns(&ok, &err);
+    let _ = settled.unchecked_ref::<Thenable>().then_fn(&done);
 }
 
 /// Runs `f` after `ms` milliseconds.
