@@ -586,9 +586,7 @@ impl Call {
     fn decode(&mut self, payload: &str) -> Option<String> {
         match decode_sdp_payload(payload) {
             Ok(sdp) => {
-                if matches!(self.notice, Some(Msg::BadPayload(_))) {
-                    self.notice = None;
-                }
+                self.forget_bad_payload();
                 Some(sdp)
             }
             Err(e) => {
@@ -599,6 +597,13 @@ impl Call {
         }
     }
 
+    /// Damaged data was ignored; what comes now is built from good data.
+    fn forget_bad_payload(&mut self) {
+        if matches!(self.notice, Some(Msg::BadPayload(_))) {
+            self.notice = None;
+        }
+    }
+
     /// A call was asked for (`#startCall`, Answer, `#acceptCall`): capture
     /// media and set up the connection side by side. The description never
     /// waits for the camera (getUserMedia took 150–700 ms in headless
@@ -606,6 +611,9 @@ impl Call {
     /// either way, and the tracks go on them when they come (`attach_media`),
     /// without a renegotiation. Only the ICE servers are waited for.
     fn prepare(&mut self, now: u64, side: Side) {
+        // A damaged offer before it (on the prompt, or the screen of one)
+        // is not about this call.
+        self.forget_bad_payload();
         self.stage = Stage::Preparing(Preparing { asked_at: now, side });
         // The connection first: the browser starts the description before
         // it spends its time on starting the camera.

@@ -12,6 +12,7 @@
 mod common;
 
 use call_core::machine::DISCONNECT_GRACE_MS;
+use call_core::payload::PayloadError;
 use call_core::quality::{Level, Sample};
 use call_core::{Button, ConnState, HostApi, Input, Msg, Phase};
 use common::*;
@@ -76,6 +77,24 @@ fn we_hang_up_while_reconnecting_shows_call_ended_not_connection_lost() {
 
 // ---------------------------------------------------------------- notices
 
+/// "Received call data is damaged; ignored." is about the data that came
+/// with it: a call started afterwards from good data must not carry it.
+#[test]
+fn a_call_begun_after_damaged_call_data_does_not_say_the_data_is_damaged() {
+    // A damaged incoming offer, then the person calls out instead.
+    let (mut s, _) = started("", "#offerIncomingCall=!!!", HostApi::FULL);
+    assert_eq!(shown(&s), (Phase::NotReceived, Some(Msg::CallNotReceived), None));
+    s.hash("#startCall");
+    assert_eq!(shown(&s), (Phase::Connecting, Some(Msg::Connecting), None));
+    // A damaged second offer while the prompt shows, then Answer.
+    let mut s = callee_prompt("");
+    s.hash("#offerIncomingCall=!!!");
+    let damaged = Some(Msg::BadPayload(PayloadError::NotBase64));
+    assert_eq!(shown(&s), (Phase::Incoming, Some(Msg::IncomingCall), damaged));
+    s.click(Button::Answer);
+    assert_eq!(shown(&s), (Phase::Connecting, Some(Msg::Connecting), None));
+}
+
 // ---------------------------------------------------------------- quality
 
 /// A long round trip or a few percent lost: usable, neither good nor poor.
@@ -108,6 +127,7 @@ const COVERED: &[(&str, &str)] = &[
     ("CallFailed", "crash_fails_the_call"),
     ("CallNotReceived", "damaged_offer_shows_its_screen_and_close_ends_once"),
     ("BadPayload", "caller_bad_answer_payload_shows_a_notice_and_a_later_answer_works"),
+    ("BadPayload", "a_call_begun_after_damaged_call_data_does_not_say_the_data_is_damaged"),
     ("IceServersUnavailable", "ice_servers_error_proceeds_without_servers"),
     ("IceServersUnavailable", "host_without_get_ice_servers_proceeds_without_servers"),
     ("SomeIceServersIgnored", "ice_servers_partly_invalid_keeps_the_good_ones"),
