@@ -161,7 +161,7 @@ impl Local {
                     notice = Some(Msg::CameraUnavailable);
                 }
                 if !m.audio {
-                    notice = Some(if m.video { Msg::NoMicrophone } else { Msg::NoMedia });
+                    notice = Some(self.no_microphone(m.video));
                 }
                 self.set(m);
                 Outcome::Ready(notice)
@@ -173,9 +173,21 @@ impl Local {
                 Outcome::RetryWithoutVideo
             }
             Err(()) => {
+                let notice = self.no_microphone(false);
                 self.set(Media { audio: false, video: false });
-                Outcome::Ready(Some(Msg::NoMedia))
+                Outcome::Ready(Some(notice))
             }
+        }
+    }
+
+    /// The notice when the microphone is missing: whether we can be seen.
+    /// A camera left off by choice (on the prompt, or by the flag) was not
+    /// asked for, so it is not missing: it can be turned on.
+    fn no_microphone(&self, video: bool) -> Msg {
+        if video || (!self.start.cam && self.camera_present) {
+            Msg::NoMicrophone
+        } else {
+            Msg::NoMedia
         }
     }
 

@@ -14,7 +14,7 @@ mod common;
 use call_core::machine::DISCONNECT_GRACE_MS;
 use call_core::payload::PayloadError;
 use call_core::quality::{Level, Sample};
-use call_core::{Button, ConnState, HostApi, Input, Msg, Phase};
+use call_core::{Button, ConnState, Dev, HostApi, Input, Msg, Phase};
 use common::*;
 
 /// What the person reads: the stage, the status line and the notice.
@@ -95,6 +95,24 @@ fn a_call_begun_after_damaged_call_data_does_not_say_the_data_is_damaged() {
     assert_eq!(shown(&s), (Phase::Connecting, Some(Msg::Connecting), None));
 }
 
+/// With the camera left off (chosen on the prompt, or by the flag) only
+/// the microphone was asked for; when it fails, the camera can still be
+/// turned on, so "no camera or microphone" would be wrong.
+#[test]
+fn answered_with_the_camera_off_and_no_microphone_shows_no_microphone_not_no_media() {
+    let mut s = callee_prompt("");
+    s.click(Button::Cam);
+    s.click(Button::Answer);
+    s.feed(Input::Media(Err(())));
+    assert_eq!(shown(&s), (Phase::Connecting, Some(Msg::Connecting), Some(Msg::NoMicrophone)));
+    assert_eq!((s.view().mic, s.view().cam), (Dev::None, Dev::Off), "the camera can be turned on");
+    let (mut s, _) = started("?noOutgoingVideoInitially", "#startCall", HostApi::FULL);
+    s.feed(Input::CameraPresent(true));
+    s.feed(Input::IceServers(Ok(TURN_JSON.into())));
+    s.feed(Input::Media(Err(())));
+    assert_eq!(s.view().notice, Some(Msg::NoMicrophone));
+}
+
 // ---------------------------------------------------------------- quality
 
 /// A long round trip or a few percent lost: usable, neither good nor poor.
@@ -134,6 +152,7 @@ const COVERED: &[(&str, &str)] = &[
     ("CameraUnavailable", "media_failure_with_video_retries_audio_only"),
     ("CameraUnavailable", "cam_start_failure_is_a_notice"),
     ("NoMicrophone", "camera_without_microphone"),
+    ("NoMicrophone", "answered_with_the_camera_off_and_no_microphone_shows_no_microphone_not_no_media"),
     ("NoMedia", "media_failure_twice_still_connects_without_media"),
     ("NoHost", "no_host_fails_without_ever_ending_the_call"),
     ("HostIncomplete", "host_without_start_call_fails_at_hand_over"),
