@@ -23,6 +23,7 @@ use alloc::vec::Vec;
 
 use crate::channel::MutedState;
 use crate::ice::IceWait;
+use crate::machine::ConnState;
 use crate::quality::{Quality, Sample};
 use crate::restart::{Restarts, Role};
 use crate::text::Msg;
@@ -158,10 +159,14 @@ impl Live {
         }
     }
 
-    /// Whether media should arrive: not when the peer said on channel 3
-    /// that it sends neither audio nor video (see `quality::assess`).
+    /// Whether silence is a poor connection (see `quality::assess`): not
+    /// when the peer said on channel 3 that it sends neither audio nor
+    /// video, as long as the connection is up. While it is down, silence
+    /// counts whatever the peer chose (a quiet peer could be graded good
+    /// throughout an outage, beside "Reconnecting…").
     pub fn media_expected(&self) -> bool {
-        self.link.remote_muted.is_none_or(|m| m.audio_enabled || m.video_enabled)
+        self.restarts.conn() != ConnState::Connected
+            || self.link.remote_muted.is_none_or(|m| m.audio_enabled || m.video_enabled)
     }
 
     pub fn new(role: Role, link: Link, now: u64, poll_at: u64) -> Live {

@@ -14,13 +14,18 @@ mod common;
 use call_core::machine::DISCONNECT_GRACE_MS;
 use call_core::payload::PayloadError;
 use call_core::quality::{Level, Sample};
-use call_core::{Button, ConnState, Dev, HostApi, Input, Msg, Phase};
+use call_core::{Button, Channel, ConnState, Dev, HostApi, Input, Msg, Phase};
 use common::*;
 
 /// What the person reads: the stage, the status line and the notice.
 fn shown(s: &Sim) -> (Phase, Option<Msg>, Option<Msg>) {
     let v = s.view();
     (v.phase, v.status, v.notice)
+}
+
+/// The other side's report on channel 3: what it sends.
+fn peer_sends(audio: bool, video: bool) -> Input {
+    Input::ChannelMessage(Channel::MutedState, format!(r#"{{"audioEnabled":{audio},"videoEnabled":{video}}}"#))
 }
 
 /// A `getStats` sample (cumulative counters) and the grade the indicator
@@ -125,6 +130,21 @@ fn a_call_over_a_slow_or_lossy_path_is_graded_fair() {
     assert_eq!(grade(&mut s, 6000, 40, 397, 3), Some(Level::Good), "recovered");
 }
 
+/// A peer that sends nothing by choice is graded by its path alone while
+/// the path is up; once the connection is down, its silence is no sign of
+/// a working path.
+#[test]
+fn a_silent_peer_whose_connection_dropped_is_graded_poor_not_good() {
+    let mut s = callee_in_call();
+    s.feed(peer_sends(false, false));
+    grade(&mut s, 0, 30, 0, 0);
+    assert_eq!(grade(&mut s, 2000, 30, 0, 0), Some(Level::Good));
+    s.feed(Input::Connection(ConnState::Disconnected));
+    assert_eq!(grade(&mut s, 4000, 30, 0, 0), Some(Level::Poor));
+    s.feed(Input::Connection(ConnState::Connected));
+    assert_eq!(grade(&mut s, 6000, 30, 0, 0), Some(Level::Good), "back up");
+}
+
 // ---------------------------------------------------------------- coverage
 
 /// Each sentence or grade, and a test (here or in `machine.rs`) for a
@@ -168,6 +188,7 @@ const COVERED: &[(&str, &str)] = &[
     ("Good", "a_peer_silent_by_choice_is_not_a_poor_connection"),
     ("Fair", "a_call_over_a_slow_or_lossy_path_is_graded_fair"),
     ("Poor", "stats_samples_grade_the_connection_in_call_only"),
+    ("Poor", "a_silent_peer_whose_connection_dropped_is_graded_poor_not_good"),
 ];
 
 /// Messages that are not a status line or notice.
