@@ -174,6 +174,7 @@ const COVERED: &[(&str, &str)] = &[
     ("NoMicrophone", "camera_without_microphone"),
     ("NoMicrophone", "answered_with_the_camera_off_and_no_microphone_shows_no_microphone_not_no_media"),
     ("NoMedia", "media_failure_twice_still_connects_without_media"),
+    // The shell reports a missing host or WebRTC in `Input::Started`.
     ("NoHost", "no_host_fails_without_ever_ending_the_call"),
     ("HostIncomplete", "host_without_start_call_fails_at_hand_over"),
     ("NoWebRtc", "no_webrtc_fails_and_ends"),
@@ -182,6 +183,9 @@ const COVERED: &[(&str, &str)] = &[
     ("ConnectFailed", "connection_failed_before_connecting_fails_then_ends_once"),
     ("ConnectFailed", "connect_timeout_after_the_remote_description"),
     ("ConnectionLost", "restarts_are_bounded_then_the_call_is_lost"),
+    // A panic in the shell shows these words without the core
+    // (`show_crash` in call-web's `dom.rs`); `Input::Crashed` is the
+    // core's way to the same screen.
     ("Crashed", "crash_fails_the_call"),
     // The quality indicator's grades.
     ("Good", "stats_samples_grade_the_connection_in_call_only"),
