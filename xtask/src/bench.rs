@@ -7,7 +7,7 @@
 //! `CALLS_DIST` and `CALLS_INTEROP_PAGE` set. A run of every scenario writes
 //! `BENCHMARKS.md` at the workspace root; `--smoke` (= `--runs 1 --scenario
 //! none`) checks the harness in well under a minute. `--soak [MINUTES]
-//! [--flap GAP/PERIOD] [--every SECONDS]` runs one long call per page
+//! [--flap GAP/PERIOD] [--path relayed|direct] [--every SECONDS]` runs one long call per page
 //! instead and writes its own section of `BENCHMARKS.md`.
 
 use crate::{cargo, dist, Result};

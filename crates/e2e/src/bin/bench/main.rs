@@ -609,8 +609,8 @@ fn open_with_command(b: &Browser, server: &Server, side: Side, name: &str, net: 
 /// caller `#onAnswer=<answer>`; `warm` as in [`open_with_command`].
 /// Records t_offer, t_answer, t_seen, t_connected and t_media; returns
 /// (caller, callee).
-fn run_call(b: &[Browser; 2], server: &Server, side: Side, net: &NetEnv, warm: bool, rec: &mut Rec, notes: &mut Vec<String>) -> Result<(Page, Page)> {
-    let (a, t_start) = open_with_command(&b[0], server, side, "caller", net, "#startCall", warm)?;
+fn run_call(b: &[Browser; 2], servers: [&Server; 2], side: Side, net: &NetEnv, warm: bool, rec: &mut Rec, notes: &mut Vec<String>) -> Result<(Page, Page)> {
+    let (a, t_start) = open_with_command(&b[0], servers[0], side, "caller", net, "#startCall", warm)?;
     let offer = a.wait_host_call("startCall", SLOW_STEP)?;
     rec.push(("offer", offer.t - t_start));
     let offer = offer.arg.ok_or_else(|| Error::new("startCall without an SDP"))?;
@@ -620,7 +620,7 @@ fn run_call(b: &[Browser; 2], server: &Server, side: Side, net: &NetEnv, warm: b
             return err(format!("{}: relay forced, but the offer has candidates {types:?}", a.name()));
         }
     }
-    let (bb, t_accept) = open_with_command(&b[1], server, side, "callee", net, &format!("#acceptCall={}", payload(&offer, Enc::Raw)), warm)?;
+    let (bb, t_accept) = open_with_command(&b[1], servers[1], side, "callee", net, &format!("#acceptCall={}", payload(&offer, Enc::Raw)), warm)?;
     let answer = bb.wait_host_call("acceptCall", SLOW_STEP)?;
     rec.push(("answer", answer.t - t_accept));
     let answer = answer.arg.ok_or_else(|| Error::new("acceptCall without an SDP"))?;
@@ -692,7 +692,7 @@ fn run_cost(server: &Server, side: Side, trace_dir: Option<&std::path::Path>, ru
     };
     let net = NetEnv::new(Net::NoServers)?;
     let mut setup = Vec::new();
-    let (a, bb) = run_call(&b, server, side, &net, false, &mut setup, &mut Vec::new())?;
+    let (a, bb) = run_call(&b, [server, server], side, &net, false, &mut setup, &mut Vec::new())?;
     let mark = |name: &str| -> Result<()> {
         for p in [&a, &bb] {
             p.eval(&format!("performance.mark('{name}'), 0"))?;
@@ -756,7 +756,7 @@ fn run_recovery(server: &Server, side: Side, rec: &mut Rec, notes: &mut Vec<Stri
     let net = NetEnv::relayed(Impairment::NONE)?;
     let relay = net.relay.as_ref().ok_or_else(|| Error::new("no relay"))?;
     let mut setup = Vec::new();
-    let (a, bb) = run_call(&b, server, side, &net, false, &mut setup, &mut Vec::new())?;
+    let (a, bb) = run_call(&b, [server, server], side, &net, false, &mut setup, &mut Vec::new())?;
     let (oa, ob) = (clock_offset(&a)?, clock_offset(&bb)?);
     let ev = [
         eval_num(&a, "window.__host.pcEvents.length", "events")?,
@@ -795,7 +795,7 @@ struct Opts {
     trace: Option<PathBuf>,
 }
 
-const USAGE: &str = "usage: bench [--runs N] [--scenario ID[,ID…]]… [--smoke] [--out FILE] [--trace DIR] [--list]\n       bench --soak [MINUTES] [--flap GAP/PERIOD] [--every SECONDS]";
+const USAGE: &str = "usage: bench [--runs N] [--scenario ID[,ID…]]… [--smoke] [--out FILE] [--trace DIR] [--list]\n       bench --soak [MINUTES] [--flap GAP/PERIOD] [--path relayed|direct] [--every SECONDS]";
 
 fn parse(args: &[String]) -> Result<Option<Opts>> {
     let mut o = Opts { runs: 5, filter: Vec::new(), out: None, trace: None };
@@ -899,7 +899,7 @@ fn bench(o: &Opts, args: &[String]) -> Result<()> {
                 let r = match (s.kind, &net) {
                     (Kind::Load, _) => run_load(&server, side, &mut rec),
                     (Kind::Call(_, warm), Some(net)) => {
-                        browsers().and_then(|b| run_call(&b, &server, side, net, warm, &mut rec, &mut run_notes).map(|_| ()))
+                        browsers().and_then(|b| run_call(&b, [&server, &server], side, net, warm, &mut rec, &mut run_notes).map(|_| ()))
                     }
                     (Kind::Cost, _) => run_cost(&server, side, o.trace.as_deref(), run + 1, &mut rec, &mut run_notes),
                     (Kind::Recovery, _) => run_recovery(&server, side, &mut rec, &mut run_notes),

@@ -1,12 +1,17 @@
-//! `bench --soak MINUTES [--flap GAP/PERIOD] [--every SECONDS]`: one long
-//! call per page (ours↔ours and theirs↔theirs, side by side in one run),
-//! relayed through coturn behind the userspace relay, with video both
-//! ways, set up as Desktop does (the command on `location.hash` 1.5 s
-//! after the page loaded); optionally the path drops for GAP seconds every PERIOD seconds.
+//! `bench --soak MINUTES [--flap GAP/PERIOD] [--path direct] [--every SECONDS]`:
+//! one long call per page (ours↔ours and theirs↔theirs, side by side in one
+//! run) with video both ways, set up as Desktop does (the command on
+//! `location.hash` 1.5 s after the page loaded). The path is relayed
+//! through coturn behind the userspace relay, or with `--path direct` peer
+//! to peer over a veth pair between two network namespaces per call (needs
+//! root, as `tests/netpath.rs`); optionally it drops for GAP seconds every
+//! PERIOD seconds (the relay drops every packet; the direct link sends
+//! them to a link-layer address nobody has).
 //! Once a sample period (default a minute) each window is measured: JS
 //! heap after a forced GC, DOM nodes, event listeners, main-thread busy
 //! time and renderer CPU in that period, live `RTCPeerConnection`s, timers
-//! pending (the host shim counts them) and frames decoded. The report
+//! pending (the host shim counts them), frames decoded and data-channel
+//! messages (sent and received). The report
 //! gives each counter's drift (late window against early window) and the
 //! per-sample tables, and replaces its own section of BENCHMARKS.md.
 
@@ -15,19 +20,24 @@ use std::time::{Duration, Instant};
 
 use e2e::{err, Browser, Error, Page, Result, Server};
 use serde_json::json;
+use testhost::netns::Link;
 use testhost::relay::Impairment;
+use testhost::server::ServerConfig;
 
-use crate::{browsers, metric, metrics, run_call, NetEnv, Side};
+use crate::{browsers, metric, metrics, run_call, Net, NetEnv, Side};
 
 pub(crate) struct SoakOpts {
     pub(crate) minutes: u64,
     /// (gap, period) in seconds: the path drops for `gap` every `period`.
     pub(crate) flap: Option<(u64, u64)>,
+    /// Peer to peer between network namespaces instead of relayed.
+    pub(crate) direct: bool,
     pub(crate) every: u64,
 }
 
 impl SoakOpts {
-    /// `--soak [MINUTES]`, `--flap GAP/PERIOD`, `--every SECONDS`.
+    /// `--soak [MINUTES]`, `--flap GAP/PERIOD`, `--path relayed|direct`,
+    /// `--every SECONDS`.
     pub(crate) fn parse(args: &[String]) -> Result<Option<SoakOpts>> {
         let Some(i) = args.iter().position(|a| a == "--soak") else { return Ok(None) };
         let minutes = args.get(i + 1).and_then(|m| m.parse().ok()).unwrap_or(60);
@@ -44,16 +54,30 @@ impl SoakOpts {
             }
         };
         let every = value("--every").and_then(|e| e.parse().ok()).unwrap_or(60).clamp(5, 600);
+        let direct = match value("--path").map(String::as_str) {
+            None | Some("relayed") => false,
+            Some("direct") => true,
+            Some(other) => return err(format!("--path: relayed or direct, not {other:?}")),
+        };
         if !(1..=600).contains(&minutes) {
             return err("--soak: between 1 and 600 minutes");
         }
-        Ok(Some(SoakOpts { minutes, flap, every }))
+        Ok(Some(SoakOpts { minutes, flap, direct, every }))
     }
 
     fn variant(&self) -> String {
+        let path = if self.direct { ", direct path" } else { "" };
         match self.flap {
-            None => "steady".into(),
-            Some((g, p)) => format!("flapping {g} s every {p} s"),
+            None => format!("steady{path}"),
+            Some((g, p)) => format!("flapping {g} s every {p} s{path}"),
+        }
+    }
+
+    fn path_words(&self) -> &'static str {
+        if self.direct {
+            "peer to peer over a veth pair between two network namespaces (no ICE servers)"
+        } else {
+            "relayed through coturn behind the userspace relay"
         }
     }
 }
@@ -70,6 +94,8 @@ struct Sample {
     live_pcs: f64,
     timers: f64,
     frames: f64,
+    /// Cumulative: data-channel messages sent and received.
+    messages: f64,
     offers: f64,
     end_calls: f64,
 }
@@ -88,9 +114,11 @@ fn sample(b: &Browser, p: &Page) -> Result<Sample> {
     p.call("HeapProfiler.collectGarbage", json!({}))?;
     let m = metrics(p)?;
     let v = p.eval(
-        "window.__host.inbound().then(i => ({ frames: i ? i.videoFrames : 0, timers: window.__host.timersPending(), \
+        "Promise.all([window.__host.inbound(), window.__host.callPc() ? window.__host.callPc().getStats() : null]).then(([i, r]) => { \
+           let msgs = 0; if (r) r.forEach(s => { if (s.type === 'data-channel') msgs += (s.messagesSent || 0) + (s.messagesReceived || 0); }); \
+           return { frames: i ? i.videoFrames : 0, timers: window.__host.timersPending(), msgs, \
            offers: window.__host.offers, ends: window.__host.calls.filter(c => c.name === 'endCall').length, \
-           live: window.__host.pcList.filter(pc => pc.connectionState !== 'closed').length }))",
+           live: window.__host.pcList.filter(pc => pc.connectionState !== 'closed').length }; })",
     )?;
     let n = |k: &str| v[k].as_f64().unwrap_or(f64::NAN);
     Ok(Sample {
@@ -102,6 +130,7 @@ fn sample(b: &Browser, p: &Page) -> Result<Sample> {
         live_pcs: n("live"),
         timers: n("timers"),
         frames: n("frames"),
+        messages: n("msgs"),
         offers: n("offers"),
         end_calls: n("ends"),
     })
@@ -125,6 +154,7 @@ const COUNTERS: &[Counter] = &[
     Counter { label: "live connections", unit: "", cumulative: false, get: |s| s.live_pcs },
     Counter { label: "timers pending", unit: "", cumulative: false, get: |s| s.timers },
     Counter { label: "frames decoded", unit: "", cumulative: true, get: |s| s.frames },
+    Counter { label: "channel messages", unit: "", cumulative: true, get: |s| s.messages },
 ];
 
 /// The values of counter `c` per sample period (one fewer than samples for
@@ -179,19 +209,52 @@ struct Window {
 pub(crate) fn run(o: &SoakOpts, server: &Server, chromium: &str) -> Result<()> {
     let started = Instant::now();
     let load_before = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    let net = NetEnv::relayed(Impairment::NONE)?;
-    let relay = net.relay.as_ref().ok_or_else(|| Error::new("the soak's path has no relay"))?;
+    let relayed = if o.direct { None } else { Some(NetEnv::relayed(Impairment::NONE)?) };
+    let no_servers = NetEnv::new(Net::NoServers)?;
+    // For the direct path: per call a link, and per side a page server in
+    // its namespace (each namespace has a 127.0.0.1 of its own).
+    let mut links: Vec<Link> = Vec::new();
+    let mut ns_servers: Vec<[Server; 2]> = Vec::new();
     let mut browsers_of: Vec<[Browser; 2]> = Vec::new();
     let mut windows_list: Vec<Window> = Vec::new();
     for side in [Side::Ours, Side::Theirs] {
-        let b = browsers()?;
-        let (a, bb) = run_call(&b, server, side, &net, true, &mut Vec::new(), &mut Vec::new())?;
-        let k = browsers_of.len();
-        browsers_of.push(b);
+        let (a, bb) = match &relayed {
+            Some(net) => {
+                let b = browsers()?;
+                let pages = run_call(&b, [server, server], side, net, true, &mut Vec::new(), &mut Vec::new())?;
+                browsers_of.push(b);
+                pages
+            }
+            None => {
+                let link = Link::new()?;
+                let s = [Server::start_in(Some(&link.a), ServerConfig::default())?, Server::start_in(Some(&link.b), ServerConfig::default())?];
+                let b = [Browser::launch_in(Some(&link.a), &[])?, Browser::launch_in(Some(&link.b), &[])?];
+                let pages = run_call(&b, [&s[0], &s[1]], side, &no_servers, true, &mut Vec::new(), &mut Vec::new())?;
+                links.push(link);
+                ns_servers.push(s);
+                browsers_of.push(b);
+                pages
+            }
+        };
+        let k = browsers_of.len() - 1;
         for (i, (name, page)) in [("caller", a), ("callee", bb)].into_iter().enumerate() {
             windows_list.push(Window { side, name, browser: k * 2 + i, page, samples: Vec::new(), not_back: 0 });
         }
     }
+    // Drops (or lets through) every packet of both calls' paths.
+    let drop_path = |on: bool| -> Result<()> {
+        if let Some(relay) = relayed.as_ref().and_then(|n| n.relay.as_ref()) {
+            relay.set_blocked(on);
+        }
+        for l in &links {
+            if on {
+                l.cut()?;
+            } else {
+                l.restore()?;
+            }
+        }
+        Ok(())
+    };
     let browser = |i: usize| &browsers_of[i / 2][i % 2];
     let every = Duration::from_secs(o.every);
     let total = Duration::from_secs(o.minutes * 60);
@@ -231,9 +294,9 @@ pub(crate) fn run(o: &SoakOpts, server: &Server, chromium: &str) -> Result<()> {
                     let f = w.page.eval("window.__host.inbound().then(i => i ? i.videoFrames : 0)")?.as_f64().unwrap_or(0.0);
                     last_frames.insert(i, f);
                 }
-                relay.set_blocked(true);
+                drop_path(true)?;
                 std::thread::sleep(Duration::from_secs(gap));
-                relay.set_blocked(false);
+                drop_path(false)?;
                 outages += 1;
                 // Before the next outage, media must be back on every window.
                 let back_by = Instant::now() + Duration::from_secs(period - gap).min(Duration::from_secs(30));
@@ -269,18 +332,19 @@ fn fmt(v: f64) -> String {
 fn report(o: &SoakOpts, ws: &[Window], outages: u32, chromium: &str, load: (&str, &str), took: Duration) -> String {
     let per_minute = 60.0 / o.every as f64;
     let mut s = format!(
-        "### Soak: {}, {} minutes\n\n`cargo xtask bench --soak {}{} --every {}`; {}; ours↔ours and theirs↔theirs at the \
-         same time, each window in a Chromium of its own, both calls relayed through coturn behind the userspace \
-         relay{}; load average before `{}`, after `{}`; took {:.0} min. Drift: the mean of the late window against the \
+        "### Soak: {}, {} minutes\n\n`cargo xtask bench --soak {}{}{} --every {}`; {}; ours↔ours and theirs↔theirs at the \
+         same time, each window in a Chromium of its own, both calls {}{}; load average before `{}`, after `{}`; took {:.0} min. Drift: the mean of the late window against the \
          early one (an hour sampled per minute: the last 10 minutes against minutes 5–15; a shorter run: the last \
          quarter against the second).\n\n",
         o.variant(),
         o.minutes,
         o.minutes,
         o.flap.map(|(g, p)| format!(" --flap {g}/{p}")).unwrap_or_default(),
+        if o.direct { " --path direct" } else { "" },
         o.every,
         chromium,
-        o.flap.map(|(g, p)| format!(", which drops every packet for {g} s every {p} s ({outages} outages)")).unwrap_or_default(),
+        o.path_words(),
+        o.flap.map(|(g, p)| format!("; the path drops every packet for {g} s every {p} s ({outages} outages)")).unwrap_or_default(),
         load.0.trim(),
         load.1.trim(),
         took.as_secs_f64() / 60.0,
@@ -386,7 +450,11 @@ mod tests {
         let a = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
         assert!(SoakOpts::parse(&a("--runs 3")).unwrap().is_none());
         let o = SoakOpts::parse(&a("--soak 5 --flap 3/20 --every 10")).unwrap().unwrap();
-        assert_eq!((o.minutes, o.flap, o.every), (5, Some((3, 20)), 10));
+        assert_eq!((o.minutes, o.flap, o.every, o.direct), (5, Some((3, 20)), 10, false));
+        let d = SoakOpts::parse(&a("--soak 5 --flap 3/20 --path direct")).unwrap().unwrap();
+        assert!(d.direct);
+        assert_eq!(d.variant(), "flapping 3 s every 20 s, direct path");
+        assert!(SoakOpts::parse(&a("--soak 5 --path sideways")).is_err());
         assert_eq!(SoakOpts::parse(&a("--soak")).unwrap().unwrap().minutes, 60);
         assert!(SoakOpts::parse(&a("--soak 5 --flap 20/3")).is_err());
     }
