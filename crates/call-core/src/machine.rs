@@ -790,6 +790,10 @@ impl Call {
                 s.step = Step::Ringing;
                 self.notice = Some(Msg::AnswerRejected);
             }
+            // A step of an exchange that is over (the attempt timer gave it
+            // up, or it completed) failed late. The call itself is as it
+            // was: the connection's own state says if it needs a restart.
+            Stage::Live(_) => self.log("a late renegotiation step failed; the call goes on"),
             _ => self.fail(now, Msg::SetupFailed),
         }
     }

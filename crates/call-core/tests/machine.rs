@@ -1907,6 +1907,20 @@ fn caller_restarts_ice_after_the_disconnect_grace() {
     assert_eq!(count(&s.history, is_hand_over), 1, "the restart never goes through the host");
 }
 
+/// A browser error from a renegotiation step whose exchange is over (the
+/// attempt timer gave it up, or it completed) does not end a call that
+/// works: it was "The call could not be set up." in the middle of a call.
+#[test]
+fn a_late_renegotiation_error_does_not_fail_a_working_call() {
+    let mut s = caller_in_call();
+    let e = s.feed(Input::PeerError);
+    assert!(!e.contains(&Effect::ClosePeer), "{e:?}");
+    assert_eq!(s.view(), live_view(Phase::InCall));
+    let e = s.run_for(60_000);
+    assert_eq!(restart_offers(&e), 0, "nothing to restart: the connection is up: {e:?}");
+    assert_eq!(s.phase(), Phase::InCall);
+}
+
 #[test]
 fn a_short_disconnection_heals_without_restart() {
     let mut s = caller_in_call();
