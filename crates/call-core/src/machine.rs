@@ -1259,7 +1259,13 @@ impl Call {
                     Phase::Reconnecting => Some(Msg::Reconnecting),
                     _ => None,
                 };
-                (status, self.notice)
+                // "No relay server; trying a direct connection" is about
+                // connecting: not yet news while the person decides
+                // whether to answer, and old news once the call is up (it
+                // comes back if the call has to reconnect).
+                let about_connecting = matches!(self.notice, Some(Msg::IceServersUnavailable | Msg::SomeIceServersIgnored));
+                let notice = if about_connecting && matches!(p, Phase::Incoming | Phase::InCall) { None } else { self.notice };
+                (status, notice)
             }
         };
         let video_allowed = !self.flags.disable_video_completely;

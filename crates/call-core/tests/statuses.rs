@@ -121,6 +121,28 @@ fn answered_with_the_camera_off_and_no_microphone_shows_no_microphone_not_no_med
 // ---------------------------------------------------------------- quality
 
 /// A long round trip or a few percent lost: usable, neither good nor poor.
+/// Without a relay server the notice says so while the call connects, not
+/// while the person decides whether to answer, and not once the call is up;
+/// it comes back if the call has to reconnect.
+#[test]
+fn no_relay_server_is_said_while_connecting_not_on_the_prompt_nor_in_the_call() {
+    let (mut s, _) = started("", &offer_hash(OFFER), HostApi::FULL);
+    s.feed(Input::CameraPresent(true));
+    s.after(5, Input::IceServers(Err(())));
+    assert_eq!(shown(&s), (Phase::Incoming, Some(Msg::IncomingCall), None));
+    s.after(2000, Input::Click(Button::Answer));
+    s.after(30, Input::Media(Ok(AV)));
+    s.after(5, Input::RemoteDescriptionSet);
+    s.after(5, Input::LocalDescriptionSet);
+    s.after(10, Input::GatheringComplete);
+    assert_eq!(shown(&s), (Phase::Connecting, Some(Msg::Connecting), Some(Msg::IceServersUnavailable)));
+    s.after(500, Input::Connection(ConnState::Connected));
+    assert_eq!(shown(&s), (Phase::InCall, None, None));
+    s.feed(Input::Connection(ConnState::Disconnected));
+    s.run_for(DISCONNECT_GRACE_MS);
+    assert_eq!(shown(&s), (Phase::Reconnecting, Some(Msg::Reconnecting), Some(Msg::IceServersUnavailable)));
+}
+
 #[test]
 fn a_call_over_a_slow_or_lossy_path_is_graded_fair() {
     let mut s = caller_in_call();
@@ -168,6 +190,7 @@ const COVERED: &[(&str, &str)] = &[
     ("BadPayload", "a_call_begun_after_damaged_call_data_does_not_say_the_data_is_damaged"),
     ("IceServersUnavailable", "ice_servers_error_proceeds_without_servers"),
     ("IceServersUnavailable", "host_without_get_ice_servers_proceeds_without_servers"),
+    ("IceServersUnavailable", "no_relay_server_is_said_while_connecting_not_on_the_prompt_nor_in_the_call"),
     ("SomeIceServersIgnored", "ice_servers_partly_invalid_keeps_the_good_ones"),
     ("CameraUnavailable", "media_failure_with_video_retries_audio_only"),
     ("CameraUnavailable", "cam_start_failure_is_a_notice"),
