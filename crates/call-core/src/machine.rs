@@ -328,6 +328,12 @@ enum Servers {
     Waiting { until: u64 },
     /// The list to create the peer with (empty: none, or none usable).
     Ready(Vec<IceServer>),
+    /// The peer was made with this list before any call was asked for
+    /// (Desktop loads the page, then sends the command): an
+    /// `RTCPeerConnection` without transceivers or a candidate pool, which
+    /// gathers nothing and sends nothing until a description is set. The
+    /// command then only describes.
+    InPeer(Vec<IceServer>),
 }
 
 /// The whole state of one call page.
@@ -672,9 +678,11 @@ impl Call {
         // good list replaces the empty one the timeout put in place.
         let before_peer = matches!(self.stage, Stage::Idle | Stage::NotReceived | Stage::Prompt { .. } | Stage::Preparing(_));
         let have = matches!(self.servers, Some(Servers::Ready(_)));
-        if !before_peer || (have && r.is_err()) {
+        let made = matches!(self.servers, Some(Servers::InPeer(_)));
+        if !before_peer || made || (have && r.is_err()) {
             return;
         }
+        let answered = r.is_ok();
         if self.notice == Some(Msg::IceServersUnavailable) {
             self.notice = None;
         }
@@ -690,21 +698,38 @@ impl Call {
                 Vec::new()
             }
         };
+        if answered && !matches!(self.stage, Stage::Preparing(_)) {
+            // Nobody has asked for a call yet: make the connection now,
+            // which costs no privacy, so that the command has less to do.
+            // (Not with the empty list of a host that did not answer: a
+            // late answer may still bring servers.)
+            self.out(self.create_peer_effect(servers.clone()));
+            self.servers = Some(Servers::InPeer(servers));
+            return;
+        }
         self.servers = Some(Servers::Ready(servers));
         self.create_peer(now);
     }
 
-    /// Preparing → Setup, once the servers are there (media need not be).
+    fn create_peer_effect(&self, servers: Vec<IceServer>) -> Effect {
+        let video = !self.flags.disable_video_completely;
+        Effect::CreatePeer { servers, relay_only: self.flags.relay_only, video }
+    }
+
+    /// Preparing → Setup, once the servers are there (media need not be);
+    /// the peer made unless it was made at load.
     fn create_peer(&mut self, now: u64) {
-        let (Stage::Preparing(_), Some(Servers::Ready(servers))) = (&self.stage, &self.servers) else {
+        let (Stage::Preparing(_), Some(Servers::Ready(servers) | Servers::InPeer(servers))) = (&self.stage, &self.servers)
+        else {
             return;
         };
-        let servers = servers.clone();
+        let (servers, made) = (servers.clone(), matches!(self.servers, Some(Servers::InPeer(_))));
         let Stage::Preparing(p) = core::mem::replace(&mut self.stage, Stage::Idle) else { return };
         let mut wait = IceWait::new(server_kinds(&servers), now);
         wait.cap(p.asked_at + OFFER_BY_MS);
-        let video = !self.flags.disable_video_completely;
-        self.out(Effect::CreatePeer { servers, relay_only: self.flags.relay_only, video });
+        if !made {
+            self.out(self.create_peer_effect(servers));
+        }
         let role = match p.side {
             Side::Caller => {
                 self.out(Effect::CreateOffer { ice_restart: false });
@@ -794,6 +819,10 @@ impl Call {
             // up, or it completed) failed late. The call itself is as it
             // was: the connection's own state says if it needs a restart.
             Stage::Live(_) => self.log("a late renegotiation step failed; the call goes on"),
+            // The connection made at load could not be made. Nothing is
+            // lost yet: the call, once asked for, fails on it as it would
+            // have failed making it then.
+            Stage::Idle | Stage::NotReceived | Stage::Prompt { .. } => self.log("the connection could not be made"),
             _ => self.fail(now, Msg::SetupFailed),
         }
     }

@@ -575,7 +575,10 @@ fn callee_prompt_uses_nothing_of_the_offer_before_answer() {
     ];
     for input in idle_inputs {
         let e = s.after(700, input.clone());
-        assert_eq!(quiet(&e), vec![], "{input:?}");
+        // The servers make the connection object (nothing gathered or sent
+        // until a description is set); nothing else does anything.
+        let made = matches!(input, Input::IceServers(Ok(_))).then(|| create_peer(turn_servers()));
+        assert_eq!(quiet(&e), made.into_iter().collect::<Vec<_>>(), "{input:?}");
         assert_eq!(s.phase(), Phase::Incoming, "{input:?}");
     }
     assert_eq!(quiet(&s.run_for(120_000)), vec![], "the person may take the whole ring time");
@@ -583,7 +586,6 @@ fn callee_prompt_uses_nothing_of_the_offer_before_answer() {
         matches!(
             e,
             Effect::AcquireMedia { .. }
-                | Effect::CreatePeer { .. }
                 | Effect::SetRemote { .. }
                 | Effect::CreateAnswer
                 | Effect::CreateOffer { .. }
@@ -602,7 +604,7 @@ fn callee_second_offer_replaces_the_pending_one() {
     let mut s = callee_prompt("");
     assert_eq!(s.hash(&offer_hash(OFFER_2)), vec![]);
     assert_eq!(s.view(), prompt_view());
-    assert_eq!(s.click(Button::Answer), answer_effects(turn_servers(), OFFER_2));
+    assert_eq!(s.click(Button::Answer), answer_effects(OFFER_2));
     assert_eq!(s.wait(Wake::IceWait), Some(RELAY_WAIT_MS));
 }
 
@@ -619,7 +621,7 @@ fn callee_bad_second_offer_keeps_the_first() {
 fn callee_accept_call_while_prompting_answers_with_its_payload() {
     let mut s = callee_prompt("");
     let e = s.hash(&accept_hash(OFFER_2));
-    assert_eq!(e, answer_effects(turn_servers(), OFFER_2));
+    assert_eq!(e, answer_effects(OFFER_2));
     assert_eq!(s.view(), setup_view(Phase::Connecting));
     assert_eq!(s.wait(Wake::IceWait), Some(RELAY_WAIT_MS));
     // A later prompt for another call does not take over.
@@ -633,7 +635,7 @@ fn callee_full_answer_flow() {
     assert_eq!(s.view(), prompt_view());
 
     // The offer is applied at once; media comes while it is.
-    assert_eq!(s.after(3000, Input::Click(Button::Answer)), answer_effects(turn_servers(), OFFER));
+    assert_eq!(s.after(3000, Input::Click(Button::Answer)), answer_effects(OFFER));
     assert_eq!(s.view(), setup_view(Phase::Connecting));
     assert_eq!(s.wait(Wake::IceWait), Some(RELAY_WAIT_MS));
 
@@ -690,7 +692,8 @@ fn callee_decline() {
     assert_eq!(s.view(), ended_view(Msg::CallEnded, false, false));
     assert!(!s.view().answer);
     assert_inert(&mut s);
-    assert_eq!(count(&s.history, |e| matches!(e, Effect::AcquireMedia { .. } | Effect::CreatePeer { .. })), 0);
+    assert_eq!(count(&s.history, |e| matches!(e, Effect::AcquireMedia { .. } | Effect::SetRemote { .. })), 0);
+    assert_eq!(count(&s.history, |e| *e == Effect::ClosePeer), 1, "the connection made at load is closed");
 }
 
 // The prompt's microphone and camera toggles (issue 17): a choice for the
@@ -710,7 +713,7 @@ fn chosen(mic: bool, cam: bool) -> View {
 
 /// What Answer does (TURN servers, `OFFER`), the camera captured or not.
 fn answered(video: bool) -> Vec<Effect> {
-    vec![create_peer(turn_servers()), Effect::SetRemote { offer: true, sdp: OFFER.into() }, Effect::AcquireMedia { video }]
+    vec![Effect::SetRemote { offer: true, sdp: OFFER.into() }, Effect::AcquireMedia { video }]
 }
 
 #[test]
@@ -973,7 +976,8 @@ fn flag_no_outgoing_video_initially_for_the_callee() {
     let mut s = callee_prompt("?noOutgoingVideoInitially&playRingtone=1");
     let e = s.click(Button::Answer);
     assert_eq!(e.last(), Some(&Effect::AcquireMedia { video: false }));
-    assert!(e.contains(&Effect::CreatePeer { servers: turn_servers(), relay_only: false, video: true }), "{e:?}");
+    let made = Effect::CreatePeer { servers: turn_servers(), relay_only: false, video: true };
+    assert!(s.history.contains(&made), "the video transceiver stays (made with the servers): {:?}", s.history);
     s.feed(Input::Media(Ok(AUDIO)));
     assert_eq!(s.view(), View { cam: Dev::Off, cam_label: Msg::CameraOn, ..live_view(Phase::Connecting) });
 }
@@ -1015,7 +1019,8 @@ fn flag_disable_video_completely_for_the_callee() {
     let mut s = callee_prompt("?disableVideoCompletely");
     let e = s.click(Button::Answer);
     assert_eq!(e.last(), Some(&Effect::AcquireMedia { video: false }));
-    assert!(e.contains(&Effect::CreatePeer { servers: turn_servers(), relay_only: false, video: false }), "{e:?}");
+    let made = Effect::CreatePeer { servers: turn_servers(), relay_only: false, video: false };
+    assert!(s.history.contains(&made), "{:?}", s.history);
 }
 
 #[test]
@@ -1024,8 +1029,9 @@ fn flag_relay_only() {
     let peer = s.history.iter().find(|e| matches!(e, Effect::CreatePeer { .. })).cloned();
     assert_eq!(peer, Some(Effect::CreatePeer { servers: turn_servers(), relay_only: true, video: true }));
     let mut s = callee_prompt("?playRingtone&relayOnly=0&noOutgoingVideoInitially");
-    let e = s.click(Button::Answer);
-    assert!(e.contains(&Effect::CreatePeer { servers: turn_servers(), relay_only: true, video: true }), "{e:?}");
+    s.click(Button::Answer);
+    let made = Effect::CreatePeer { servers: turn_servers(), relay_only: true, video: true };
+    assert!(s.history.contains(&made), "{:?}", s.history);
     s.feed(Input::Media(Ok(AUDIO)));
     let _ = s.feed(Input::RemoteDescriptionSet);
 }
@@ -1202,11 +1208,65 @@ fn ice_servers_arriving_late_but_before_the_peer_are_used() {
     let (mut s, _) = started("", &offer_hash(OFFER), HostApi::FULL);
     s.run_until(T0 + ICE_SERVERS_TIMEOUT_MS);
     s.now = T0 + 3000;
-    assert_eq!(s.feed(Input::IceServers(Ok(TURN_JSON.into()))), vec![]);
+    assert_eq!(s.feed(Input::IceServers(Ok(TURN_JSON.into()))), vec![create_peer(turn_servers())], "TURN must be used");
     s.now = T0 + 10_000;
     let e = s.click(Button::Answer);
-    assert!(e.contains(&create_peer(turn_servers())), "TURN must be used: {e:?}");
+    assert_eq!(e, answer_effects(OFFER));
     assert_eq!(s.view().notice, None, "no 'relay servers unavailable' notice");
+}
+
+// Desktop's flow: the page loads, the command comes on `location.hash`
+// later. What costs no privacy is done before it.
+
+/// The caller's connection is made when the servers come; `#startCall`
+/// then only describes (and starts the devices beside it).
+#[test]
+fn desktop_flow_caller_makes_the_connection_at_load_and_only_describes_on_start_call() {
+    let (mut s, e) = started("", "", HostApi::FULL);
+    assert_eq!(e, load_servers());
+    assert_eq!(s.after(30, Input::IceServers(Ok(TURN_JSON.into()))), vec![create_peer(turn_servers())]);
+    assert_eq!(s.phase(), Phase::Idle, "made, not a call: nothing is shown");
+    assert_eq!(s.run_for(60_000), vec![], "and nothing happens until the command");
+    let e = s.hash("#startCall");
+    assert_eq!(quiet(&e), vec![Effect::CreateOffer { ice_restart: false }, Effect::AcquireMedia { video: true }]);
+    assert_eq!(s.phase(), Phase::Connecting);
+    assert_eq!(s.wait(Wake::IceWait), Some(RELAY_WAIT_MS), "the relay wait runs from the command");
+}
+
+/// The callee's `#acceptCall=` applies the offer on the connection made at
+/// load.
+#[test]
+fn desktop_flow_accept_call_applies_the_offer_on_the_connection_made_at_load() {
+    let (mut s, _) = started("", "", HostApi::FULL);
+    s.after(30, Input::IceServers(Ok(TURN_JSON.into())));
+    let e = s.after(1500, Input::HashChanged(accept_hash(OFFER)));
+    assert_eq!(quiet(&e), answer_effects(OFFER));
+    assert_eq!(count(&s.history, |e| matches!(e, Effect::CreatePeer { .. })), 1);
+}
+
+/// A connection that cannot be made at load loses nothing yet: the call,
+/// when asked for, fails on it as it would have failed making it then.
+#[test]
+fn a_connection_that_cannot_be_made_at_load_fails_the_call_only_when_asked() {
+    let (mut s, _) = started("", "", HostApi::FULL);
+    s.after(30, Input::IceServers(Ok(TURN_JSON.into())));
+    assert_eq!(quiet(&s.feed(Input::PeerError)), vec![]);
+    assert_eq!(s.phase(), Phase::Idle);
+    s.hash("#startCall");
+    // The shell has no connection for the offer: another PeerError.
+    let e = s.feed(Input::PeerError);
+    assert!(e.contains(&Effect::ClosePeer), "{e:?}");
+    assert_eq!(s.view().notice, Some(Msg::SetupFailed));
+}
+
+/// Servers that did not come make no connection at load: a late answer of
+/// the host may still bring them, and then they are used.
+#[test]
+fn servers_that_did_not_come_make_no_connection_until_they_do() {
+    let (mut s, _) = started("", "", HostApi::FULL);
+    assert_eq!(quiet(&s.run_for(ICE_SERVERS_TIMEOUT_MS)), vec![]);
+    assert_eq!(s.after(500, Input::IceServers(Ok(TURN_JSON.into()))), vec![create_peer(turn_servers())]);
+    assert_eq!(s.after(500, Input::IceServers(Ok("[]".into()))), vec![], "made: a second list changes nothing");
 }
 
 #[test]
@@ -2748,7 +2808,7 @@ fn commands_while_media_is_pending() {
 #[test]
 fn callee_answers_while_media_is_pending() {
     let mut s = callee_prompt("");
-    assert_eq!(s.click(Button::Answer), answer_effects(turn_servers(), OFFER));
+    assert_eq!(s.click(Button::Answer), answer_effects(OFFER));
     assert_eq!(s.after(5, Input::RemoteDescriptionSet), vec![Effect::CreateAnswer], "no media yet: nothing to attach");
     s.after(5, Input::LocalDescriptionSet);
     let e = s.after(40, Input::Candidate(cand("relay", 2)));

@@ -430,6 +430,16 @@ pub const SPY: &str = "window.__spy = { log: [], out: [], in: [], rejections: []
     return dc; }; \
 })();";
 
+/// Privacy before Answer (or any command), as the page can show it: no
+/// connection has a description or a transceiver, none has started
+/// gathering, and no remote description was applied. Our page makes its
+/// connection when the ICE servers come (Desktop's flow: the command comes
+/// later); without a description and without a candidate pool it gathers
+/// no candidate and sends no packet (`tests/browser.rs` counts the packets
+/// at a TURN server to show it).
+pub const NOTHING_GATHERED: &str = "(window.__host.srd === 0 && window.__host.pcList.every(pc => \
+  pc.iceGatheringState === 'new' && !pc.localDescription && !pc.remoteDescription && pc.getTransceivers().length === 0))";
+
 /// Installs [`SPY`] on `p` for every document it loads from now on.
 pub fn spy(p: &Page) -> Result<()> {
     p.add_init_script(SPY)

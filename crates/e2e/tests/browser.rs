@@ -37,8 +37,8 @@ fn prompt_call_media_mute_end() -> Result<()> {
     b.wait_for("document.getElementById('avatar').naturalWidth > 0", T)?;
     ensure(&b, b.visible("#avatar")?, "the avatar image is shown while prompting")?;
     // Privacy: nothing is done with the offer before Answer.
-    check(&b, "window.__host.pcs === 0 && window.__host.srd === 0 && window.__host.gum.length === 0",
-        "no RTCPeerConnection, no setRemoteDescription and no getUserMedia before Answer")?;
+    check(&b, &format!("{NOTHING_GATHERED} && window.__host.gum.length === 0"),
+        "nothing gathered, no setRemoteDescription and no getUserMedia before Answer")?;
 
     b.click("#answer")?;
     let answer = wait_answer(&b)?;
@@ -104,6 +104,39 @@ fn accept_call_direct() -> Result<()> {
     check_clean(&b)
 }
 
+/// Desktop's flow, privacy to the packet: a page loaded without a command
+/// makes its connection as soon as the ICE servers come (so the command
+/// has less to do), and that connection sends nothing, not to the TURN
+/// server either, while the prompt shows. Counted at a relay in front of
+/// coturn: no packet in 3 s of prompt; after Answer packets to the TURN
+/// server go through it.
+#[test]
+fn connection_made_at_load_sends_nothing_before_answer() -> Result<()> {
+    let env = Env::new()?;
+    let turn = Turn::start()?;
+    let upstream = format!("127.0.0.1:{}", turn.port()).parse().map_err(|e| Error::new(format!("{e}")))?;
+    let relay = testhost::relay::Relay::start(upstream, testhost::relay::Impairment::NONE)?;
+    let b = env.open("B (callee)", json!({ "iceServers": relay.ice_servers() }), "/call.html")?;
+    b.wait_for("window.__host.pcs === 1", T)?;
+    let a = env.open("A (caller)", json!({}), "/call.html#startCall")?;
+    let offer = wait_offer(&a)?;
+    send_offer(&b, &offer, true, Enc::Raw)?;
+    b.wait_data("phase", "incoming", T)?;
+    std::thread::sleep(Duration::from_secs(3));
+    check(&b, &format!("window.__host.pcs === 1 && {NOTHING_GATHERED} && window.__host.gum.length === 0"),
+        "one connection, made at load, that has gathered nothing")?;
+    ensure(&b, relay.counts() == (0, 0), &format!("no packet to the TURN server before Answer: {:?}", relay.counts()))?;
+    b.click("#answer")?;
+    let answer = wait_answer(&b)?;
+    let types = candidate_types(&answer);
+    ensure(&b, relay.counts().0 > 0, &format!("after Answer the TURN server is asked (through the relay): {:?}, answer {types:?}", relay.counts()))?;
+    check(&b, "window.__host.pcs === 1", "the call runs on the connection made at load")?;
+    send_answer(&a, &answer, Enc::Raw)?;
+    wait_phase(&[&a, &b], "in-call")?;
+    wait_video(&a)?;
+    check_clean(&b)
+}
+
 /// c. A URL-encoded payload arriving by `hashchange` on an open page; a
 /// second offer replaces the pending prompt, and the answer belongs to it.
 #[test]
@@ -127,7 +160,7 @@ fn url_encoded_payload_and_hashchange() -> Result<()> {
     b.set_hash(&format!("#offerIncomingCall={}", escaped(&offer2)))?;
     b.wait_for("window.__host.hashchanges >= 2", T)?;
     b.wait_data("phase", "incoming", T)?;
-    check(&b, "window.__host.pcs === 0", "still nothing done before Answer")?;
+    check(&b, NOTHING_GATHERED, "still nothing done before Answer")?;
     b.click("#answer")?;
     let answer = wait_answer(&b)?;
     check(&b, "window.__host.srd === 1", "exactly one offer applied")?;

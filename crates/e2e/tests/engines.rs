@@ -519,7 +519,7 @@ fn controls(engine: Engine) -> Result<()> {
     bad.wait_data("phase", "not-received", T)?;
     ensure(&bad, bad.text("status")?.as_deref() == Some(call_core::Msg::CallNotReceived.en()), "it says so")?;
     ensure(&bad, bad.visible("#end")?, "with a button to close it")?;
-    check(&bad, "window.__host.pcs === 0", "nothing was done with the bad payload")?;
+    check(&bad, NOTHING_GATHERED, "nothing was done with the bad payload")?;
     clean(&de)?;
     clean(&bad)
 }

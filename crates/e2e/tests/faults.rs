@@ -73,7 +73,7 @@ fn bad_offers_then_a_good_one() -> Result<()> {
     b.wait_for("window.__host.hashchanges >= 1", T)?;
     ensure(&b, b.data("phase")? == "not-received", "still the damaged offer's screen")?;
     check(&b, "!window.__host.calls.some(c => c.name === 'endCall')", "the page waits for the person")?;
-    check(&b, "window.__host.pcs === 0", "nothing was done with the bad offers")?;
+    check(&b, NOTHING_GATHERED, "nothing was done with the bad offers")?;
     send_offer(&b, &offer, true, Enc::UrlEncoded)?;
     b.wait_data("phase", "incoming", T)?;
     b.click("#answer")?;
@@ -99,8 +99,8 @@ fn odd_fragments_are_harmless() -> Result<()> {
     p.wait_data("phase", "not-received", T)?;
     eprintln!("1 MB fragments: the damaged offer's screen after {} ms", t.elapsed().as_millis());
     // A page waiting for its command (Desktop's flow) has asked only for
-    // the ICE servers: no connection, no device.
-    check(&p, "window.__host.pcs === 0 && window.__host.gum.length === 0 && window.__host.calls.length <= 1", "nothing started")?;
+    // the ICE servers: nothing gathered, no device.
+    check(&p, &format!("{NOTHING_GATHERED} && window.__host.gum.length === 0 && window.__host.calls.length <= 1"), "nothing started")?;
     p.set_hash("#startCall")?;
     wait_offer(&p)?;
     check_clean(&p)

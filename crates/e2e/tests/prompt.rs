@@ -76,8 +76,8 @@ fn toggles_are_a_choice_not_a_preview() -> Result<()> {
     key(&b, "M")?;
     b.wait_data("mic", "off", T)?;
     ensure(&b, b.data("phase")? == "incoming", "still the prompt")?;
-    check(&b, "window.__host.gum.length === 0 && window.__host.pcs === 0",
-        "no getUserMedia and no RTCPeerConnection before Answer, whatever the toggles")
+    check(&b, &format!("window.__host.gum.length === 0 && {NOTHING_GATHERED}"),
+        "no getUserMedia and nothing gathered before Answer, whatever the toggles")
 }
 
 /// Answering with the camera chosen off: the camera is never captured,
@@ -205,7 +205,7 @@ fn damaged_offer_close_ends_once() -> Result<()> {
         ensure(&p, p.visible("#who")?, "the avatar area is shown")?;
         ensure(&p, p.visible("#end")? && !p.visible("#answer")?, "Close, and nothing to answer")?;
         ensure(&p, p.attr("#end", "aria-label")?.as_deref() == Some(Msg::Close.en()), "the button reads Close")?;
-        check(&p, "window.__host.gum.length === 0 && window.__host.pcs === 0", "nothing was started")?;
+        check(&p, &format!("window.__host.gum.length === 0 && {NOTHING_GATHERED}"), "nothing was started")?;
         p.click("#end")?;
         p.wait_host_call("endCall", T)?;
         if p.visible("#end")? {
@@ -246,5 +246,5 @@ fn flags_shape_the_toggles() -> Result<()> {
     q.wait_for("document.getElementById('cam').getClientRects().length > 0", T)?;
     ensure(&q, q.data("cam")? == "off" && q.attr("#cam", "aria-pressed")?.as_deref() == Some("true"), "the camera toggle starts off")?;
     ensure(&q, q.data("mic")? == "on", "the microphone toggle starts on")?;
-    check(&q, "window.__host.gum.length === 0 && window.__host.pcs === 0", "nothing opened")
+    check(&q, &format!("window.__host.gum.length === 0 && {NOTHING_GATHERED}"), "nothing opened")
 }

@@ -19,10 +19,11 @@
 //! woken, in the future, the view consistent with its phase), and these,
 //! which need this harness's model of the browser:
 //! - no panic;
-//! - privacy: no `CreatePeer`, `SetRemote` or `AcquireMedia` before the
+//! - privacy: no `CreateOffer`, `SetRemote` or `AcquireMedia` before the
 //!   person (or the host's `#acceptCall`, or `#startCall`) consented to a
-//!   call; a remote offer is used only after answering (or for an ICE
-//!   restart in call);
+//!   call (a `CreatePeer` may come first: a connection without a
+//!   description gathers and sends nothing); a remote offer is used only
+//!   after answering (or for an ICE restart in call);
 //! - a `SetRemote` SDP passes
 //!   the SDP check; every message sent on a channel parses as that
 //!   channel's message; only the caller makes (restart) offers, only the
@@ -88,6 +89,9 @@ struct Harness {
     // invariant bookkeeping
     hand_overs: u32,
     consent: bool,
+    /// A description was asked for (an offer made or a remote one applied):
+    /// from then on the connection gathers.
+    described: bool,
     answered: bool,
     caller: bool,
     callee: bool,
@@ -233,7 +237,6 @@ impl Harness {
                 Effect::CreatePeer { servers, .. } => {
                     self.peer = true;
                     self.pending.may_fail += 1;
-                    self.check(self.consent, || "CreatePeer before the person consented to a call".into());
                     self.check(servers.len() <= 8, || "more than 8 ICE servers".into());
                     for s in servers {
                         for u in &s.urls {
@@ -244,6 +247,7 @@ impl Harness {
                     }
                 }
                 Effect::SetRemote { offer, sdp } => {
+                    self.described = true;
                     self.pending.remote += 1;
                     self.check(looks_like_sdp(sdp), || "SetRemote with a non-SDP".into());
                     self.check(after.phase != Phase::Incoming, || "SetRemote while the prompt shows".into());
@@ -253,8 +257,10 @@ impl Harness {
                     }
                 }
                 Effect::CreateOffer { ice_restart } => {
+                    self.described = true;
                     self.pending.local += 1;
                     self.check(self.peer, || "CreateOffer without a peer".into());
+                    self.check(self.consent, || "CreateOffer (gathering) before the person consented to a call".into());
                     if !ice_restart {
                         self.caller = true;
                     } else {
@@ -339,7 +345,7 @@ impl Harness {
         }
         self.check(self.restarts_while_down <= MAX_RESTARTS, || "more than 3 restart attempts while down".into());
         if after.phase == Phase::Incoming {
-            self.check(!self.peer, || "a peer exists while the prompt shows".into());
+            self.check(!self.described, || "a description (gathering) while the prompt shows".into());
         }
     }
 
@@ -604,6 +610,7 @@ fn run(data: &[u8]) -> Result<()> {
         open: [false; 3],
         hand_overs: 0,
         consent: false,
+        described: false,
         answered: false,
         caller: false,
         callee: false,

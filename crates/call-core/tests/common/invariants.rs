@@ -140,7 +140,6 @@ impl Watch {
             if matches!(
                 e,
                 Effect::AcquireMedia { .. }
-                    | Effect::CreatePeer { .. }
                     | Effect::SetRemote { .. }
                     | Effect::CreateOffer { .. }
                     | Effect::CreateAnswer
@@ -150,7 +149,9 @@ impl Watch {
             }
         }
         // Privacy: while the prompt shows, nothing of the offer was used,
-        // no camera or microphone is on, no peer exists.
+        // no camera or microphone is on, nothing is gathered (a connection
+        // object may exist: without a description it gathers and sends
+        // nothing).
         if after.phase == Phase::Incoming {
             ensure!(!self.used_call, "a call was set up while the prompt shows");
             // A control that disappears (the camera unplugged) leaves the
@@ -160,8 +161,8 @@ impl Watch {
             let cam = if after.cam == Dev::None { last(|c| c.1) } else { after.cam };
             self.prompt_choice = Some((mic, cam));
         }
-        // Once a peer exists there is no way back to the start.
-        if self.create_peers > 0 {
+        // Once a call was set up there is no way back to the start.
+        if self.used_call {
             ensure!(!matches!(after.phase, Phase::Idle | Phase::Incoming), "back to {:?}", after.phase);
         }
         check_view(after, flags)
