@@ -997,12 +997,15 @@ anything, so its offer on `#startCall` only writes down what is already there (2
 probe on `/theirs.html` loaded with a coturn: a connection 1.4 s before the command, configured with pool \
 size 1, and relay candidates in an offer 38 ms after `#startCall`. Ours may not do that: nothing that \
 gathers candidates or opens a device happens before the person calls or answers (README, \
-PROTOCOL.md section 3), so it creates the connection on the command and then waits for the candidates \
-the protocol needs: with a TURN server the first relay candidate, which Chromium asks for one \
-allocation step (50 ms) after the host candidates, plus the round trips of the allocation; without \
-servers the host candidates and 15 ms. Since the offer stopped waiting for the camera (it waited for \
-getUserMedia first) ours went from 270 to 63 ms without servers and about 100 ms with coturn on this \
-machine; the rest is that gathering. A run of the first relay candidate taking over a second (the \
+PROTOCOL.md section 3). What costs no privacy ours does at load: it makes its connection as soon as the \
+host gives the servers (no transceivers, no candidate pool: it gathers nothing and sends nothing, \
+`tests/browser.rs` counts the packets at the TURN server), which took 3–16 ms on an idle machine and up \
+to 120 ms on a loaded one. On the command it describes and then waits for the candidates the protocol \
+needs: with a TURN server the first relay candidate, which Chromium asks for one allocation step (50 ms) \
+after the host candidates, plus the round trips of the allocation; without servers the host candidates \
+and 15 ms. Since the offer stopped waiting for the camera (it waited for getUserMedia first) ours went \
+from 270 to 63 ms without servers and about 100 ms with coturn on this machine; the rest is that \
+gathering, which the privacy rule keeps after the command. A run of the first relay candidate taking over a second (the \
 1247 ms in `warm-coturn`, also seen on the callee) is the TURN allocation being retried; it happens \
 to ours because ours gathers after the command, and is bounded by the relay wait. t_seen, the time from \
 `#startCall` until the caller's first video frame is encoded, shows what the person waits for: it \
