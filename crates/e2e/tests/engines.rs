@@ -469,13 +469,7 @@ fn tap_starts_audio() -> Result<()> {
     a.without_gestures();
     spy(&a)?;
     a.goto(&server.url("/call.html#startCall"))?;
-    let offer = wait_offer(&a)?;
-    send_offer(&b, &offer, true, Enc::Raw)?;
-    b.wait_data("phase", "incoming", T)?;
-    b.click("#answer")?;
-    let answer = wait_answer(&b)?;
-    send_answer(&a, &answer, Enc::Raw)?;
-    a.wait_data("phase", "in-call", T)?;
+    connect(&a, &b)?;
     wait_video(&a)?;
     // Held back: the element is there, audio arrives, and it stays paused
     // (the page said why in its log).
