@@ -999,8 +999,7 @@ size 1, and relay candidates in an offer 38 ms after `#startCall`. Ours may not 
 gathers candidates or opens a device happens before the person calls or answers (README, \
 PROTOCOL.md section 3). What costs no privacy ours does at load: it makes its connection as soon as the \
 host gives the servers (no transceivers, no candidate pool: it gathers nothing and sends nothing, \
-`tests/browser.rs` counts the packets at the TURN server), which took 3–16 ms on an idle machine and up \
-to 120 ms on a loaded one. On the command it describes and then waits for the candidates the protocol \
+`tests/browser.rs` counts the packets at the TURN server), which took 3–16 ms with the machine lightly loaded and 40–550 ms under heavy load (load 25–50) (a probe in Chromium 156). On the command it describes and then waits for the candidates the protocol \
 needs: with a TURN server the first relay candidate, which Chromium asks for one allocation step (50 ms) \
 after the host candidates, plus the round trips of the allocation; without servers the host candidates \
 and 15 ms. Since the offer stopped waiting for the camera (it waited for getUserMedia first) ours went \
