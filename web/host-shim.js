@@ -29,6 +29,8 @@
 //   alerts values passed to alert/confirm/prompt (must stay empty)
 //   hashchanges  how many hashchange events the page got
 //   timersPending()  how many timers the page has pending
+//   bound  [{id, t}] every stream the page put on a media element
+//          (`srcObject`), by the element's id
 //   pcEvents [{i, state, t, at}] every connectionState change of the
 //          instance pcList[i]; at = performance.timeOrigin + t, a clock
 //          that two pages share (for timings across windows)
@@ -58,6 +60,7 @@
     phases: [],
     csp: [],
     alerts: [],
+    bound: [],
     hashchanges: 0,
     pcEvents: [],
   };
@@ -164,6 +167,19 @@
     Counted.prototype = proto;
     Object.setPrototypeOf(Counted, Orig);
     window.RTCPeerConnection = Counted;
+  }
+
+  // ---- media elements ----
+  var src = window.HTMLMediaElement && Object.getOwnPropertyDescriptor(HTMLMediaElement.prototype, "srcObject");
+  if (src && src.set) {
+    Object.defineProperty(HTMLMediaElement.prototype, "srcObject", {
+      configurable: true,
+      get: src.get,
+      set: function (v) {
+        if (v) host.bound.push({ id: this.id, t: now() });
+        src.set.call(this, v);
+      }
+    });
   }
 
   // ---- media stubs ----

@@ -33,6 +33,12 @@ use crate::view::{Dev, Phase, Route, View};
 /// Hosts answer from memory in milliseconds; a stuck promise must not stall
 /// the call (today's page waits forever).
 pub const ICE_SERVERS_TIMEOUT_MS: u64 = 2000;
+/// How long at most the screen keeps showing what it showed before a
+/// command, while our description is made (`Setup::hold`): below the
+/// 100 ms within which a change still reads as immediate, and longer than
+/// a description without a TURN server takes (20–40 ms).
+pub const SCREEN_HOLD_MS: u64 = 80;
+
 /// After the remote description is applied, the connection must come up
 /// within this time or the call is reported as failed. Chromium's own ICE
 /// checks give up after about 30 s; a person waits no longer than this.
@@ -187,6 +193,8 @@ pub enum Wake {
     Restart,
     /// A held restart offer goes out now at the latest.
     HeldOffer,
+    /// The screen shows the call now, described or not.
+    Screen,
 }
 
 /// Which host method receives the local description.
@@ -285,6 +293,12 @@ pub enum Effect {
     /// Send the current local description on the `renegotiation` channel
     /// (`{"type":"offer"|"answer","sdp":…}`).
     SendDescription,
+    /// From now on, put the peer's tracks on the page's elements as they
+    /// come (those that came already, at once). Not before our description
+    /// is with the host: binding the first remote audio track starts the
+    /// audio output, which held Chromium's main thread for 50–60 ms and,
+    /// on a callee, the answer with it; no media can arrive before.
+    ShowRemote,
     /// `window.calls.endCall()`.
     EndCall,
     AddCandidate(Option<CandidateInit>),
@@ -385,7 +399,10 @@ impl Call {
             _ => None,
         };
         let (a, b, c) = match &self.stage {
-            Stage::Setup(Setup { step: Step::Gathering(w), .. }) => (Some((Wake::IceWait, w.deadline())), None, None),
+            Stage::Setup(Setup { step: Step::Gathering(w), hold, .. }) => {
+                (Some((Wake::IceWait, w.deadline())), hold.map(|at| (Wake::Screen, at)), None)
+            }
+            Stage::Setup(Setup { hold: Some(at), .. }) => (Some((Wake::Screen, *at)), None, None),
             Stage::Setup(Setup { step: Step::Connecting { until }, .. }) => (Some((Wake::Connect, *until)), None, None),
             Stage::Live(l) => {
                 let wait = l.restarts.deadline().map(|(w, at)| match w {
@@ -455,6 +472,9 @@ impl Call {
     pub fn handle(&mut self, now: u64, input: Input) {
         if let Stage::Over(_) = self.stage {
             return self.over(now, &input);
+        }
+        if let Stage::Setup(s @ Setup { hold: Some(_), .. }) = &mut self.stage {
+            s.hold = s.hold.filter(|at| now < *at);
         }
         match input {
             Input::Started { search, hash, host, webrtc } => self.start(now, &search, &hash, host, webrtc),
@@ -553,6 +573,23 @@ impl Call {
         // No call under way: a damaged incoming offer is a screen of its
         // own, so that the person is not left with an empty page.
         let free = matches!(self.stage, Stage::Idle | Stage::NotReceived);
+        let blank = matches!(self.stage, Stage::Idle);
+        self.command_on(now, c, free);
+        // On a page that shows nothing yet (Desktop's flow: the command
+        // comes by `location.hash` to a page whose connection is made),
+        // drawing the call's screen put a frame of style, layout and paint
+        // (4–8 ms in Chromium 156) between the browser's steps of the
+        // description, on the one thread both use: the screen waits until
+        // the description is with the host, at most `SCREEN_HOLD_MS`. Not
+        // after the prompt: there the person pressed a button and sees it
+        // answered at once.
+        let made = matches!(self.servers, Some(Servers::InPeer(_)));
+        if let (true, true, Stage::Setup(s @ Setup { step: Step::Describing(_), .. })) = (blank, made, &mut self.stage) {
+            s.hold = Some(now + SCREEN_HOLD_MS);
+        }
+    }
+
+    fn command_on(&mut self, now: u64, c: Command, free: bool) {
         match (&self.stage, c) {
             (Stage::Idle | Stage::NotReceived, Command::StartCall) => self.prepare(now, Side::Caller),
             (_, Command::StartCall) => self.log("ignored #startCall: a call is already under way"),
@@ -620,11 +657,26 @@ impl Call {
         // A damaged offer before it (on the prompt, or the screen of one)
         // is not about this call.
         self.forget_bad_payload();
+        // A caller whose connection was made at load has its offer set
+        // within milliseconds; starting the camera during them made them
+        // take longer (createOffer 3 → 10 ms in Chromium 156), and the
+        // caller's camera has all the ringing time to come up. Everyone
+        // else starts the devices now: the callee's camera is what the
+        // caller waits to see, and without a connection the description
+        // waits for the servers.
+        let caller_ready = matches!(side, Side::Caller) && matches!(self.servers, Some(Servers::InPeer(_)));
         self.stage = Stage::Preparing(Preparing { asked_at: now, side });
         // The connection first: the browser starts the description before
         // it spends its time on starting the camera.
         self.create_peer(now);
-        // The person's choice on the prompt (else the flag's default).
+        if !caller_ready {
+            self.request_media();
+        }
+    }
+
+    /// Asks for the devices of the person's choice on the prompt (else the
+    /// flags' default), once per call.
+    fn request_media(&mut self) {
         let video = self.local.start().cam && !self.flags.disable_video_completely;
         if let Some(video) = self.local.request(video) {
             self.out(Effect::AcquireMedia { video });
@@ -743,7 +795,7 @@ impl Call {
         // The caller's transceivers come with the offer; the callee's with
         // the applied offer (`remote_set`).
         let link = Link { senders: role == Role::Caller, ..Link::default() };
-        self.stage = Stage::Setup(Setup { role, link, step: Step::Describing(wait) });
+        self.stage = Stage::Setup(Setup { role, link, step: Step::Describing(wait), hold: None });
         self.attach_media();
     }
 
@@ -761,6 +813,11 @@ impl Call {
                 if let Step::Describing(w) = &s.step {
                     s.step = Step::Gathering(w.clone());
                     self.check_ice_wait(now);
+                    // Held back by `prepare` for a caller (else asked
+                    // already): now, unless the call failed meanwhile.
+                    if matches!(self.stage, Stage::Setup(_)) {
+                        self.request_media();
+                    }
                 }
             }
             // Once the call has connected, every local description is a
@@ -885,8 +942,11 @@ impl Call {
             Role::Caller => Step::Ringing,
             Role::Callee => Step::Connecting { until: now + CONNECT_TIMEOUT_MS },
         };
-        self.log(["ICE wait ", &crate::json::itoa(waited), " ms"].concat());
+        s.hold = None;
         self.out(Effect::HandToHost(call));
+        self.out(Effect::ShowRemote);
+        // (After: writing to the console is not free, and the host waits.)
+        self.log(["ICE wait ", &crate::json::itoa(waited), " ms"].concat());
     }
 
     fn connection(&mut self, now: u64, s: ConnState) {
@@ -1341,6 +1401,7 @@ impl Call {
             },
             mic_label: if mic == Dev::On { Msg::MuteMic } else { Msg::UnmuteMic },
             cam_label: if cam == Dev::On { Msg::CameraOff } else { Msg::CameraOn },
+            hold: matches!(self.stage, Stage::Setup(Setup { hold: Some(_), .. })),
         }
     }
 }

@@ -72,6 +72,9 @@ pub struct Setup {
     pub role: Role,
     pub link: Link,
     pub step: Step,
+    /// Until when the screen keeps what it showed before the command
+    /// (`View::hold`); `None`: it follows the call.
+    pub hold: Option<u64>,
 }
 
 /// The setup of the peer connection, in order.

@@ -127,6 +127,10 @@ pub struct View {
     pub end_label: Msg,
     pub mic_label: Msg,
     pub cam_label: Msg,
+    /// Leave the screen as it is for now (`SCREEN_HOLD_MS`): the call was
+    /// asked for on a page that shows nothing yet, and its description is
+    /// being made. Everything else here already describes the call.
+    pub hold: bool,
 }
 
 /// Accepts the host's avatar value only in the two forms hosts use: a

@@ -10,7 +10,7 @@ use call_core::channel::Renegotiation;
 use call_core::ice::{HOST_BURST_MS, HOST_WAIT_MS, RELAY_WAIT_MS, SRFLX_BURST_MS, SRFLX_WAIT_MS};
 use call_core::machine::{
     CONNECT_TIMEOUT_MS, DISCONNECT_GRACE_MS, FAILURE_LINGER_MS, ICE_SERVERS_TIMEOUT_MS, MAX_RESTARTS,
-    HELD_OFFER_MS, RELAY_VIDEO_KBPS, LOW_DATA_VIDEO_KBPS, RESTART_ATTEMPT_MS, ROUTE_POLL_MS,
+    HELD_OFFER_MS, RELAY_VIDEO_KBPS, LOW_DATA_VIDEO_KBPS, RESTART_ATTEMPT_MS, ROUTE_POLL_MS, SCREEN_HOLD_MS,
 };
 use call_core::machine::ROUTE_POLL_FAST_MS;
 use call_core::payload::PayloadError;
@@ -153,7 +153,7 @@ fn caller_relay_candidate_before_local_description() {
     assert_eq!(s.after(3, Input::Candidate(cand("relay", 2))), vec![], "no hand-over without a local description");
     assert_eq!(s.phase(), Phase::Connecting);
     let e = s.after(3, Input::LocalDescriptionSet);
-    assert_eq!(quiet(&e), vec![Effect::HandToHost(HostCall::StartCall)]);
+    assert_eq!(quiet(&e), hand_over(HostCall::StartCall));
     assert_eq!(logs(&e).len(), 1, "the wait is logged: {e:?}");
     assert_eq!(s.view(), live_view(Phase::Ringing));
 }
@@ -171,7 +171,7 @@ fn caller_with_turn_waits_for_the_relay_candidate() {
     assert_eq!(s.after(1, Input::Candidate(odd)), vec![]);
     assert_eq!(s.view(), live_view(Phase::Connecting));
     let e = s.after(20, Input::Candidate(cand("relay", 9)));
-    assert_eq!(quiet(&e), vec![Effect::HandToHost(HostCall::StartCall)]);
+    assert_eq!(quiet(&e), hand_over(HostCall::StartCall));
     assert_eq!(s.view(), live_view(Phase::Ringing));
 }
 
@@ -188,7 +188,7 @@ fn caller_turn_wait_is_bounded_below_three_seconds() {
     assert_eq!(s.run_until(created + RELAY_WAIT_MS - 1), vec![]);
     assert_eq!(s.phase(), Phase::Connecting);
     let e = s.run_until(created + RELAY_WAIT_MS);
-    assert_eq!(quiet(&e), vec![Effect::HandToHost(HostCall::StartCall)]);
+    assert_eq!(quiet(&e), hand_over(HostCall::StartCall));
     assert_eq!(s.view(), live_view(Phase::Ringing));
 }
 
@@ -203,7 +203,7 @@ fn caller_offer_goes_out_by_its_deadline_after_a_slow_start() {
     assert_eq!(s.wait(Wake::IceWait), Some(OFFER_BY_MS - 1200));
     s.after(10, Input::LocalDescriptionSet);
     assert_eq!(s.run_until(asked + OFFER_BY_MS - 1), vec![]);
-    assert_eq!(quiet(&s.run_until(asked + OFFER_BY_MS)), vec![Effect::HandToHost(HostCall::StartCall)]);
+    assert_eq!(quiet(&s.run_until(asked + OFFER_BY_MS)), hand_over(HostCall::StartCall));
     // Later still: gathering gets its minimum.
     let (mut s, _) = started("", "#startCall", HostApi::FULL);
     let _ = s.after(3000, Input::IceServers(Ok(TURN_JSON.into())));
@@ -219,7 +219,7 @@ fn caller_bound_passed_before_local_description_hands_over_when_it_is_set() {
     let mut s = caller_with("", TURN_JSON);
     assert_eq!(s.run_for(RELAY_WAIT_MS + 100), vec![], "nothing to hand over yet");
     let e = s.feed(Input::LocalDescriptionSet);
-    assert_eq!(quiet(&e), vec![Effect::HandToHost(HostCall::StartCall)]);
+    assert_eq!(quiet(&e), hand_over(HostCall::StartCall));
 }
 
 #[test]
@@ -240,7 +240,7 @@ fn caller_stun_only_deadline_is_first_srflx_plus_burst() {
     assert_eq!(s.feed(Input::Timeout), vec![]);
     s.now = first_srflx + SRFLX_BURST_MS;
     let e = s.feed(Input::Timeout);
-    assert_eq!(quiet(&e), vec![Effect::HandToHost(HostCall::StartCall)]);
+    assert_eq!(quiet(&e), hand_over(HostCall::StartCall));
 }
 
 #[test]
@@ -254,7 +254,7 @@ fn caller_stun_only_hands_over_150ms_after_first_srflx() {
     let e = s.run_until(first_srflx + SRFLX_BURST_MS - 1);
     assert_eq!(count(&e, is_hand_over), 0);
     let e = s.run_until(first_srflx + SRFLX_BURST_MS);
-    assert_eq!(quiet(&e), vec![Effect::HandToHost(HostCall::StartCall)], "hand-over at srflx + {SRFLX_BURST_MS} ms");
+    assert_eq!(quiet(&e), hand_over(HostCall::StartCall), "hand-over at srflx + {SRFLX_BURST_MS} ms");
 }
 
 #[test]
@@ -265,7 +265,7 @@ fn caller_stun_only_without_srflx_is_bounded() {
     s.after(5, Input::Candidate(cand("host", 1)));
     assert_eq!(s.run_until(created + SRFLX_WAIT_MS - 1), vec![]);
     let e = s.run_until(created + SRFLX_WAIT_MS);
-    assert_eq!(quiet(&e), vec![Effect::HandToHost(HostCall::StartCall)]);
+    assert_eq!(quiet(&e), hand_over(HostCall::StartCall));
 }
 
 #[test]
@@ -280,7 +280,7 @@ fn caller_without_servers_deadline_is_first_host_plus_burst() {
     s.now = first_host + HOST_BURST_MS - 1;
     assert_eq!(s.feed(Input::Timeout), vec![]);
     s.now = first_host + HOST_BURST_MS;
-    assert_eq!(quiet(&s.feed(Input::Timeout)), vec![Effect::HandToHost(HostCall::StartCall)]);
+    assert_eq!(quiet(&s.feed(Input::Timeout)), hand_over(HostCall::StartCall));
 }
 
 #[test]
@@ -291,7 +291,7 @@ fn caller_without_servers_hands_over_a_burst_after_first_host() {
     let first_host = s.now;
     assert_eq!(count(&s.run_until(first_host + HOST_BURST_MS - 1), is_hand_over), 0);
     let e = s.run_until(first_host + HOST_BURST_MS);
-    assert_eq!(quiet(&e), vec![Effect::HandToHost(HostCall::StartCall)]);
+    assert_eq!(quiet(&e), hand_over(HostCall::StartCall));
 }
 
 #[test]
@@ -300,7 +300,7 @@ fn caller_without_servers_and_no_candidate_is_bounded() {
     let created = s.now;
     s.after(5, Input::LocalDescriptionSet);
     assert_eq!(s.run_until(created + HOST_WAIT_MS - 1), vec![]);
-    assert_eq!(quiet(&s.run_until(created + HOST_WAIT_MS)), vec![Effect::HandToHost(HostCall::StartCall)]);
+    assert_eq!(quiet(&s.run_until(created + HOST_WAIT_MS)), hand_over(HostCall::StartCall));
 }
 
 #[test]
@@ -309,7 +309,7 @@ fn caller_gathering_complete_ends_the_wait() {
     s.after(5, Input::LocalDescriptionSet);
     s.after(5, Input::Candidate(cand("host", 1)));
     let e = s.after(100, Input::GatheringComplete);
-    assert_eq!(quiet(&e), vec![Effect::HandToHost(HostCall::StartCall)], "no 'null' trickled: it is in the SDP");
+    assert_eq!(quiet(&e), hand_over(HostCall::StartCall), "no 'null' trickled: it is in the SDP");
     assert_eq!(s.view(), live_view(Phase::Ringing));
     assert_eq!(count(&s.run_for(10_000), is_hand_over), 0, "the bound timer later does nothing");
 }
@@ -319,7 +319,7 @@ fn caller_gathering_complete_before_local_description() {
     let mut s = caller_with("", TURN_JSON);
     assert_eq!(s.after(5, Input::GatheringComplete), vec![]);
     let e = s.after(5, Input::LocalDescriptionSet);
-    assert_eq!(quiet(&e), vec![Effect::HandToHost(HostCall::StartCall)]);
+    assert_eq!(quiet(&e), hand_over(HostCall::StartCall));
 }
 
 #[test]
@@ -516,7 +516,7 @@ fn caller_answer_before_the_offer_went_out_is_ignored() {
     assert_eq!(quiet(&s.hash(&answer_hash(ANSWER))), vec![], "offer not yet handed to the host");
     assert_eq!(s.view(), live_view(Phase::Connecting));
     // The offer goes out; now an answer is taken.
-    assert_eq!(quiet(&s.feed(Input::Candidate(cand("relay", 1)))), vec![Effect::HandToHost(HostCall::StartCall)]);
+    assert_eq!(quiet(&s.feed(Input::Candidate(cand("relay", 1)))), hand_over(HostCall::StartCall));
     assert_eq!(s.hash(&answer_hash(ANSWER_2)), vec![Effect::SetRemote { offer: false, sdp: ANSWER_2.into() }]);
 }
 
@@ -649,7 +649,7 @@ fn callee_full_answer_flow() {
     let e = s.after(5, Input::LocalDescriptionSet);
     assert_eq!(
         quiet(&e),
-        vec![Effect::HandToHost(HostCall::AcceptCall)]
+        hand_over(HostCall::AcceptCall)
     );
     assert_eq!(s.wait(Wake::Connect), Some(CONNECT_TIMEOUT_MS));
     assert_eq!(s.view(), live_view(Phase::Connecting), "the callee does not ring back");
@@ -743,7 +743,7 @@ fn prompt_toggles_are_a_choice_for_the_start_of_the_call() {
         "the microphone goes on its sender disabled; nothing on the video sender"
     );
     s.feed(Input::LocalDescriptionSet);
-    assert_eq!(quiet(&s.feed(Input::Candidate(cand("relay", 2)))), vec![Effect::HandToHost(HostCall::AcceptCall)]);
+    assert_eq!(quiet(&s.feed(Input::Candidate(cand("relay", 2)))), hand_over(HostCall::AcceptCall));
     s.feed(Input::Connection(ConnState::Connected));
     assert_eq!(
         s.feed(Input::ChannelOpen(Channel::MutedState)),
@@ -869,7 +869,7 @@ fn callee_accept_call_in_the_initial_url_answers_without_prompt() {
     let e = s.feed(Input::GatheringComplete);
     assert_eq!(
         quiet(&e),
-        vec![Effect::HandToHost(HostCall::AcceptCall)]
+        hand_over(HostCall::AcceptCall)
     );
     assert_eq!(s.wait(Wake::Connect), Some(CONNECT_TIMEOUT_MS));
     assert_eq!(quiet(&s.click(Button::Answer)), vec![], "no Answer button any more");
@@ -1219,7 +1219,9 @@ fn ice_servers_arriving_late_but_before_the_peer_are_used() {
 // later. What costs no privacy is done before it.
 
 /// The caller's connection is made when the servers come; `#startCall`
-/// then only describes (and starts the devices beside it).
+/// then only describes, and the devices start once the offer is set (not
+/// during it: that made it slower, and the caller's camera has the
+/// ringing time).
 #[test]
 fn desktop_flow_caller_makes_the_connection_at_load_and_only_describes_on_start_call() {
     let (mut s, e) = started("", "", HostApi::FULL);
@@ -1228,9 +1230,123 @@ fn desktop_flow_caller_makes_the_connection_at_load_and_only_describes_on_start_
     assert_eq!(s.phase(), Phase::Idle, "made, not a call: nothing is shown");
     assert_eq!(s.run_for(60_000), vec![], "and nothing happens until the command");
     let e = s.hash("#startCall");
-    assert_eq!(quiet(&e), vec![Effect::CreateOffer { ice_restart: false }, Effect::AcquireMedia { video: true }]);
+    assert_eq!(quiet(&e), vec![Effect::CreateOffer { ice_restart: false }]);
     assert_eq!(s.phase(), Phase::Connecting);
     assert_eq!(s.wait(Wake::IceWait), Some(RELAY_WAIT_MS), "the relay wait runs from the command");
+    assert_eq!(quiet(&s.after(8, Input::LocalDescriptionSet)), vec![Effect::AcquireMedia { video: true }]);
+    // The relay candidate comes before the camera: the offer goes out,
+    // and the tracks follow on the senders without a renegotiation.
+    assert_eq!(quiet(&s.after(50, Input::Candidate(cand("relay", 1)))), hand_over(HostCall::StartCall));
+    s.feed(Input::CameraPresent(true));
+    assert_eq!(s.after(400, Input::Media(Ok(AV))), attach());
+    assert_eq!(count(&s.history, |e| matches!(e, Effect::CreateOffer { .. })), 1);
+}
+
+/// A command that comes to a page showing nothing yet, with its
+/// connection made, leaves the screen as it is while the description is
+/// made: drawing the call's screen then cost the description a frame.
+/// Until the hand-over, or `SCREEN_HOLD_MS` when that takes longer (a TURN
+/// server); never after the prompt or on the cold flow.
+#[test]
+fn the_screen_waits_for_the_description_on_a_blank_page_only() {
+    let warm = |hash: &str| {
+        let (mut s, _) = started("", "", HostApi::FULL);
+        s.after(30, Input::IceServers(Ok(TURN_JSON.into())));
+        assert!(!s.view().hold);
+        s.after(1500, Input::HashChanged(hash.into()));
+        s
+    };
+    // Handed over before the bound: the screen follows then.
+    let mut s = warm("#startCall");
+    assert!(s.view().hold && s.phase() == Phase::Connecting);
+    assert_eq!(s.wait(Wake::Screen), Some(SCREEN_HOLD_MS));
+    s.after(10, Input::LocalDescriptionSet);
+    assert!(s.view().hold);
+    s.after(50, Input::Candidate(cand("relay", 1)));
+    assert!(!s.view().hold && s.phase() == Phase::Ringing);
+    assert_eq!(s.wait(Wake::Screen), None);
+    // A slow relay: the screen shows "Connecting" at the bound.
+    for hash in ["#startCall".to_string(), accept_hash(OFFER)] {
+        let mut s = warm(&hash);
+        assert!(s.view().hold, "{hash}");
+        s.run_for(SCREEN_HOLD_MS - 1);
+        assert!(s.view().hold);
+        s.run_for(1);
+        assert!(!s.view().hold);
+        assert_eq!(s.view().status, Some(Msg::Connecting));
+    }
+    // The prompt's Answer, and the command in the URL: at once.
+    let mut s = callee_prompt("");
+    s.click(Button::Answer);
+    assert!(!s.view().hold);
+    let (s, _) = started("", "#startCall", HostApi::FULL);
+    assert!(!s.view().hold);
+    let mut s = caller_with("", TURN_JSON);
+    assert!(!s.view().hold);
+    // A call that fails meanwhile shows why at once.
+    let mut s = warm("#startCall");
+    s.feed(Input::PeerError);
+    assert!(!s.view().hold && s.phase() == Phase::Failed);
+}
+
+/// On Desktop's flow the choices hold when the devices start after the
+/// offer: an audio call asks for the microphone only, a failed camera
+/// falls back to the microphone, and no devices at all still leave a call.
+#[test]
+fn desktop_flow_caller_devices_after_the_offer_keep_their_rules() {
+    let warm = |search: &str| {
+        let (mut s, _) = started(search, "", HostApi::FULL);
+        s.feed(Input::CameraPresent(true));
+        s.after(30, Input::IceServers(Ok("[]".into())));
+        assert_eq!(quiet(&s.after(1500, Input::HashChanged("#startCall".into()))), vec![Effect::CreateOffer { ice_restart: false }]);
+        s
+    };
+    let mut s = warm("?noOutgoingVideoInitially");
+    assert_eq!(quiet(&s.feed(Input::LocalDescriptionSet)), vec![Effect::AcquireMedia { video: false }]);
+    let mut s = warm("");
+    assert_eq!(quiet(&s.feed(Input::LocalDescriptionSet)), vec![Effect::AcquireMedia { video: true }]);
+    assert_eq!(quiet(&s.feed(Input::Media(Err(())))), vec![Effect::AcquireMedia { video: false }]);
+    assert_eq!(s.view().notice, Some(Msg::CameraUnavailable));
+    s.feed(Input::Media(Err(())));
+    assert_eq!(quiet(&s.run_for(HOST_WAIT_MS)), hand_over(HostCall::StartCall), "no devices: the offer still goes");
+    assert_eq!(s.phase(), Phase::Ringing);
+    // A description that cannot be made fails the call and starts nothing.
+    let mut s = warm("");
+    let e = s.feed(Input::PeerError);
+    assert!(e.contains(&Effect::ClosePeer) && !e.iter().any(|e| matches!(e, Effect::AcquireMedia { .. })), "{e:?}");
+}
+
+/// The cold flow (command in the URL) starts the devices at once: the
+/// offer waits for the servers first, and the camera should not.
+#[test]
+fn cold_flow_caller_starts_the_devices_with_the_command() {
+    let (mut s, e) = started("", "#startCall", HostApi::FULL);
+    assert_eq!(quiet(&e), vec![Effect::LoadIceServers, Effect::AcquireMedia { video: true }]);
+    let e = s.after(40, Input::IceServers(Ok("[]".into())));
+    assert_eq!(quiet(&e), vec![create_peer(vec![]), Effect::CreateOffer { ice_restart: false }]);
+    assert_eq!(quiet(&s.feed(Input::LocalDescriptionSet)), vec![], "asked once");
+}
+
+/// The peer's tracks go on the page's elements only once our description
+/// is with the host, on both sides: the first remote audio starts the
+/// audio output, which took Chromium's main thread for 50–60 ms, and
+/// while the callee was still making its answer that was the answer's
+/// time.
+#[test]
+fn remote_tracks_are_shown_once_the_description_is_handed_over() {
+    let mut s = callee_prompt("");
+    s.click(Button::Answer);
+    for i in [Input::RemoteDescriptionSet, Input::Media(Ok(AV)), Input::LocalDescriptionSet] {
+        assert!(!s.feed(i).contains(&Effect::ShowRemote));
+    }
+    assert_eq!(quiet(&s.after(10, Input::Candidate(cand("relay", 2)))), hand_over(HostCall::AcceptCall));
+    let mut s = caller_with("", TURN_JSON);
+    assert!(!s.feed(Input::LocalDescriptionSet).contains(&Effect::ShowRemote));
+    assert_eq!(quiet(&s.after(50, Input::Candidate(cand("relay", 1)))), hand_over(HostCall::StartCall));
+    s.hash(&answer_hash(ANSWER));
+    s.feed(Input::RemoteDescriptionSet);
+    s.feed(Input::Connection(ConnState::Connected));
+    assert_eq!(count(&s.history, |e| *e == Effect::ShowRemote), 1, "once per call");
 }
 
 /// The callee's `#acceptCall=` applies the offer on the connection made at
@@ -1317,7 +1433,7 @@ fn ice_servers_stun_and_turn_wait_for_relay() {
     s.feed(Input::LocalDescriptionSet);
     s.feed(Input::Candidate(cand("srflx", 1)));
     assert_eq!(s.run_for(SRFLX_BURST_MS + 10), vec![], "srflx does not end a TURN wait");
-    assert_eq!(quiet(&s.feed(Input::Candidate(cand("relay", 2)))), vec![Effect::HandToHost(HostCall::StartCall)]);
+    assert_eq!(quiet(&s.feed(Input::Candidate(cand("relay", 2)))), hand_over(HostCall::StartCall));
 }
 
 // ====================================================================
@@ -2781,7 +2897,7 @@ fn commands_while_media_is_pending() {
     s.after(5, Input::IceServers(Ok(TURN_JSON.into())));
     s.after(10, Input::LocalDescriptionSet);
     let e = s.after(30, Input::Candidate(cand("relay", 1)));
-    assert_eq!(quiet(&e), vec![Effect::HandToHost(HostCall::StartCall)], "the offer went out without media");
+    assert_eq!(quiet(&e), hand_over(HostCall::StartCall), "the offer went out without media");
     assert_eq!(s.phase(), Phase::Ringing);
     assert_eq!(s.hash(&answer_hash(ANSWER)), vec![Effect::SetRemote { offer: false, sdp: ANSWER.into() }]);
     s.after(5, Input::RemoteDescriptionSet);
@@ -2812,7 +2928,7 @@ fn callee_answers_while_media_is_pending() {
     assert_eq!(s.after(5, Input::RemoteDescriptionSet), vec![Effect::CreateAnswer], "no media yet: nothing to attach");
     s.after(5, Input::LocalDescriptionSet);
     let e = s.after(40, Input::Candidate(cand("relay", 2)));
-    assert_eq!(quiet(&e), vec![Effect::HandToHost(HostCall::AcceptCall)], "the answer went out without media");
+    assert_eq!(quiet(&e), hand_over(HostCall::AcceptCall), "the answer went out without media");
     let e = s.after(1500, Input::Media(Ok(AV)));
     assert_eq!(e, attach());
     assert_eq!(count(&s.history, |e| matches!(e, Effect::CreateAnswer)), 1);

@@ -125,6 +125,9 @@ pub(crate) struct Shell {
     peer: Option<peer::Peer>,
     media: media::Local,
     tone: tone::Tone,
+    /// The peer's tracks, held until the core says `ShowRemote`; `None`
+    /// from then on.
+    remote: Option<alloc::vec::Vec<web_sys::MediaStreamTrack>>,
     /// The one timeout armed for the core: its deadline and handle.
     wake: Option<(u64, i32)>,
     /// What that timeout calls (one function for the page's lifetime).
@@ -175,7 +178,10 @@ impl Shell {
                 self.media.set_screen(track);
                 self.step(Input::ScreenStarted(true));
             }
-            Ev::RemoteTrack(track) => self.ui.show_remote(track),
+            Ev::RemoteTrack(track) => match &mut self.remote {
+                Some(held) => held.push(track),
+                None => self.ui.show_remote(track),
+            },
         }
     }
 
@@ -195,8 +201,10 @@ impl Shell {
             let mic = self.media.mic_track().and_then(devices::track_device);
             devices::show(view.devices, [cam, mic, None]);
         }
-        self.ui.render(&view);
-        self.ui.timer(view.clock);
+        if !view.hold {
+            self.ui.render(&view);
+            self.ui.timer(view.clock);
+        }
     }
 
     /// Keeps exactly one JS timeout armed, at the core's next deadline.
@@ -248,6 +256,11 @@ impl Shell {
             Effect::SendDescription => {
                 if let Some(p) = &self.peer {
                     p.send_description();
+                }
+            }
+            Effect::ShowRemote => {
+                for track in self.remote.take().unwrap_or_default() {
+                    self.ui.show_remote(track);
                 }
             }
             Effect::EndCall => self.host.end_call(),
@@ -363,6 +376,7 @@ pub fn start() {
         peer: None,
         media: media::Local::default(),
         tone: tone::Tone::default(),
+        remote: Some(alloc::vec::Vec::new()),
         wake: None,
         on_wake: js::cb(|_| input(Input::Timeout)),
     };

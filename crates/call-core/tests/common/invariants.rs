@@ -20,6 +20,7 @@ pub struct Watch {
     pub first_offers: u32,
     pub server_loads: u32,
     pub media_requests: u32,
+    pub remote_shown: u32,
     /// Something was done with a call before the person was asked (or as
     /// part of the prompt): media, the peer, the offer.
     pub used_call: bool,
@@ -109,6 +110,13 @@ impl Watch {
                     };
                     ensure!(has, "{h:?} without the host method");
                 }
+                // The peer's media is shown once our description is with
+                // the host (before, it only slowed the description down).
+                Effect::ShowRemote => {
+                    self.remote_shown += 1;
+                    ensure!(self.remote_shown == 1, "ShowRemote twice");
+                    ensure!(self.hand_overs == 1, "ShowRemote before the description was handed over");
+                }
                 Effect::CreateOffer { ice_restart: false } => {
                     self.first_offers += 1;
                     ensure!(self.first_offers == 1, "two first offers");
@@ -172,6 +180,8 @@ impl Watch {
 /// The view agrees with its phase.
 pub fn check_view(v: &View, flags: Flags) -> Result<(), String> {
     let p = v.phase;
+    // The screen waits only while a call's description is made.
+    ensure!(!v.hold || p == Phase::Connecting, "the screen held in {p:?}");
     let live = matches!(p, Phase::Connecting | Phase::Ringing | Phase::InCall | Phase::Reconnecting);
     let in_call = matches!(p, Phase::InCall | Phase::Reconnecting);
     ensure!(v.answer == (p == Phase::Incoming), "Answer button outside the prompt: {v:?}");

@@ -229,6 +229,12 @@ pub fn answer_effects(offer: &str) -> Vec<Effect> {
     vec![Effect::SetRemote { offer: true, sdp: offer.into() }, Effect::AcquireMedia { video: true }]
 }
 
+/// Handing our description to the host; the peer's tracks may be shown
+/// from then on (not before: see `Effect::ShowRemote`).
+pub fn hand_over(call: HostCall) -> Vec<Effect> {
+    vec![Effect::HandToHost(call), Effect::ShowRemote]
+}
+
 /// The effects that put captured camera and microphone on the senders.
 pub fn attach() -> Vec<Effect> {
     vec![Effect::SendAudio, Effect::SendVideo(call_core::VideoSource::Camera)]
@@ -239,7 +245,7 @@ pub fn caller_ringing() -> Sim {
     let mut s = caller_with("", TURN_JSON);
     s.after(10, Input::LocalDescriptionSet);
     let e = s.after(50, Input::Candidate(cand("relay", 1)));
-    assert_eq!(quiet(&e), vec![Effect::HandToHost(HostCall::StartCall)]);
+    assert_eq!(quiet(&e), hand_over(HostCall::StartCall));
     assert_eq!(s.phase(), Phase::Ringing);
     s
 }
@@ -289,7 +295,7 @@ pub fn callee_handed_over() -> Sim {
     assert_eq!(s.after(5, Input::RemoteDescriptionSet), want);
     s.after(5, Input::LocalDescriptionSet);
     let e = s.after(40, Input::Candidate(cand("relay", 2)));
-    assert_eq!(quiet(&e), vec![Effect::HandToHost(HostCall::AcceptCall)]);
+    assert_eq!(quiet(&e), hand_over(HostCall::AcceptCall));
     assert_eq!(s.wait(Wake::Connect), Some(CONNECT_TIMEOUT_MS));
     s
 }
@@ -335,6 +341,7 @@ pub fn live_view(phase: Phase) -> View {
         end_label: Msg::EndCall,
         mic_label: Msg::MuteMic,
         cam_label: Msg::CameraOff,
+        hold: false,
     }
 }
 
@@ -390,6 +397,7 @@ pub fn failed_view(why: Msg, mic_on: bool, cam_on: bool) -> View {
         end_label: Msg::EndCall,
         mic_label: if mic_on { Msg::MuteMic } else { Msg::UnmuteMic },
         cam_label: if cam_on { Msg::CameraOff } else { Msg::CameraOn },
+        hold: false,
     }
 }
 
