@@ -20,8 +20,9 @@
 //   calls  [{name, arg, t}] every host call (t: performance.now())
 //   pcs    RTCPeerConnection instances created; pcList the instances,
 //          pcTimes when each was created
-//   srd    setRemoteDescription calls; offers: createOffer calls on a
-//          connection with media (not on a page's probe, see callPc)
+//   srd    setRemoteDescription calls; offers: offers made on a
+//          connection with media (createOffer, or setLocalDescription
+//          without a description when stable; not a page's probe)
 //   restarts  restartIce calls
 //   gum    [{audio, video, ok, t, done}] getUserMedia requests
 //   phases [{phase, t}] every change of <html data-phase>
@@ -151,6 +152,15 @@
     };
     wrap("setRemoteDescription", "srd");
     wrap("createOffer", "offers");
+    // An offer made inside setLocalDescription() (no argument, in the
+    // stable state) counts as one too.
+    var sld = proto.setLocalDescription;
+    if (typeof sld === "function") {
+      proto.setLocalDescription = function (d) {
+        if (!d && this.signalingState === "stable" && this.getTransceivers().length > 0) host.offers += 1;
+        return sld.apply(this, arguments);
+      };
+    }
     wrap("restartIce", "restarts");
     var Counted = function RTCPeerConnection(cfg) {
       var pc = arguments.length ? new Orig(cfg) : new Orig();

@@ -185,17 +185,25 @@ fn theirs_calls_ours_relayed_outage() -> Result<()> {
 }
 
 /// Issue 16 with their page on the other end: our camera and microphone
-/// come 2 s after our description went out (caller, then callee); the
-/// person on their page still sees and hears us, and nobody renegotiated.
+/// come 2 s after our description went out (caller opened with the
+/// command, caller on Desktop's flow, then callee); the person on their
+/// page still sees and hears us, and nobody renegotiated.
 #[test]
 fn late_camera_reaches_their_page() -> Result<()> {
     testhost::require_interop()?;
     let env = Env::new()?;
     let slow = json!({ "gumDelayMs": 2000 });
-    for ours_calls in [true, false] {
+    for (ours_calls, warm) in [(true, false), (true, true), (false, false)] {
         let (ours, theirs) = if ours_calls {
             let theirs = open(&env, "theirs (callee)", "/theirs.html")?;
-            let ours = open_with(&env, "ours (caller, slow camera)", slow.clone(), "/call.html#startCall")?;
+            let ours = if warm {
+                let ours = open_with(&env, "ours (caller, slow camera, Desktop's flow)", slow.clone(), "/call.html")?;
+                ours.wait_for("window.__host.pcs === 1", T)?;
+                ours.set_hash("#startCall")?;
+                ours
+            } else {
+                open_with(&env, "ours (caller, slow camera)", slow.clone(), "/call.html#startCall")?
+            };
             send_offer(&theirs, &wait_offer(&ours)?, true, Enc::Raw)?;
             answer_on_theirs(&theirs)?;
             send_answer(&ours, &wait_answer(&theirs)?, Enc::Raw)?;
