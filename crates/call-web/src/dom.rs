@@ -231,6 +231,12 @@ impl Ui {
     pub(crate) fn show_remote(&self, track: MediaStreamTrack) {
         let video = track.kind() == "video";
         let Some(el) = media_el(if video { "remote-video" } else { "remote-audio" }) else { return };
+        // Shown already (the caller's receivers at the hand-over, then
+        // `ontrack` with the same track): a new stream would load the
+        // element again.
+        if el.src_object().is_some_and(|s| s.get_track_by_id(&track.id()).is_some()) {
+            return;
+        }
         el.set_src_object(stream_of(&track).as_ref());
         play(&el);
         if video {

@@ -259,7 +259,13 @@ impl Shell {
                 }
             }
             Effect::ShowRemote => {
-                for track in self.remote.take().unwrap_or_default() {
+                // The caller's receivers exist since its offer, their
+                // tracks long before `ontrack`: shown now, while it rings,
+                // the audio output starts then and not as the call
+                // connects.
+                let mut tracks = self.remote.take().unwrap_or_default();
+                tracks.extend(self.peer.as_ref().map(peer::Peer::receiver_tracks).unwrap_or_default());
+                for track in tracks {
                     self.ui.show_remote(track);
                 }
             }

@@ -194,6 +194,17 @@ impl Peer {
         describe(&self.pc);
     }
 
+    /// The tracks our receivers deliver, of the transceivers in use.
+    pub(crate) fn receiver_tracks(&self) -> Vec<web_sys::MediaStreamTrack> {
+        self.pc
+            .get_transceivers()
+            .iter()
+            .filter_map(|t| t.dyn_into::<RtcRtpTransceiver>().ok())
+            .filter(|t| t.direction() != RtcRtpTransceiverDirection::Inactive)
+            .map(|t| t.receiver().track())
+            .collect()
+    }
+
     fn transceiver(&self, kind: &str) -> Option<RtcRtpTransceiver> {
         self.pc
             .get_transceivers()
