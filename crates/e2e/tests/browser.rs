@@ -481,6 +481,30 @@ fn remote_media_is_bound_after_the_description_left() -> Result<()> {
     Ok(())
 }
 
+/// Issue 16, Desktop's flow: the page loaded with nothing to show gets
+/// `#startCall`; its screen waits until the offer is with the host (at
+/// most 80 ms: drawing it meanwhile put a frame between the description's
+/// steps), then shows the call. Judged on what the page drew
+/// (`data-phase` changes, time-stamped by the host shim): nothing between
+/// the command and the hand-over, unless 80 ms had passed. Shown failing
+/// before the change: "connecting" was drawn about 1 ms after the command.
+#[test]
+fn desktop_flow_screen_waits_for_the_offer() -> Result<()> {
+    let env = Env::new()?;
+    let a = env.open("A (caller)", json!({}), "/call.html")?;
+    a.wait_for("window.__host.pcs === 1", T)?;
+    a.eval("(() => { window.__cmd = performance.now(); location.hash = '#startCall'; return true; })()")?;
+    a.wait_data("phase", "ringing", T)?;
+    check(
+        &a,
+        "(() => { const c = window.__host.calls.find(c => c.name === 'startCall'); \
+           const drawn = window.__host.phases.filter(p => p.t > window.__cmd); \
+           return !!c && drawn.length > 0 && drawn.every(p => p.t >= c.t || p.t - window.__cmd >= 79); })()",
+        "nothing was drawn between #startCall and the offer's hand-over (80 ms at most)",
+    )?;
+    check_clean(&a)
+}
+
 /// The demo page (`cargo xtask demo`): Alice calls Bob inside two iframes,
 /// the shim carries the payloads over a BroadcastChannel.
 #[test]
