@@ -999,17 +999,30 @@ size 1, and relay candidates in an offer 38 ms after `#startCall`. Ours may not 
 gathers candidates or opens a device happens before the person calls or answers (README, \
 PROTOCOL.md section 3). What costs no privacy ours does at load: it makes its connection as soon as the \
 host gives the servers (no transceivers, no candidate pool: it gathers nothing and sends nothing, \
-`tests/browser.rs` counts the packets at the TURN server), which took 3–16 ms with the machine lightly loaded and 40–550 ms under heavy load (load 25–50) (a probe in Chromium 156). On the command it describes and then waits for the candidates the protocol \
-needs: with a TURN server the first relay candidate, which Chromium asks for one allocation step (50 ms) \
-after the host candidates, plus the round trips of the allocation; without servers the host candidates \
-and 15 ms. Since the offer stopped waiting for the camera (it waited for getUserMedia first) ours went \
-from 270 to 63 ms without servers and about 100 ms with coturn on this machine; the rest is that \
-gathering, which the privacy rule keeps after the command. A run of the first relay candidate taking over a second (the \
-1247 ms in `warm-coturn`, also seen on the callee) is the TURN allocation being retried; it happens \
-to ours because ours gathers after the command, and is bounded by the relay wait. t_seen, the time from \
-`#startCall` until the caller's first video frame is encoded, shows what the person waits for: it \
-needs the other side's answer and the connection, and is about even on Desktop's flow and shorter for \
-ours when the command is in the URL.
+`tests/browser.rs` counts the packets at the TURN server), which took 3–16 ms with the machine lightly \
+loaded and 40–550 ms under heavy load (load 25–50) (a probe in Chromium 156). On the command nothing \
+else runs on the page's thread before the description is with the host; Chromium traces of warm windows \
+(startup tracing, as `--trace` does) showed what did: on the callee, putting the peer's tracks on the \
+page's elements when the offer was applied (the first remote `<audio>` starts the audio output, a \
+50–60 ms task) before the answer could be made; on the caller, getUserMedia started beside createOffer \
+(10 ms instead of 3) and the frame that drew the call's screen (4–8 ms of style, layout and paint) \
+between the description's steps. Now the tracks go on the elements once the description is with the \
+host; a caller whose connection was made at load starts its devices once the offer is set; the screen \
+of a page that showed nothing waits for the hand-over (at most 80 ms); the description is created and \
+set in one step (`setLocalDescription()` without an argument); the window for more host candidates is \
+5 ms. Without servers that brought the offer from 38 ms to the deployed page's time (medians of five \
+runs of this bench on 2026-12-05, ours/theirs: 19/19, 20/19, 22/19, 25/23, 29/21 ms; single runs spread \
+17–42 against 16–28 ms, wider than the difference) and the answer from 97 to 34–39 ms. With a TURN server ours then waits for the first relay candidate, which Chromium asks \
+for one allocation step (50 ms) after the host candidates, plus the allocation's round trips: 65–75 ms \
+after the command with a coturn on this machine, against the deployed page's 20 ms of writing down what \
+its pool gathered at load. Those rows (t_offer with coturn, relay forced, lossy) cannot reach 1.0 \
+without gathering before the command, which the privacy rule forbids; the callee's answer can, because \
+applying the offer takes the deployed page as long as the allocation takes ours. A run of the first \
+relay candidate taking over a second (seen once in `warm-coturn`, also on the callee) is the TURN \
+allocation being retried; it happens to ours because ours gathers after the command, and is bounded by \
+the relay wait. t_seen, the time from `#startCall` until the caller's first video frame is encoded, \
+shows what the person waits for: it needs the other side's answer and the connection, and is shorter \
+for ours on both flows.
 
 **t_connected and t_media** are decided by the caller (the callee is always connected first). \
 `BENCH_DIAG=1 cargo xtask bench --scenario none --runs 12` logs, per window, when the answer was applied \
