@@ -578,12 +578,12 @@ impl Call {
         // On a page that shows nothing yet (Desktop's flow: the command
         // comes by `location.hash` to a page whose connection is made),
         // drawing the call's screen put a frame of style, layout and paint
-        // (4–8 ms in Chromium 156) between the browser's steps of the
+        // (4–6 ms in Chromium 156 traces) between the browser's steps of the
         // description, on the one thread both use: the screen waits until
         // the description is with the host, at most `SCREEN_HOLD_MS`. Not
         // after the prompt: there the person pressed a button and sees it
         // answered at once.
-        let made = matches!(self.servers, Some(Servers::InPeer(_)));
+        let made = self.made_at_load();
         if let (true, true, Stage::Setup(s @ Setup { step: Step::Describing(_), .. })) = (blank, made, &mut self.stage) {
             s.hold = Some(now + SCREEN_HOLD_MS);
         }
@@ -658,13 +658,14 @@ impl Call {
         // is not about this call.
         self.forget_bad_payload();
         // A caller whose connection was made at load has its offer set
-        // within milliseconds; starting the camera during them made them
-        // take longer (createOffer 3 → 10 ms in Chromium 156), and the
+        // within milliseconds; starting the camera during them made the
+        // offer leave 7–10 ms later (Chromium 156, no servers: 45–51 ms
+        // against 38–41 ms with the camera started later), and the
         // caller's camera has all the ringing time to come up. Everyone
         // else starts the devices now: the callee's camera is what the
         // caller waits to see, and without a connection the description
         // waits for the servers.
-        let caller_ready = matches!(side, Side::Caller) && matches!(self.servers, Some(Servers::InPeer(_)));
+        let caller_ready = matches!(side, Side::Caller) && self.made_at_load();
         self.stage = Stage::Preparing(Preparing { asked_at: now, side });
         // The connection first: the browser starts the description before
         // it spends its time on starting the camera.
@@ -730,8 +731,7 @@ impl Call {
         // good list replaces the empty one the timeout put in place.
         let before_peer = matches!(self.stage, Stage::Idle | Stage::NotReceived | Stage::Prompt { .. } | Stage::Preparing(_));
         let have = matches!(self.servers, Some(Servers::Ready(_)));
-        let made = matches!(self.servers, Some(Servers::InPeer(_)));
-        if !before_peer || made || (have && r.is_err()) {
+        if !before_peer || self.made_at_load() || (have && r.is_err()) {
             return;
         }
         let answered = r.is_ok();
@@ -763,6 +763,11 @@ impl Call {
         self.create_peer(now);
     }
 
+    /// The connection was made when the servers came, before any command.
+    fn made_at_load(&self) -> bool {
+        matches!(self.servers, Some(Servers::InPeer(_)))
+    }
+
     fn create_peer_effect(&self, servers: Vec<IceServer>) -> Effect {
         let video = !self.flags.disable_video_completely;
         Effect::CreatePeer { servers, relay_only: self.flags.relay_only, video }
@@ -775,7 +780,7 @@ impl Call {
         else {
             return;
         };
-        let (servers, made) = (servers.clone(), matches!(self.servers, Some(Servers::InPeer(_))));
+        let (servers, made) = (servers.clone(), self.made_at_load());
         let Stage::Preparing(p) = core::mem::replace(&mut self.stage, Stage::Idle) else { return };
         let mut wait = IceWait::new(server_kinds(&servers), now);
         wait.cap(p.asked_at + OFFER_BY_MS);

@@ -159,6 +159,14 @@ fn sdp_of(p: &Page, call: &str) -> Result<String> {
     }
 }
 
+/// Desktop's flow for a caller: our page, loaded without a command, has
+/// made its connection (the ICE servers came); the host then sets
+/// `#startCall`.
+pub fn start_call_on_loaded(caller: &Page) -> Result<()> {
+    caller.wait_for("window.__host.pcs === 1", T)?;
+    caller.set_hash("#startCall")
+}
+
 /// Hands an offer to the callee: `#offerIncomingCall=` (prompt) or
 /// `#acceptCall=` (answered in the host's UI), by `hashchange`.
 pub fn send_offer(callee: &Page, offer: &str, prompt: bool, enc: Enc) -> Result<()> {

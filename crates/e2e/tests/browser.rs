@@ -541,8 +541,7 @@ fn late_camera_needs_no_renegotiation() -> Result<()> {
         let b = env.open("B (callee)", cb, "/call.html")?;
         let a = if warm {
             let a = env.open("A (caller)", ca, "/call.html")?;
-            a.wait_for("window.__host.pcs === 1", T)?;
-            a.set_hash("#startCall")?;
+            start_call_on_loaded(&a)?;
             a
         } else {
             env.open("A (caller)", ca, "/call.html#startCall")?

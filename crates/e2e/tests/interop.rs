@@ -198,8 +198,7 @@ fn late_camera_reaches_their_page() -> Result<()> {
             let theirs = open(&env, "theirs (callee)", "/theirs.html")?;
             let ours = if warm {
                 let ours = open_with(&env, "ours (caller, slow camera, Desktop's flow)", slow.clone(), "/call.html")?;
-                ours.wait_for("window.__host.pcs === 1", T)?;
-                ours.set_hash("#startCall")?;
+                start_call_on_loaded(&ours)?;
                 ours
             } else {
                 open_with(&env, "ours (caller, slow camera)", slow.clone(), "/call.html#startCall")?

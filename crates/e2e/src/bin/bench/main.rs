@@ -1005,14 +1005,14 @@ else runs on the page's thread before the description is with the host; Chromium
 (startup tracing, as `--trace` does) showed what did: on the callee, putting the peer's tracks on the \
 page's elements when the offer was applied (the first remote `<audio>` starts the audio output, a \
 50–60 ms task) before the answer could be made; on the caller, getUserMedia started beside createOffer \
-(10 ms instead of 3) and the frame that drew the call's screen (4–8 ms of style, layout and paint) \
+(the offer left 7–10 ms later) and the frame that drew the call's screen (4–6 ms of style, layout and paint) \
 between the description's steps. Now the tracks go on the elements once the description is with the \
 host; a caller whose connection was made at load starts its devices once the offer is set; the screen \
 of a page that showed nothing waits for the hand-over (at most 80 ms); the description is created and \
 set in one step (`setLocalDescription()` without an argument); the window for more host candidates is \
 5 ms. Without servers that brought the offer from 38 ms to the deployed page's time (medians of five \
 runs of this bench on 2026-12-05, ours/theirs: 19/19, 20/19, 22/19, 25/23, 29/21 ms; single runs spread \
-17–42 against 16–28 ms, wider than the difference) and the answer from 97 to 34–39 ms. With a TURN server ours then waits for the first relay candidate, which Chromium asks \
+17–42 against 16–28 ms, wider than the difference) and the answer from 97 to 32–39 ms. With a TURN server ours then waits for the first relay candidate, which Chromium asks \
 for one allocation step (50 ms) after the host candidates, plus the allocation's round trips: 65–75 ms \
 after the command with a coturn on this machine, against the deployed page's 20 ms of writing down what \
 its pool gathered at load. Those rows (t_offer with coturn, relay forced, lossy) cannot reach 1.0 \
