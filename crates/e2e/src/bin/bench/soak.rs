@@ -14,6 +14,16 @@
 //! messages (sent and received). The report
 //! gives each counter's drift (late window against early window) and the
 //! per-sample tables, and replaces its own section of BENCHMARKS.md.
+//!
+//! At the end the run is judged as `tests/outages.rs`'s minute of flapping
+//! judges (that test is the short form of this soak, which is where the
+//! long flapping runs live): each person still sees the other's picture
+//! move and hears them; no window ever failed, ended or called `endCall`;
+//! after every outage media came back before the next one; at most one
+//! restart offer per outage; one live connection; no more timers pending
+//! than in the first samples, no more channel messages per sample period
+//! than early on; channel 5 followed the Android client's rules. A broken
+//! rule is written into the report and fails the command.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -255,6 +265,12 @@ pub(crate) fn run(o: &SoakOpts, server: &Server, chromium: &str) -> Result<()> {
         }
         Ok(())
     };
+    // What each page sends on its data channels, from now on (the spy's
+    // wrapper of `RTCDataChannel.prototype.send` holds for channels made
+    // before it): for channel 5's rules at the end.
+    for w in &windows_list {
+        w.page.eval(e2e::SPY)?;
+    }
     let browser = |i: usize| &browsers_of[i / 2][i % 2];
     let every = Duration::from_secs(o.every);
     let total = Duration::from_secs(o.minutes * 60);
@@ -313,10 +329,79 @@ pub(crate) fn run(o: &SoakOpts, server: &Server, chromium: &str) -> Result<()> {
         }
         std::thread::sleep(Duration::from_millis(200));
     }
+    let broken = judge(o, &windows_list, outages);
     let load_after = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let section = report(o, &windows_list, outages, chromium, (&load_before, &load_after), started.elapsed());
+    // The verdict goes under the table, before the per-sample details.
+    let section = section.replacen("\n<details>", &format!("{}\n<details>", verdict(&broken)), 1);
     println!("{section}");
-    write_section(&o.variant(), &section)
+    write_section(&o.variant(), &section)?;
+    if broken.is_empty() {
+        Ok(())
+    } else {
+        err(format!("soak: {} rule(s) broken:\n{}", broken.len(), broken.join("\n")))
+    }
+}
+
+/// The rules of a long call, checked at its end (see the module's doc):
+/// one line per broken rule, empty when all held.
+fn judge(o: &SoakOpts, ws: &[Window], outages: u32) -> Vec<String> {
+    let mut broken = Vec::new();
+    let per_minute = 60.0 / o.every as f64;
+    // Outages per sample period, for the channel messages they cost.
+    let outages_per_sample = o.flap.map_or(0.0, |(_, p)| o.every as f64 / p as f64);
+    for w in ws {
+        let who = format!("{} {}", w.side.label(), w.name);
+        let mut rule = |ok: bool, what: String| {
+            if !ok {
+                broken.push(format!("{who}: {what}"));
+            }
+        };
+        let (first, last) = (w.samples.first().copied().unwrap_or_default(), w.samples.last().copied().unwrap_or_default());
+        rule(last.end_calls == 0.0, format!("called endCall {} times", last.end_calls));
+        let gone = w.page.eval_bool("(window.__host.phases || []).some(x => x.phase === 'failed' || x.phase === 'ended')");
+        rule(matches!(gone, Ok(false)), format!("failed or ended on the way ({gone:?})"));
+        if o.flap.is_some() {
+            rule(last.offers - first.offers <= f64::from(outages), format!("{} restart offers for {outages} outages", last.offers - first.offers));
+            rule(w.not_back == 0, format!("media not back before the next outage after {} of {outages} outages", w.not_back));
+        }
+        rule(last.live_pcs == 1.0, format!("{} live connections at the end", last.live_pcs));
+        let early_timers = w.samples.iter().take(4).map(|s| s.timers).fold(f64::NAN, f64::max);
+        rule(not_above(last.timers, early_timers), format!("timers pending grew: {early_timers} early, {} at the end", last.timers));
+        let msgs = COUNTERS.iter().find(|c| c.label == "channel messages").map(|c| series(c, &w.samples)).unwrap_or_default();
+        let (e, l) = windows(msgs.len(), per_minute);
+        if !e.is_empty() && !l.is_empty() {
+            let (early, late) = (msgs[e].iter().copied().fold(f64::NAN, f64::max), mean(&msgs[l]));
+            rule(not_above(late, early + 4.0 * outages_per_sample), format!("channel messages per sample period grew: {early} early, {late:.1} late"));
+        }
+        rule(e2e::wait_video(&w.page).is_ok(), "the other side's picture does not move at the end".into());
+        rule(e2e::wait_heard(&w.page).is_ok(), "the other side is not heard at the end".into());
+    }
+    for pair in ws.chunks(2) {
+        if let [caller, callee] = pair {
+            if let Err(e) = e2e::channel5_follows_android_rules(&caller.page, &callee.page) {
+                broken.push(format!("{}: channel 5: {}", caller.side.label(), e.0.lines().next().unwrap_or("")));
+            }
+        }
+    }
+    broken
+}
+
+/// `x <= bound`, and true when either is unknown (no sample).
+fn not_above(x: f64, bound: f64) -> bool {
+    x.partial_cmp(&bound) != Some(std::cmp::Ordering::Greater)
+}
+
+/// The report's paragraph on the rules (see [`judge`]).
+fn verdict(broken: &[String]) -> String {
+    let rules = "each person sees the other's picture move and hears them at the end; no window failed, ended or called `endCall`; \
+        with a flapping path, media back after every outage before the next and at most one restart offer per outage; one live \
+        connection; timers pending and channel messages per sample period no more than early on; channel 5 by the Android client's rules";
+    if broken.is_empty() {
+        format!("\nJudged at the end ({rules}): all held.\n")
+    } else {
+        format!("\nJudged at the end ({rules}): **broken**:\n\n{}\n", broken.iter().map(|b| format!("- {b}\n")).collect::<String>())
+    }
 }
 
 fn fmt(v: f64) -> String {
