@@ -20,11 +20,12 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::channel::{self, Channel, Incoming};
+use crate::guard::{Admit, Counts, Refused};
 use crate::command::{parse_flags, parse_fragment, Command, Flags, Fragment};
 use crate::ice::{parse_ice_servers, server_kinds, CandidateInit, CandidateType, IceServer, IceWait, OFFER_BY_MS};
 use crate::media::{Capture, Local, Outcome as MediaOutcome};
 use crate::payload::decode_sdp_payload;
-use crate::restart::{Do, Role, Wait};
+use crate::restart::{Do, Exchange, Role, Wait};
 use crate::stage::{Link, Live, Outcome, Over, Preparing, Setup, Side, Stage, Step};
 use crate::text::Msg;
 use crate::view::{Dev, Phase, Route, View};
@@ -195,6 +196,9 @@ pub enum Wake {
     HeldOffer,
     /// The screen shows the call now, described or not.
     Screen,
+    /// A mute state or a restart offer that came faster than the peer's
+    /// bounds allow (`crate::guard`) is taken now.
+    Peer,
 }
 
 /// Which host method receives the local description.
@@ -247,6 +251,11 @@ pub enum Input {
     ChannelOpen(Channel),
     ChannelClosed(Channel),
     ChannelMessage(Channel, String),
+    /// A binary message on a channel (the protocol has none).
+    BinaryMessage(Channel),
+    /// The peer opened an in-band data channel of its own (the protocol
+    /// has none); the shell holds it until `CloseForeignChannels`.
+    ForeignChannel,
     /// The device's network changed (`online`, connection type change).
     NetworkChanged,
     /// Our end of the selected candidate pair has an address the device
@@ -287,6 +296,13 @@ pub enum Effect {
     /// Apply a remote description; as callee, also attach our tracks to the
     /// transceivers the offer created.
     SetRemote { offer: bool, sdp: String },
+    /// Comes before each `SetRemote` of an offer: once it is applied, the
+    /// transceivers of these mids carry the call (ours sending on them,
+    /// theirs shown by `ShowRemote`) and every other audio or video
+    /// transceiver is stopped, so the answer rejects it.
+    UseMedia(crate::sdp::Plan),
+    /// Close the data channels the peer opened (`Input::ForeignChannel`).
+    CloseForeignChannels,
     /// Call the host with the current local description's SDP; a host
     /// that throws is reported as `Input::HostFailed`.
     HandToHost(HostCall),
@@ -416,7 +432,30 @@ impl Call {
             }
             _ => (None, None, None),
         };
-        [servers, a, b, c].into_iter().flatten()
+        [servers, a, b, c, self.peer_deadline()].into_iter().flatten()
+    }
+
+    /// When something the peer sent faster than its bounds allow is taken
+    /// (`Wake::Peer`): a mute state, or a restart offer once no exchange
+    /// is under way.
+    fn peer_deadline(&self) -> Option<(Wake, u64)> {
+        let link = self.link_ref()?;
+        let muted = link.late_muted.as_ref().map(|_| link.guard.channel_ready_at(Channel::MutedState));
+        let reneg = link.late_reneg.as_ref().map(|_| link.guard.channel_ready_at(Channel::Renegotiation));
+        let offer = match &self.stage {
+            Stage::Live(l) if l.waiting_offer.is_some() && l.restarts.exchange() == Exchange::Idle => {
+                Some(link.guard.offer_ready_at())
+            }
+            _ => None,
+        };
+        [muted, reneg, offer].into_iter().flatten().min().map(|at| (Wake::Peer, at))
+    }
+
+    /// What the peer's bounds applied and dropped in this call (shown in
+    /// the debug panel); `None` before the peer connection is set up and
+    /// after the call.
+    pub fn peer_counts(&self) -> Option<Counts> {
+        self.link_ref().map(|l| l.guard.counts())
     }
 
     /// When the ICE wait ends, from the moment the peer exists until our
@@ -476,6 +515,7 @@ impl Call {
         if let Stage::Setup(s @ Setup { hold: Some(_), .. }) = &mut self.stage {
             s.hold = s.hold.filter(|at| now < *at);
         }
+        self.late_from_peer(now);
         match input {
             Input::Started { search, hash, host, webrtc } => self.start(now, &search, &hash, host, webrtc),
             Input::HashChanged(hash) => self.fragment(now, &hash),
@@ -497,7 +537,9 @@ impl Call {
             Input::Connection(s) => self.connection(now, s),
             Input::ChannelOpen(ch) => self.channel_open(ch),
             Input::ChannelClosed(ch) => self.channel_closed(ch),
-            Input::ChannelMessage(ch, text) => self.message(now, ch, &text),
+            Input::ChannelMessage(ch, text) => self.message(now, ch, Some(text)),
+            Input::BinaryMessage(ch) => self.message(now, ch, None),
+            Input::ForeignChannel => self.foreign_channel(),
             Input::NetworkChanged => self.restart_rule(now, "network changed", |r, t, ch, out| r.network_changed(t, ch, out)),
             Input::AddressGone => self.restart_rule(now, "our address is gone", |r, t, ch, out| r.address_gone(t, ch, out)),
             Input::RemoteVideo(on) => self.link().into_iter().for_each(|l| l.remote_video = on),
@@ -616,7 +658,7 @@ impl Call {
                     if let Stage::Setup(s) = &mut self.stage {
                         s.step = Step::Answering;
                     }
-                    self.out(Effect::SetRemote { offer: false, sdp });
+                    self.set_remote(false, sdp);
                 }
             }
             (Stage::Setup(Setup { role: Role::Caller, step: Step::Answering | Step::Connecting { .. }, .. }) | Stage::Live(_), Command::OnAnswer(_)) => {
@@ -787,21 +829,27 @@ impl Call {
         if !made {
             self.out(self.create_peer_effect(servers));
         }
-        let role = match p.side {
-            Side::Caller => {
-                self.out(Effect::CreateOffer { ice_restart: false });
-                Role::Caller
-            }
-            Side::Callee { offer } => {
-                self.out(Effect::SetRemote { offer: true, sdp: offer });
-                Role::Callee
-            }
+        let (role, offer) = match p.side {
+            Side::Caller => (Role::Caller, None),
+            Side::Callee { offer } => (Role::Callee, Some(offer)),
         };
         // The caller's transceivers come with the offer; the callee's with
         // the applied offer (`remote_set`).
         let link = Link { senders: role == Role::Caller, ..Link::default() };
         self.stage = Stage::Setup(Setup { role, link, step: Step::Describing(wait), hold: None });
+        match offer {
+            None => self.out(Effect::CreateOffer { ice_restart: false }),
+            Some(offer) => self.set_remote(true, offer),
+        }
         self.attach_media();
+    }
+
+    fn link_ref(&self) -> Option<&Link> {
+        match &self.stage {
+            Stage::Setup(s) => Some(&s.link),
+            Stage::Live(l) => Some(&l.link),
+            _ => None,
+        }
     }
 
     fn link(&mut self) -> Option<&mut Link> {
@@ -833,6 +881,7 @@ impl Call {
                 Role::Callee => {
                     l.restarts.exchange_done();
                     self.out(Effect::SendDescription);
+                    self.apply_waiting_offer(now);
                 }
                 Role::Caller => l.restarts.hold(now),
             },
@@ -868,9 +917,10 @@ impl Call {
     fn peer_error(&mut self, now: u64) {
         match &mut self.stage {
             // A failed renegotiation step is retried by the attempt timer.
-            Stage::Live(l) if l.restarts.exchange() != crate::restart::Exchange::Idle => {
+            Stage::Live(l) if l.restarts.exchange() != Exchange::Idle => {
                 l.restarts.exchange_failed();
-                self.log("renegotiation step failed")
+                self.log("renegotiation step failed");
+                self.apply_waiting_offer(now);
             }
             // The answer was refused by the browser; a later one may work.
             Stage::Setup(s @ Setup { step: Step::Answering, .. }) => {
@@ -1076,13 +1126,74 @@ impl Call {
         };
         match (l.restarts.role(), m) {
             (Role::Caller, R::RestartRequest) => self.restart_do(now, |r, now, ch, out| r.restart_requested(now, ch, out)),
-            (Role::Caller, R::Answer(sdp)) if l.restarts.awaits_answer() => self.out(Effect::SetRemote { offer: false, sdp }),
+            (Role::Caller, R::Answer(sdp)) if l.restarts.awaits_answer() => {
+                l.restarts.answer_received();
+                self.set_remote(false, sdp);
+            }
+            // Only the caller offers (PROTOCOL.md section 5).
+            (Role::Caller, R::Offer(_)) => self.refuse(Refused::Offer),
+            // One exchange at a time, at the offers' rate; the newest
+            // offer replaces one that waits.
             (Role::Callee, R::Offer(sdp)) => {
-                l.restarts.offer_received();
-                self.out(Effect::SetRemote { offer: true, sdp });
+                if l.waiting_offer.replace(sdp).is_some() {
+                    self.refuse(Refused::Offer);
+                }
+                self.apply_waiting_offer(now);
             }
             _ => self.log("unexpected renegotiation message: ignored"),
         }
+    }
+
+    /// Callee: applies the waiting restart offer if no exchange is under
+    /// way and the offers' rate allows.
+    fn apply_waiting_offer(&mut self, now: u64) {
+        let Stage::Live(l) = &mut self.stage else { return };
+        if l.waiting_offer.is_none() || l.restarts.exchange() != Exchange::Idle || !l.link.guard.offer(now) {
+            return;
+        }
+        let Some(sdp) = l.waiting_offer.take() else { return };
+        l.restarts.offer_received();
+        self.set_remote(true, sdp);
+    }
+
+    /// Applies the peer's description. It starts a new ICE generation, its
+    /// candidates bounded (`crate::guard`); an offer says first which of
+    /// its media sections carry the call.
+    fn set_remote(&mut self, offer: bool, sdp: String) {
+        let Some(link) = self.link() else { return };
+        let (sdp, line) = link.guard.description(sdp);
+        if let Some(line) = line {
+            self.log(line);
+        }
+        if offer {
+            self.out(Effect::UseMedia(crate::sdp::plan(&sdp)));
+        }
+        self.out(Effect::SetRemote { offer, sdp });
+    }
+
+    /// Counts what a bound refused; the first of its kind is logged.
+    fn refuse(&mut self, r: Refused) {
+        if let Some(line) = self.link().and_then(|l| l.guard.refuse(r)) {
+            self.log(line);
+        }
+    }
+
+    /// What the peer sent faster than its bounds allow, whose time has come.
+    fn late_from_peer(&mut self, now: u64) {
+        for ch in [Channel::MutedState, Channel::Renegotiation] {
+            let Some(link) = self.link() else { return };
+            let due = link.late(ch).is_some_and(|m| m.is_some()) && link.guard.admit(now, ch, Some(0)) == Admit::Yes;
+            if let Some(text) = link.late(ch).filter(|_| due).and_then(Option::take) {
+                self.parsed(now, ch, &text);
+            }
+        }
+        self.apply_waiting_offer(now);
+    }
+
+    /// The peer opened a data channel of its own: this protocol has none.
+    fn foreign_channel(&mut self) {
+        self.refuse(Refused::Channel);
+        self.out(Effect::CloseForeignChannels);
     }
 
     fn channel_open(&mut self, ch: Channel) {
@@ -1120,13 +1231,44 @@ impl Call {
         }
     }
 
-    fn message(&mut self, now: u64, ch: Channel, text: &str) {
+    /// A message from the peer (`None`: a binary one), within its
+    /// channel's bounds (`crate::guard`).
+    fn message(&mut self, now: u64, ch: Channel, text: Option<String>) {
+        let Some(link) = self.link() else { return };
+        match link.guard.admit(now, ch, text.as_ref().map(String::len)) {
+            Admit::Yes => {}
+            Admit::TooLarge => return self.refuse(Refused::Size),
+            Admit::TooFast => {
+                // Not lost where the last word counts: it waits its turn,
+                // unparsed, in place of an older one.
+                if let Some(slot) = link.late(ch) {
+                    *slot = text;
+                }
+                return self.refuse(Refused::Rate(ch));
+            }
+        }
+        // Newer than anything waiting on its channel.
+        if let Some(slot) = link.late(ch) {
+            *slot = None;
+        }
+        if let Some(text) = text {
+            self.parsed(now, ch, &text);
+        }
+    }
+
+    fn parsed(&mut self, now: u64, ch: Channel, text: &str) {
         match channel::parse_message(ch, text) {
             None => {
                 let head: String = text.chars().take(60).collect();
                 self.log(["ignored malformed message on ", ch.label(), ": ", &head].concat());
             }
-            Some(Incoming::Candidate(c)) => self.out(Effect::AddCandidate(Some(c))),
+            Some(Incoming::Candidate(c)) => {
+                if self.link().is_some_and(|l| l.guard.candidate(now)) {
+                    self.out(Effect::AddCandidate(Some(c)));
+                } else {
+                    self.refuse(Refused::Candidates);
+                }
+            }
             Some(Incoming::EndOfCandidates) => self.out(Effect::AddCandidate(None)),
             Some(Incoming::Muted(m)) => {
                 if let Some(link) = self.link() {
@@ -1335,11 +1477,7 @@ impl Call {
             _ => None,
         };
         let in_call = live_stage.is_some();
-        let link = match &self.stage {
-            Stage::Setup(s) => Some(&s.link),
-            Stage::Live(l) => Some(&l.link),
-            _ => None,
-        };
+        let link = self.link_ref();
         let (status, notice) = match &self.stage {
             Stage::Over(Over { outcome: Outcome::Ended(why), .. }) => (Some(*why), None),
             Stage::Over(Over { outcome: Outcome::Failed { why, .. }, .. }) => (Some(Msg::CallFailed), Some(*why)),

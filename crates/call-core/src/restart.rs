@@ -51,6 +51,9 @@ pub enum Exchange {
     Idle,
     /// An offer or answer is under way (ours or the peer's).
     Negotiating,
+    /// Caller: the peer's answer is being applied; another answer to the
+    /// same offer is not taken (one `setRemoteDescription` per offer).
+    Applying,
 }
 
 #[derive(Debug, Clone)]
@@ -195,7 +198,12 @@ impl Restarts {
 
     /// Caller: a restart answer is expected now.
     pub fn awaits_answer(&self) -> bool {
-        self.exchange != Exchange::Idle
+        self.exchange == Exchange::Negotiating
+    }
+
+    /// Caller: the answer came and is being applied.
+    pub fn answer_received(&mut self) {
+        self.exchange = Exchange::Applying;
     }
 
     /// A restart offer is set locally. Sent at once, it would leave over

@@ -22,6 +22,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::channel::MutedState;
+use crate::guard::Guard;
 use crate::ice::IceWait;
 use crate::machine::ConnState;
 use crate::quality::{Quality, Sample};
@@ -117,6 +118,27 @@ pub struct Link {
     /// The outgoing video cap last asked of the shell (`Some(None)`: no
     /// cap, as the browser starts; `None`: unknown, it failed).
     pub video_cap: Option<Option<u32>>,
+    /// The bounds on what the peer sends (PROTOCOL.md section 5a).
+    pub guard: Guard,
+    /// The newest message on channels 3 and 5 that came faster than the
+    /// channel takes them: taken as soon as its rate allows, so that the
+    /// peer's last word (its mute state, its newest restart offer) is
+    /// never lost to a bound (see `Link::late`).
+    pub late_muted: Option<String>,
+    pub late_reneg: Option<String>,
+}
+
+impl Link {
+    /// Where the newest too-early message of `ch` waits (`None`: the
+    /// channel keeps none; a late candidate is simply dropped).
+    pub fn late(&mut self, ch: crate::channel::Channel) -> Option<&mut Option<String>> {
+        use crate::channel::Channel;
+        match ch {
+            Channel::IceTrickling => None,
+            Channel::MutedState => Some(&mut self.late_muted),
+            Channel::Renegotiation => Some(&mut self.late_reneg),
+        }
+    }
 }
 
 impl Default for Link {
@@ -130,6 +152,9 @@ impl Default for Link {
             remote_muted: None,
             route: Route::Unknown,
             video_cap: Some(None),
+            guard: Guard::default(),
+            late_muted: None,
+            late_reneg: None,
         }
     }
 }
@@ -146,6 +171,10 @@ pub struct Live {
     pub quality: Option<Quality>,
     /// The person opened the quality details.
     pub details: bool,
+    /// Callee: the peer's newest restart offer, waiting until the exchange
+    /// under way is over and the offers' rate allows (`crate::guard`);
+    /// one at a time, so our answer always answers the offer last applied.
+    pub waiting_offer: Option<String>,
 }
 
 impl Live {
@@ -181,6 +210,7 @@ impl Live {
             last_sample: None,
             quality: None,
             details: false,
+            waiting_offer: None,
         }
     }
 }

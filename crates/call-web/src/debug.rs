@@ -26,6 +26,13 @@ mod imp {
         }
     }
 
+    /// What the bounds toward the peer applied and dropped (`guard::Counts`).
+    pub(crate) fn bounds(counts: Option<call_core::guard::Counts>) {
+        if let (Some(c), Some(e)) = (counts, el("debug-bounds")) {
+            e.set_text_content(Some(&c.to_text()));
+        }
+    }
+
     /// One candidate line: `>` gathered here, `<` received from the peer.
     pub(crate) fn candidate(local: bool, line: &str) {
         if let Some(e) = el("debug-cands") {
@@ -121,6 +128,7 @@ mod imp {
 
     pub(crate) fn sdp(_local: bool, _sdp: &str) {}
     pub(crate) fn candidate(_local: bool, _line: &str) {}
+    pub(crate) fn bounds(_counts: Option<call_core::guard::Counts>) {}
     pub(crate) fn pair(_local: &JsValue, _remote: &JsValue, _rtt: &JsValue) {}
     pub(crate) fn init() {}
 }

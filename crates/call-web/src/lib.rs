@@ -41,8 +41,10 @@ pub(crate) enum Ev {
     LocalStream(MediaStream),
     /// The camera was (re)started with this track.
     CameraTrack(MediaStreamTrack),
-    /// The peer sends this track.
-    RemoteTrack(MediaStreamTrack),
+    /// The peer sends a track (`ontrack`).
+    RemoteTrack,
+    /// The peer opened a data channel of its own.
+    ForeignChannel(web_sys::RtcDataChannel),
     /// The person picked a screen to share.
     ScreenTrack(MediaStreamTrack),
     /// A microphone track from a newly picked device.
@@ -125,9 +127,9 @@ pub(crate) struct Shell {
     peer: Option<peer::Peer>,
     media: media::Local,
     tone: tone::Tone,
-    /// The peer's tracks, held until the core says `ShowRemote`; `None`
-    /// from then on.
-    remote: Option<alloc::vec::Vec<web_sys::MediaStreamTrack>>,
+    /// The core said `ShowRemote`: the tracks of the transceivers that
+    /// carry the call are on the page's elements.
+    remote_shown: bool,
     /// The one timeout armed for the core: its deadline and handle.
     wake: Option<(u64, i32)>,
     /// What that timeout calls (one function for the page's lifetime).
@@ -178,10 +180,18 @@ impl Shell {
                 self.media.set_screen(track);
                 self.step(Input::ScreenStarted(true));
             }
-            Ev::RemoteTrack(track) => match &mut self.remote {
-                Some(held) => held.push(track),
-                None => self.ui.show_remote(track),
-            },
+            Ev::RemoteTrack => {
+                if self.remote_shown {
+                    self.show_remote();
+                }
+            }
+            Ev::ForeignChannel(dc) => {
+                match &mut self.peer {
+                    Some(p) => p.foreign.push(dc),
+                    None => dc.close(),
+                }
+                self.step(Input::ForeignChannel);
+            }
         }
     }
 
@@ -193,6 +203,7 @@ impl Shell {
         while let Some(e) = self.call.poll_effect() {
             self.perform(e);
         }
+        debug::bounds(self.call.peer_counts());
         self.arm();
         let view = self.call.view();
         self.tone.set(view.ringback);
@@ -220,6 +231,17 @@ impl Shell {
             if let Some(handle) = js::set_timeout(&self.on_wake, at.saturating_sub(now_ms())) {
                 self.wake = Some((at, handle));
             }
+        }
+    }
+
+    /// Puts the tracks of the transceivers that carry the call on the
+    /// page's elements (those shown already stay as they are). The
+    /// receivers exist from the description on (the caller's since its
+    /// offer, long before `ontrack`): shown at the hand-over, while it
+    /// rings, the audio output starts then and not as the call connects.
+    fn show_remote(&self) {
+        for track in self.peer.as_ref().map(peer::Peer::receiver_tracks).unwrap_or_default() {
+            self.ui.show_remote(track);
         }
     }
 
@@ -259,14 +281,17 @@ impl Shell {
                 }
             }
             Effect::ShowRemote => {
-                // The caller's receivers exist since its offer, their
-                // tracks long before `ontrack`: shown now, while it rings,
-                // the audio output starts then and not as the call
-                // connects.
-                let mut tracks = self.remote.take().unwrap_or_default();
-                tracks.extend(self.peer.as_ref().map(peer::Peer::receiver_tracks).unwrap_or_default());
-                for track in tracks {
-                    self.ui.show_remote(track);
+                self.remote_shown = true;
+                self.show_remote();
+            }
+            Effect::UseMedia(plan) => {
+                if let Some(p) = &mut self.peer {
+                    p.plan = Some(plan);
+                }
+            }
+            Effect::CloseForeignChannels => {
+                if let Some(p) = &mut self.peer {
+                    p.close_foreign();
                 }
             }
             Effect::EndCall => self.host.end_call(),
@@ -382,7 +407,7 @@ pub fn start() {
         peer: None,
         media: media::Local::default(),
         tone: tone::Tone::default(),
-        remote: Some(alloc::vec::Vec::new()),
+        remote_shown: false,
         wake: None,
         on_wake: js::cb(|_| input(Input::Timeout)),
     };

@@ -3,6 +3,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use call_core::sdp::Plan;
 use call_core::{CandidateInit, Channel, ConnState, IceServer, Input};
 use js_sys::{Array, Promise, Reflect};
 use wasm_bindgen::prelude::*;
@@ -11,7 +12,7 @@ use web_sys::{
     MediaStream, MessageEvent, RtcBundlePolicy, RtcConfiguration, RtcDataChannel, RtcDataChannelInit, RtcDataChannelState,
     RtcIceCandidateInit, RtcIceServer, RtcIceTransportPolicy, RtcPeerConnection, RtcPeerConnectionIceEvent,
     RtcPeerConnectionState, RtcRtpTransceiver, RtcRtpTransceiverDirection, RtcRtpTransceiverInit, RtcSdpType,
-    RtcSessionDescriptionInit, RtcTrackEvent,
+    RtcSessionDescriptionInit,
 };
 
 use crate::js::{cb, get_str, then};
@@ -28,6 +29,28 @@ pub(crate) struct Peer {
     /// Whether the video transceiver is used at all (`disableVideoCompletely`
     /// makes it inactive).
     video: bool,
+    /// Callee: which of the offer's media sections carry the call
+    /// (`Effect::UseMedia`); `None` for the caller, whose only
+    /// transceivers are its own two.
+    pub(crate) plan: Option<Plan>,
+    /// Data channels the peer opened, until the core has them closed.
+    pub(crate) foreign: Vec<RtcDataChannel>,
+}
+
+fn transceivers(pc: &RtcPeerConnection) -> impl Iterator<Item = RtcRtpTransceiver> {
+    pc.get_transceivers().iter().filter_map(|t| t.dyn_into::<RtcRtpTransceiver>().ok()).collect::<Vec<_>>().into_iter()
+}
+
+/// Whether `t` is the transceiver for `kind` ("audio", "video"): the
+/// plan's mid where there is a plan, else the first of its kind.
+fn is_for(plan: Option<&Plan>, t: &RtcRtpTransceiver, kind: &str) -> bool {
+    match plan {
+        Some(p) => {
+            let want = if kind == "video" { &p.video } else { &p.audio };
+            want.is_some() && t.mid() == *want
+        }
+        None => t.receiver().track().kind() == kind,
+    }
 }
 
 /// Sets a handler for the page's lifetime. One peer connection exists per
@@ -131,7 +154,7 @@ impl Peer {
         on(|f| pc.set_onconnectionstatechange(f), move |_: JsValue| {
             input(Input::Connection(conn_state(pc2.connection_state())))
         });
-        on(|f| pc.set_ontrack(f), |e: RtcTrackEvent| dispatch(Ev::RemoteTrack(e.track())));
+        on(|f| pc.set_ontrack(f), |_: JsValue| dispatch(Ev::RemoteTrack));
         let mut channels = Vec::new();
         for ch in Channel::ALL {
             let init = RtcDataChannelInit::new();
@@ -142,11 +165,13 @@ impl Peer {
             on(|f| dc.set_onclose(f), move |_: JsValue| input(Input::ChannelClosed(ch)));
             on(|f| dc.set_onmessage(f), move |e: MessageEvent| match e.data().as_string() {
                 Some(text) => input(Input::ChannelMessage(ch, text)),
-                None => crate::log("ignored a binary data-channel message"),
+                None => input(Input::BinaryMessage(ch)),
             });
             channels.push((ch, dc));
         }
-        Ok(Peer { pc, channels, stream: MediaStream::new()?, video })
+        // Channels the peer opens in-band are not part of the protocol.
+        on(|f| pc.set_ondatachannel(f), |e: web_sys::RtcDataChannelEvent| dispatch(Ev::ForeignChannel(e.channel())));
+        Ok(Peer { pc, channels, stream: MediaStream::new()?, video, plan: None, foreign: Vec::new() })
     }
 
     fn video_direction(&self) -> RtcRtpTransceiverDirection {
@@ -190,27 +215,35 @@ impl Peer {
         self.send(Channel::Renegotiation, &msg.to_json());
     }
 
+    /// `setLocalDescription()` without an argument makes an offer in the
+    /// stable state: only with a remote offer applied is it an answer.
     pub(crate) fn answer(&self) {
+        if self.pc.signaling_state() != web_sys::RtcSignalingState::HaveRemoteOffer {
+            return input(Input::PeerError);
+        }
         describe(&self.pc);
     }
 
-    /// The tracks our receivers deliver, of the transceivers in use.
+    /// The tracks our receivers deliver, of the transceivers that carry
+    /// the call.
     pub(crate) fn receiver_tracks(&self) -> Vec<web_sys::MediaStreamTrack> {
-        self.pc
-            .get_transceivers()
-            .iter()
-            .filter_map(|t| t.dyn_into::<RtcRtpTransceiver>().ok())
+        let plan = self.plan.as_ref();
+        transceivers(&self.pc)
             .filter(|t| t.direction() != RtcRtpTransceiverDirection::Inactive)
+            .filter(|t| is_for(plan, t, "audio") || is_for(plan, t, "video"))
             .map(|t| t.receiver().track())
             .collect()
     }
 
     fn transceiver(&self, kind: &str) -> Option<RtcRtpTransceiver> {
-        self.pc
-            .get_transceivers()
-            .iter()
-            .filter_map(|t| t.dyn_into::<RtcRtpTransceiver>().ok())
-            .find(|t| t.receiver().track().kind() == kind)
+        transceivers(&self.pc).find(|t| is_for(self.plan.as_ref(), t, kind))
+    }
+
+    /// Closes the data channels the peer opened.
+    pub(crate) fn close_foreign(&mut self) {
+        for dc in self.foreign.drain(..) {
+            dc.close();
+        }
     }
 
     /// Applies a remote description. As callee, the offer created the
@@ -224,16 +257,23 @@ impl Peer {
         let pc = self.pc.clone();
         let stream = self.stream.clone();
         let video_dir = self.video_direction();
+        let plan = self.plan.clone();
         then(&p, move |r| {
             if r.is_err() {
                 return input(Input::PeerError);
             }
             if offer {
-                for t in pc.get_transceivers().iter().filter_map(|t| t.dyn_into::<RtcRtpTransceiver>().ok()) {
-                    let dir = match t.receiver().track().kind().as_str() {
-                        "audio" => RtcRtpTransceiverDirection::Sendrecv,
-                        "video" => video_dir,
-                        _ => continue,
+                for t in transceivers(&pc) {
+                    let dir = if is_for(plan.as_ref(), &t, "audio") {
+                        RtcRtpTransceiverDirection::Sendrecv
+                    } else if is_for(plan.as_ref(), &t, "video") {
+                        video_dir
+                    } else {
+                        // Not part of the call: rejected in the answer
+                        // (`stop()` since Chromium 88; inactive before).
+                        t.set_direction(RtcRtpTransceiverDirection::Inactive);
+                        let _ = crate::js::call_method(&t, "stop", None);
+                        continue;
                     };
                     t.set_direction(dir);
                     // The offer made this sender without a stream; our

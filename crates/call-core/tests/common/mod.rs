@@ -1,7 +1,8 @@
 //! Helpers for driving `call_core::Call` in integration tests: a simulated
 //! shell with a clock and the timers the machine asked for, fixtures (SDPs,
 //! ICE server lists, candidates), builders that bring a call to a given
-//! stage, and the views each stage is expected to show.
+//! stage, and the views each stage is expected to show; the generator of
+//! random input sequences both random drivers share (`drive.rs`).
 
 #![allow(dead_code)]
 
@@ -14,6 +15,7 @@ use call_core::{
 
 // ---------------------------------------------------------------- fixtures
 
+pub mod drive;
 mod fixtures;
 pub mod invariants;
 pub use fixtures::*;
@@ -226,7 +228,13 @@ pub fn create_peer(servers: Vec<call_core::IceServer>) -> Effect {
 /// when the servers came: capture media and, side by side, apply the
 /// offer.
 pub fn answer_effects(offer: &str) -> Vec<Effect> {
-    vec![Effect::SetRemote { offer: true, sdp: offer.into() }, Effect::AcquireMedia { video: true }]
+    vec![use_media(offer), Effect::SetRemote { offer: true, sdp: offer.into() }, Effect::AcquireMedia { video: true }]
+}
+
+/// Which media sections of `offer` carry the call (before each offer is
+/// applied).
+pub fn use_media(offer: &str) -> Effect {
+    Effect::UseMedia(call_core::sdp::plan(offer))
 }
 
 /// Handing our description to the host; the peer's tracks may be shown
