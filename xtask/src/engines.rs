@@ -69,7 +69,7 @@ pub(crate) fn run(args: &[String]) -> Result {
     let readme = crate::root().join("README.md");
     let text = std::fs::read_to_string(&readme).map_err(|e| format!("{}: {e}", readme.display()))?;
     let body = tables(&lines, runs, secs);
-    let new = crate::screenshots::replace_between(&text, BEGIN, END, &body)?;
+    let new = crate::screenshots::replace_between(&text, BEGIN, END, &body).map_err(|e| format!("README.md: {e}"))?;
     std::fs::write(&readme, new).map_err(|e| format!("{}: {e}", readme.display()))?;
     println!("README.md: engine tables rewritten from this run ({secs} s)");
     tested

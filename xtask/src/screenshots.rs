@@ -1,7 +1,7 @@
 //! `cargo xtask screenshots`: the page's phases in every engine, from real
 //! calls (the ignored test `screenshots` in `crates/e2e/tests/engines.rs`),
-//! into `docs/screenshots/`, and the README's gallery rewritten from the
-//! pictures that exist. The gallery is never edited by hand.
+//! into `docs/screenshots/`, and the gallery in `docs/ENGINES.md` rewritten
+//! from the pictures that exist. The gallery is never edited by hand.
 
 use std::path::Path;
 
@@ -9,6 +9,11 @@ use crate::Result;
 
 const BEGIN: &str = "<!-- gallery:begin (cargo xtask screenshots writes this part) -->";
 const END: &str = "<!-- gallery:end -->";
+/// The document that holds the gallery, from the root.
+const GALLERY_DOC: &str = "docs/ENGINES.md";
+/// The pictures' folder as the gallery's links name it: relative to
+/// `GALLERY_DOC`, as a Markdown viewer resolves them.
+const PICTURES: &str = "screenshots/";
 /// The engines in the gallery's columns: file prefix and heading.
 const ENGINES: [(&str, &str); 3] =
     [("chromium", "Chromium 156"), ("qtwebengine", "QtWebEngine 5.15 (Chromium 87)"), ("firefox", "Firefox ESR")];
@@ -22,12 +27,12 @@ pub(crate) fn run() -> Result {
         .env("CALLS_DIST", crate::dist())
         .env("CALLS_SCREENSHOTS", &dir);
     crate::run(&mut c)?;
-    let readme = crate::root().join("README.md");
-    let text = std::fs::read_to_string(&readme).map_err(|e| format!("{}: {e}", readme.display()))?;
+    let doc = crate::root().join(GALLERY_DOC);
+    let text = std::fs::read_to_string(&doc).map_err(|e| format!("{}: {e}", doc.display()))?;
     let phases = std::fs::read_to_string(dir.join("phases.tsv")).map_err(|e| format!("phases.tsv: {e}"))?;
-    let new = with_gallery(&text, &gallery(&dir, &phases))?;
-    std::fs::write(&readme, new).map_err(|e| format!("{}: {e}", readme.display()))?;
-    println!("README.md: gallery of {} rewritten", dir.display());
+    let new = with_gallery(&text, &gallery(&dir, &phases)).map_err(|e| format!("{GALLERY_DOC}: {e}"))?;
+    std::fs::write(&doc, new).map_err(|e| format!("{}: {e}", doc.display()))?;
+    println!("{GALLERY_DOC}: gallery of {} rewritten", dir.display());
     Ok(())
 }
 
@@ -47,7 +52,7 @@ fn gallery(dir: &Path, phases: &str) -> String {
         for (prefix, _) in ENGINES {
             let file = format!("{prefix}-{stem}.jpg");
             if dir.join(&file).is_file() {
-                out.push_str(&format!(" <img src=\"docs/screenshots/{file}\" width=\"160\" alt=\"{caption}\"> |"));
+                out.push_str(&format!(" <img src=\"{PICTURES}{file}\" width=\"160\" alt=\"{caption}\"> |"));
             } else {
                 out.push_str(" — |");
             }
@@ -66,10 +71,10 @@ fn with_gallery(text: &str, body: &str) -> Result<String> {
 /// `body` (the markers stay).
 pub(crate) fn replace_between(text: &str, begin: &str, end: &str, body: &str) -> Result<String> {
     let (Some(a), Some(b)) = (text.find(begin), text.find(end)) else {
-        return Err(format!("README.md has no markers {begin} … {end}"));
+        return Err(format!("no markers {begin} … {end}"));
     };
     if b < a {
-        return Err(format!("README.md: {end} comes before {begin}"));
+        return Err(format!("{end} comes before {begin}"));
     }
     Ok(format!("{}{begin}\n{body}{}", &text[..a], &text[b..]))
 }
