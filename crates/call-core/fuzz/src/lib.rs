@@ -1,14 +1,17 @@
 //! Shared pieces of the fuzz targets: fixtures that look like what real
-//! hosts and peers send, generators of hostile variants of them, and
-//! oracles (independent models) that the targets compare call-core with.
+//! hosts and peers send, the generator of hostile input sequences and the
+//! simulated shell of the state machine (one copy with the property
+//! tests, from `../tests/common/`), and oracles (independent models) that
+//! the targets compare call-core with.
 
-use call_core::CandidateInit;
 use libfuzzer_sys::arbitrary::{Result, Unstructured};
 
 // ------------------------------------------------------------------ fixtures
 
-// One set of fixtures and one copy of the state machine's invariants,
-// shared with the state-machine tests.
+// One set of fixtures, one copy of the state machine's invariants and one
+// generator of its input sequences, shared with the state-machine tests.
+#[path = "../../tests/common/drive.rs"]
+pub mod drive;
 #[path = "../../tests/common/fixtures.rs"]
 mod fixtures;
 #[path = "../../tests/common/invariants.rs"]
@@ -24,163 +27,9 @@ pub fn any_string(u: &mut Unstructured, max: usize) -> Result<String> {
     Ok(String::from_utf8_lossy(bytes).into_owned())
 }
 
-/// A session description that is a fixture, or one damaged in a small way
-/// (truncated, a line injected, bytes flipped).
-pub fn hostile_sdp(u: &mut Unstructured) -> Result<String> {
-    let base = [OFFER, OFFER_2, ANSWER][u.choose_index(3)?];
-    Ok(match u.choose_index(5)? {
-        0 | 1 => base.to_owned(),
-        2 => {
-            let cut = u.int_in_range(0..=base.len())?;
-            String::from_utf8_lossy(&base.as_bytes()[..cut]).into_owned()
-        }
-        3 => {
-            let at = u.int_in_range(0..=base.len())?;
-            let mut b = base.as_bytes().to_vec();
-            let extra = any_string(u, 40)?;
-            b.splice(at..at, extra.bytes());
-            String::from_utf8_lossy(&b).into_owned()
-        }
-        _ => any_string(u, 300)?,
-    })
-}
-
-/// A `location.hash` value: mostly the commands real hosts send, some
-/// damaged, some arbitrary.
-pub fn hostile_hash(u: &mut Unstructured) -> Result<String> {
-    Ok(match u.choose_index(14)? {
-        0 | 1 => "#startCall".into(),
-        2 => format!("#offerIncomingCall={}", b64(OFFER)),
-        3 => format!("#offerIncomingCall={}", b64_url_encoded(OFFER)),
-        4 => format!("#acceptCall={}", b64(OFFER)),
-        5 => format!("#acceptCall={}", b64_url_encoded(OFFER_2)),
-        6 | 7 => format!("#onAnswer={}", b64(ANSWER)),
-        8 => format!("#onAnswer={}", b64_url_encoded(ANSWER)),
-        9 => ["", "#", "#startCall=1", "#onAnswer", "#offerIncomingCall"][u.choose_index(5)?].into(),
-        10 => {
-            let cmd = ["offerIncomingCall", "acceptCall", "onAnswer"][u.choose_index(3)?];
-            format!("#{cmd}={}", b64(&hostile_sdp(u)?))
-        }
-        11 => {
-            let cmd = ["offerIncomingCall", "acceptCall", "onAnswer"][u.choose_index(3)?];
-            format!("#{cmd}={}", any_string(u, 200)?)
-        }
-        _ => any_string(u, 200)?,
-    })
-}
-
-/// A `location.search` value.
-pub fn hostile_search(u: &mut Unstructured) -> Result<String> {
-    Ok(match u.choose_index(8)? {
-        0 | 1 | 2 => String::new(),
-        3 => "?playRingtone=true".into(),
-        4 => "?noOutgoingVideoInitially=true&playRingtone".into(),
-        5 => "?disableVideoCompletely".into(),
-        6 => "?relayOnly&noOutgoingVideoInitially".into(),
-        _ => any_string(u, 80)?,
-    })
-}
-
-/// What `getIceServers()` returns.
-pub fn hostile_servers(u: &mut Unstructured) -> Result<std::result::Result<String, ()>> {
-    Ok(Ok(match u.choose_index(9)? {
-        0 | 1 => TURN_JSON.into(),
-        2 => STUN_JSON.into(),
-        3 => "[]".into(),
-        4 => MIXED_JSON.into(),
-        5 => r#"[{"urls":"turn:203.0.113.5:3478","username":"","credential":""}]"#.into(),
-        6 => return Ok(Err(())),
-        _ => any_string(u, 300)?,
-    }))
-}
-
-/// A candidate as the browser reports it (mostly well-formed).
-pub fn hostile_candidate(u: &mut Unstructured) -> Result<CandidateInit> {
-    let n = u32::from(u.arbitrary::<u8>()?);
-    Ok(match u.choose_index(7)? {
-        0 => cand("host", n),
-        1 => cand("srflx", n),
-        2 => cand("relay", n),
-        3 => cand("prflx", n),
-        4 => cand("weird", n),
-        // Any text, but placed: a browser's RTCIceCandidate always has an
-        // sdpMid or an sdpMLineIndex.
-        _ => CandidateInit {
-            candidate: any_string(u, 120)?,
-            sdp_mid: if u.arbitrary()? { Some(any_string(u, 8)?) } else { None },
-            sdp_m_line_index: Some(u.arbitrary()?),
-            username_fragment: if u.arbitrary()? { Some(any_string(u, 8)?) } else { None },
-        },
-    })
-}
-
-/// A data-channel message for `ch`'s label, or for another channel, or junk.
-pub fn hostile_message(u: &mut Unstructured) -> Result<String> {
-    Ok(match u.choose_index(12)? {
-        0 | 1 => {
-            let (a, v) = (u.arbitrary::<bool>()?, u.arbitrary::<bool>()?);
-            format!(r#"{{"audioEnabled":{a},"videoEnabled":{v}}}"#)
-        }
-        2 => cand("host", u.arbitrary::<u8>()?.into()).to_json(),
-        3 => cand("relay", u.arbitrary::<u8>()?.into()).to_json(),
-        4 => "null".into(),
-        5 => r#"{"candidate":"","sdpMid":"0"}"#.into(),
-        6 | 7 => r#"{"type":"restart-request"}"#.into(),
-        8 => call_core::channel::Renegotiation::Offer(hostile_sdp(u)?).to_json(),
-        9 => call_core::channel::Renegotiation::Answer(hostile_sdp(u)?).to_json(),
-        _ => any_string(u, 200)?,
-    })
-}
-
 // ------------------------------------------------------------------- oracles
 
-/// A model of what Chromium accepts in `RTCIceServer.urls` without
-/// throwing (libwebrtc's `ParseIceServerUrl`, plus Blink's rule that TURN
-/// needs a username and a credential; libwebrtc also refuses empty ones).
-pub fn webrtc_accepts(url: &str, username: Option<&str>, credential: Option<&str>) -> bool {
-    if url.is_empty() {
-        return false;
-    }
-    let tokens: Vec<&str> = url.split('?').collect();
-    if tokens.len() == 2 {
-        let t: Vec<&str> = tokens[1].split('=').collect();
-        if t[0] != "transport" || t.len() < 2 || !(t[1] == "udp" || t[1] == "tcp") {
-            return false;
-        }
-    }
-    let uri = tokens[0];
-    let Some(colon) = uri.find(':') else { return false };
-    if colon + 1 == uri.len() {
-        return false;
-    }
-    let (scheme, host) = (&uri[..colon], &uri[colon + 1..]);
-    let (stun, turn) = (matches!(scheme, "stun" | "stuns"), matches!(scheme, "turn" | "turns"));
-    if !(stun || turn) || (stun && tokens.len() > 1) || host.contains('@') {
-        return false;
-    }
-    let port_ok = |p: &str| p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<i32>().is_ok_and(|n| n > 0 && n <= 0xffff);
-    let host_ok = if host.starts_with('[') {
-        // IP literal: the part after the last `]` is a port or ignored.
-        let Some(close) = host.rfind(']') else { return false };
-        if host[close..].contains(':') && !port_ok(host.get(close + 2..).unwrap_or("")) {
-            return false;
-        }
-        close > 1
-    } else {
-        let name = match host.find(':') {
-            Some(c) => {
-                if !port_ok(&host[c + 1..]) {
-                    return false;
-                }
-                &host[..c]
-            }
-            None => host,
-        };
-        const REG_NAME: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~%!$&'()*+,;=";
-        !name.is_empty() && name.chars().all(|c| REG_NAME.contains(c))
-    };
-    host_ok && (!turn || (username.is_some_and(|s| !s.is_empty()) && credential.is_some_and(|s| !s.is_empty())))
-}
+pub use drive::webrtc_accepts;
 
 /// The plain shapes every host uses: `scheme:host[:port][?transport=udp|tcp]`
 /// with an IPv4 address, a DNS name or a bracketed IPv6 address, a port in
