@@ -227,20 +227,19 @@ fn media_denied_notices() -> Result<()> {
     Ok(())
 }
 
-/// Row: the remote never answers: "Ringing…" stays (the host owns that
-/// timeout), without errors and without endCall.
+/// Row: the remote never answers: "Ringing…" shows, without errors and
+/// without endCall (the host owns that timeout). That it stays so, that no
+/// timer of the page ends a call that rings, is the core's rule and held
+/// there in simulated time (`tests/machine.rs`,
+/// `connect_timer_before_the_remote_description_does_nothing`: 120 s of
+/// ringing, no effect at all); the shell decides nothing, so waiting out
+/// the page's timers here in real time would prove it again, slowly.
 #[test]
-fn unanswered_call_keeps_ringing() -> Result<()> {
+fn unanswered_call_rings_without_error() -> Result<()> {
     let env = Env::new()?;
     let a = env.open("A", json!({}), "/call.html#startCall")?;
     wait_offer(&a)?;
     a.wait_data("phase", "ringing", T)?;
-    // Past every timer of the page (connect timeout 20 s, linger 3 s).
-    let until = Instant::now() + Duration::from_secs(25);
-    while Instant::now() < until {
-        ensure(&a, a.data("phase")? == "ringing", "still ringing")?;
-        std::thread::sleep(Duration::from_millis(500));
-    }
     check(&a, "!window.__host.calls.some(c => c.name === 'endCall')", "no endCall")?;
     ensure(&a, notice(&a)?.is_empty(), "no error shown")
 }
