@@ -122,6 +122,7 @@ fn connection_made_at_load_sends_nothing_before_answer() -> Result<()> {
     let offer = wait_offer(&a)?;
     send_offer(&b, &offer, true, Enc::Raw)?;
     b.wait_data("phase", "incoming", T)?;
+    // The scenario: three seconds of prompt, in which nothing may go out.
     std::thread::sleep(Duration::from_secs(3));
     check(&b, &format!("window.__host.pcs === 1 && {NOTHING_GATHERED} && window.__host.gum.length === 0"),
         "one connection, made at load, that has gathered nothing")?;

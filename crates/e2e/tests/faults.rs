@@ -276,15 +276,28 @@ fn hostile_channel_messages_are_ignored() -> Result<()> {
     let a = spied(&env, "A", json!({}), "/call.html#startCall")?;
     connect(&a, &b)?;
     b.wait_for("window.__spy.channels.length >= 3 && window.__spy.channels.every(c => c.readyState === 'open')", T)?;
-    b.eval(
-        "(() => { const junk = ['{', 'null', '[]', '42', '\"x\"', '{\"audioEnabled\":\"yes\",\"videoEnabled\":1}', \
+    // The junk, once for the sender and once for the receiver to know it.
+    let junk = "['{', 'null', '[]', '42', '\"x\"', '{\"audioEnabled\":\"yes\",\"videoEnabled\":1}', \
          '{\"candidate\":7}', '{\"type\":\"offer\"}', '{\"type\":\"nope\",\"sdp\":\"v=0\"}', \
-         '{\"audioEnabled\":true,\"videoEnabled\":true,\"extra\":{\"deep\":[1,2,3]}}', 'x'.repeat(1 << 20)]; \
-         for (const c of window.__spy.channels) { for (const j of junk) { try { c.send(j); } catch (e) {} } \
-           try { c.send(new Uint8Array([1, 2, 3])); } catch (e) {} } return true; })()",
+         '{\"audioEnabled\":true,\"videoEnabled\":true,\"extra\":{\"deep\":[1,2,3]}}', 'x'.repeat(1 << 20)]";
+    let t0 = page_now(&a)?;
+    let sent = b.eval(&format!(
+        "(() => {{ const junk = {junk}; let n = 0; \
+         for (const c of window.__spy.channels) {{ for (const j of junk) {{ try {{ c.send(j); n++; }} catch (e) {{}} }} \
+           try {{ c.send(new Uint8Array([1, 2, 3])); n++; }} catch (e) {{}} }} return n; }})()"
+    ))?;
+    let sent = sent.as_u64().unwrap_or(0);
+    ensure(&b, sent > 0, "some junk went out")?;
+    // Every piece that went out has arrived (binary ones as an ArrayBuffer
+    // or a Blob): the page has handled all of it.
+    a.wait_for(
+        &format!(
+            "(() => {{ const junk = new Set({junk}); \
+             return window.__spy.in.filter(m => m.t >= {t0} && (junk.has(m.data) || m.data.startsWith('[object '))).length >= {sent}; }})()"
+        ),
+        T,
     )?;
     a.wait_for("window.__spy.log.some(l => l.includes('ignored'))", T)?;
-    std::thread::sleep(Duration::from_millis(500));
     ensure(&a, a.data("phase")? == "in-call", "the call goes on")?;
     wait_video(&a)?;
     wait_audio(&a)?;

@@ -85,7 +85,9 @@ fn theirs_calls_ours() -> Result<()> {
     // restart on channel 5, which their page does not have. Nothing may
     // break: the call goes on.
     ours.eval("window.dispatchEvent(new Event('online'))")?;
-    std::thread::sleep(Duration::from_millis(200));
+    // Our page has handled it (the core logs why it acted on it), and
+    // the call goes on.
+    ours.wait_for("window.__spy.log.includes('network changed')", T)?;
     ours.wait_data("phase", "in-call", T)?;
     // Their camera is off since `both_ways` (our page shows their avatar),
     // so what goes on is their voice.

@@ -6,7 +6,6 @@
 //! seen, mirrored in Arabic; a damaged incoming offer leaves a screen
 //! with a way out, not an empty page.
 
-use std::time::Duration;
 
 use call_core::Msg;
 use e2e::*;
@@ -18,6 +17,14 @@ const VIDEO_SENT: &str = "(() => { const pc = window.__host.callPc(); if (!pc) r
 
 /// The received audio's total energy on `p` (the fake microphone beeps;
 /// a disabled track sends silence).
+/// Counts in `window.__deviceLists` the device lists the page got. Runs
+/// before any script of the document: the host shim then wraps this
+/// `enumerateDevices` in turn, and the page's handler runs in the same
+/// promise chain, so once the count moved the page has seen the list.
+const COUNT_DEVICE_LISTS: &str = "window.__deviceLists = 0; (function () { var md = navigator.mediaDevices; if (!md) return; \
+  var e = md.enumerateDevices.bind(md); \
+  md.enumerateDevices = function () { return e().then(function (l) { window.__deviceLists += 1; return l; }); }; })();";
+
 fn energy(p: &Page) -> Result<f64> {
     Ok(p.eval("window.__host.inbound().then(i => i ? i.audioEnergy : 0)")?.as_f64().unwrap_or(0.0))
 }
@@ -91,7 +98,12 @@ fn answered_with_the_camera_off_sends_no_video() -> Result<()> {
     b.click("#cam")?;
     b.wait_data("cam", "off", T)?;
     answer(&a, &b)?;
-    std::thread::sleep(Duration::from_secs(3)); // video would have come by now
+    // Video would have come by now: the other side hears us, and two
+    // seconds of our audio (100 packets of 20 ms) have arrived there.
+    wait_heard(&a)?;
+    let packets = "window.__host.inbound().then(i => i ? i.audioPackets : 0)";
+    let p0 = a.eval(packets)?.as_u64().unwrap_or(0);
+    a.wait_for(&format!("{packets}.then(n => n >= {p0} + 100)"), T)?;
     // What the other person perceives first, then our own side.
     ensure(&a, a.data("show-avatar")? == "on", "the other side shows our avatar")?;
     ensure(&a, a.data("remote-video")? == "off", "the other side shows no picture of us")?;
@@ -121,7 +133,11 @@ fn answered_muted_tells_the_other_side_at_once() -> Result<()> {
     ensure(&b, b.data("mic")? == "off", "we show ourselves muted")?;
     check(&b, "window.__host.gum.some(g => g.audio && g.ok)", "the microphone was captured (to unmute later)")?;
     let first = energy(&a)?;
-    std::thread::sleep(Duration::from_secs(2));
+    // Two seconds of their audio (100 packets of 20 ms) arrived: enough to
+    // judge that it is silence.
+    let packets = "window.__host.inbound().then(i => i ? i.audioPackets : 0)";
+    let p0 = a.eval(packets)?.as_u64().unwrap_or(0);
+    a.wait_for(&format!("{packets}.then(n => n >= {p0} + 100)"), T)?;
     let silence = energy(&a)? - first;
     ensure(&a, silence < 1e-4, &format!("the other side hears silence (energy grew by {silence})"))?;
     b.click("#mic")?;
@@ -211,7 +227,9 @@ fn damaged_offer_close_ends_once() -> Result<()> {
         if p.visible("#end")? {
             p.click("#end")?;
         }
-        std::thread::sleep(Duration::from_millis(500));
+        // Nothing is left scheduled that could still call endCall (a click
+        // is handled at once; only a timer could do it later).
+        p.wait_for("window.__host.timersPending() === 0", T)?;
         let ends = p.host_calls()?.iter().filter(|c| c.name == "endCall").count();
         ensure(&p, ends == 1, &format!("endCall once, not {ends} times"))?;
         check_clean(&p)?;
@@ -232,15 +250,18 @@ fn damaged_offer_close_ends_once() -> Result<()> {
 #[test]
 fn flags_shape_the_toggles() -> Result<()> {
     let env = Env::new()?;
-    let prompt = |name: &str, query: &str| {
-        env.open(name, json!({}), &format!("/call.html?{query}#offerIncomingCall={}", payload(DUMMY_OFFER, Enc::Raw)))
+    let prompt = |name: &str, query: &str| -> Result<Page> {
+        let p = env.page(name, json!({}))?;
+        p.add_init_script(COUNT_DEVICE_LISTS)?;
+        p.goto(&env.url(&format!("/call.html?{query}#offerIncomingCall={}", payload(DUMMY_OFFER, Enc::Raw))))?;
+        Ok(p)
     };
     let p = prompt("video disabled", "disableVideoCompletely")?;
     p.wait_data("phase", "incoming", T)?;
     p.wait_for("document.getElementById('mic').getClientRects().length > 0", T)?;
     // The device list (a camera exists: Chromium's fake one) comes soon
-    // after the start; the toggle must still be absent after it.
-    std::thread::sleep(Duration::from_secs(1));
+    // after the start; the toggle must still be absent once the page has it.
+    p.wait_for("window.__deviceLists > 0", T)?;
     ensure(&p, !p.visible("#cam")?, "no camera toggle with disableVideoCompletely")?;
     let q = prompt("audio call", "noOutgoingVideoInitially")?;
     q.wait_for("document.getElementById('cam').getClientRects().length > 0", T)?;
