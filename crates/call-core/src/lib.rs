@@ -34,22 +34,31 @@ extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
+mod calling;
 pub mod camera;
 pub mod channel;
 pub mod command;
+mod controls;
 pub mod guard;
 pub mod i18n;
+pub mod io;
 pub mod ice;
 pub mod json;
+mod live;
 pub mod machine;
 pub mod media;
+mod messages;
+pub mod params;
 pub mod payload;
 pub mod quality;
 pub mod restart;
+mod screen;
 pub mod sdp;
+mod setup;
 pub mod stage;
 pub mod text;
 pub mod view;
+pub mod vocab;
 
 pub use channel::Channel;
 pub use ice::{CandidateInit, IceServer};

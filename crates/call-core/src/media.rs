@@ -6,7 +6,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::machine::Media;
+use crate::vocab::Media;
 use crate::text::Msg;
 use crate::view::Dev;
 

@@ -10,7 +10,7 @@ use alloc::string::String;
 
 use crate::i18n::Lang;
 use crate::json::itoa;
-use crate::view::Route;
+use crate::vocab::Route;
 
 /// Cumulative counters of one `getStats` report (all media, both kinds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -7,7 +7,8 @@
 //! stage); it never touches the effect queue itself but says what to do
 //! ([`Do`]), so its rules are tested here without a whole call.
 
-use crate::machine::{ConnState, DISCONNECT_GRACE_MS, HELD_OFFER_MS, MAX_RESTARTS, RESTART_ATTEMPT_MS};
+use crate::params::{DISCONNECT_GRACE_MS, HELD_OFFER_MS, MAX_RESTARTS, RESTART_ATTEMPT_MS};
+use crate::vocab::ConnState;
 
 /// Who makes offers: only the caller does, in setup and in restarts (as the
 /// Android client does); the callee asks for a restart instead.

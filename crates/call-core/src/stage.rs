@@ -24,11 +24,11 @@ use alloc::vec::Vec;
 use crate::channel::MutedState;
 use crate::guard::Guard;
 use crate::ice::IceWait;
-use crate::machine::ConnState;
+use crate::vocab::ConnState;
 use crate::quality::{Quality, Sample};
 use crate::restart::{Restarts, Role};
 use crate::text::Msg;
-use crate::view::Route;
+use crate::vocab::Route;
 
 #[derive(Debug)]
 pub enum Stage {

@@ -59,34 +59,7 @@ impl Dev {
     }
 }
 
-/// How media reaches the peer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Route {
-    Unknown,
-    /// Directly (host, server-reflexive or peer-reflexive candidates).
-    P2p,
-    /// Through a TURN server on either side.
-    Relay,
-}
-
-impl Route {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Route::Unknown => "",
-            Route::P2p => "p2p",
-            Route::Relay => "relay",
-        }
-    }
-
-    /// From the candidate types of the selected pair (`"relay"`, `"host"`…).
-    pub fn from_pair(local_type: &str, remote_type: &str) -> Route {
-        if local_type == "relay" || remote_type == "relay" {
-            Route::Relay
-        } else {
-            Route::P2p
-        }
-    }
-}
+pub use crate::vocab::Route;
 
 /// Everything the screen shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -178,7 +151,7 @@ pub fn format_elapsed(ms: u64) -> String {
 /// field; modifier combinations are left to the host and the browser.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shortcut {
-    Press(crate::machine::Button),
+    Press(crate::vocab::Button),
     /// Show or hide the list of shortcuts.
     Help,
     /// Close the help (Escape); never ends the call.
@@ -188,7 +161,7 @@ pub enum Shortcut {
 /// `key` is `KeyboardEvent.key`; `modified` is true when Ctrl, Alt or Meta
 /// is held (those belong to the host: copy, reload, zoom).
 pub fn shortcut(key: &str, modified: bool) -> Option<Shortcut> {
-    use crate::machine::Button;
+    use crate::vocab::Button;
     if modified {
         return None;
     }
@@ -220,7 +193,7 @@ mod tests {
 
     #[test]
     fn shortcuts() {
-        use crate::machine::Button;
+        use crate::vocab::Button;
         assert_eq!(shortcut("m", false), Some(Shortcut::Press(Button::Mic)));
         assert_eq!(shortcut("V", false), Some(Shortcut::Press(Button::Cam)));
         assert_eq!(shortcut("E", false), Some(Shortcut::Press(Button::End)));

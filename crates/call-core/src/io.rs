@@ -1,0 +1,154 @@
+//! The API boundary: [`Input`], what happened outside the core, and
+//! [`Effect`], what the shell must do. The shell, the native peer, the
+//! tests and the fuzz targets speak to the core in these words only.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::channel::Channel;
+use crate::ice::{CandidateInit, IceServer};
+use crate::vocab::Route;
+use crate::vocab::{VideoCap, HostApi, Button, DeviceKind, Camera, VideoSource, ConnState, Media, HostCall};
+
+/// Something that happened outside the machine.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    /// The page has loaded. `webrtc`: `RTCPeerConnection` exists.
+    Started { search: String, hash: String, host: HostApi, webrtc: bool },
+    HashChanged(String),
+    /// `getIceServers()` returned or resolved to this value; `Err` when it
+    /// threw, rejected or gave something that is not a string.
+    IceServers(Result<String, ()>),
+    /// Result of [`Effect::AcquireMedia`]; `Err` when getUserMedia failed.
+    Media(Result<Media, ()>),
+    /// Whether a camera exists (from `enumerateDevices`).
+    CameraPresent(bool),
+    /// The cameras' device ids, in the browser's order (empty before the
+    /// person allowed the camera: ids are hidden until then).
+    Cameras(Vec<String>),
+    /// The person picked a device in the dialog.
+    PickDevice(DeviceKind, String),
+    /// The "switch camera" button, with what the current camera reports of
+    /// itself (`facingMode`, `deviceId`).
+    NextCamera { facing: Option<String>, device: Option<String> },
+    /// Capping the outgoing video failed (no encoding yet, or refused).
+    VideoLimitFailed,
+    /// Putting a track on the video sender failed.
+    SendVideoFailed,
+    /// Result of [`Effect::StartCamera`].
+    CameraStarted(bool),
+    /// The local description is set (after CreateOffer or CreateAnswer).
+    LocalDescriptionSet,
+    /// The remote description is applied.
+    RemoteDescriptionSet,
+    /// A peer connection operation failed: creating it, an offer/answer,
+    /// or applying a description.
+    PeerError,
+    /// The host's `startCall`/`acceptCall` threw (or there was no local
+    /// description to give it).
+    HostFailed,
+    Candidate(CandidateInit),
+    GatheringComplete,
+    Connection(ConnState),
+    ChannelOpen(Channel),
+    ChannelClosed(Channel),
+    ChannelMessage(Channel, String),
+    /// A binary message on a channel (the protocol has none).
+    BinaryMessage(Channel),
+    /// The peer opened an in-band data channel of its own (the protocol
+    /// has none); the shell holds it until `CloseForeignChannels`.
+    ForeignChannel,
+    /// The device's network changed (`online`, connection type change).
+    NetworkChanged,
+    /// Our end of the selected candidate pair has an address the device
+    /// no longer has (the answer to `CheckAddress`, sent only then).
+    AddressGone,
+    /// Remote video frames arrive (`true`) or stopped (`false`).
+    RemoteVideo(bool),
+    Route(Route),
+    /// The browser can share the screen (`getDisplayMedia` exists).
+    CanShareScreen(bool),
+    /// Screen capture started (`true`) or was refused or cancelled.
+    ScreenStarted(bool),
+    /// The shared screen's track ended (the browser's own "Stop sharing").
+    ScreenEnded,
+    /// A `getStats` sample, taken with each route query.
+    Stats(crate::quality::Sample),
+    Click(Button),
+    /// The time [`Call::poll_timeout`] named has come (or passed).
+    Timeout,
+    /// The shell caught a panic or an unexpected exception.
+    Crashed,
+}
+
+/// Something the shell must do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    LoadIceServers,
+    /// Capture the microphone, and the camera if `video`.
+    AcquireMedia { video: bool },
+    /// Create the peer connection with an audio and a video transceiver and
+    /// the negotiated channels. `video`: the video transceiver is used
+    /// (sendrecv); otherwise it is inactive (`disableVideoCompletely`).
+    CreatePeer { servers: Vec<IceServer>, relay_only: bool, video: bool },
+    /// Create an offer and set it as local description; `ice_restart`: with
+    /// new ICE credentials (`restartIce()`), for a renegotiation.
+    CreateOffer { ice_restart: bool },
+    CreateAnswer,
+    /// Apply a remote description; as callee, also attach our tracks to the
+    /// transceivers the offer created.
+    SetRemote { offer: bool, sdp: String },
+    /// Comes before each `SetRemote` of an offer: once it is applied, the
+    /// transceivers of these mids carry the call (ours sending on them,
+    /// theirs shown by `ShowRemote`) and every other audio or video
+    /// transceiver is stopped, so the answer rejects it.
+    UseMedia(crate::sdp::Plan),
+    /// Close the data channels the peer opened (`Input::ForeignChannel`).
+    CloseForeignChannels,
+    /// Call the host with the current local description's SDP; a host
+    /// that throws is reported as `Input::HostFailed`.
+    HandToHost(HostCall),
+    /// Send the current local description on the `renegotiation` channel
+    /// (`{"type":"offer"|"answer","sdp":…}`).
+    SendDescription,
+    /// From now on, put the peer's tracks on the page's elements as they
+    /// come (those that came already, at once). Not before our description
+    /// is with the host: binding the first remote audio track starts the
+    /// audio output, which held Chromium's main thread for 50–60 ms and,
+    /// on a callee, the answer with it; no media can arrive before.
+    ShowRemote,
+    /// `window.calls.endCall()`.
+    EndCall,
+    AddCandidate(Option<CandidateInit>),
+    Send(Channel, String),
+    SetMic(bool),
+    StartCamera(Camera),
+    StopCamera,
+    /// Capture the microphone with this device id; the new track replaces
+    /// the old one on the audio sender (mute state carries over).
+    StartMic(String),
+    /// Route the remote audio to this speaker (`setSinkId`).
+    SetSpeaker(String),
+    /// Put this on the video sender (if the peer exists) and in our own
+    /// preview; failures come back as `Input::SendVideoFailed`.
+    SendVideo(VideoSource),
+    /// Put our microphone's track on the audio sender (media that came
+    /// after the transceivers, see `Call::attach_media`).
+    SendAudio,
+    QueryRoute,
+    /// Find out whether our end of the selected candidate pair still has
+    /// its address; answer `AddressGone` if not, nothing otherwise.
+    CheckAddress,
+    /// Ask for a screen to share (`getDisplayMedia`); the result comes
+    /// back as `Input::ScreenStarted`.
+    StartScreen,
+    /// Stop the screen capture.
+    StopScreen,
+    /// Cap the outgoing video (`None`: lift the cap, full size); failures
+    /// come back as `Input::VideoLimitFailed`.
+    LimitVideo(Option<VideoCap>),
+    /// Close the peer connection and stop all capture, including capture
+    /// that completes later.
+    ClosePeer,
+    Log(String),
+}

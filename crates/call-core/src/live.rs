@@ -1,0 +1,132 @@
+//! A call that has connected (the `Live` stage): the connection's states
+//! and the restarts they call for ([`crate::restart`]), the route and the
+//! outgoing video cap, the quality samples. Part of [`Call`]'s rules;
+//! `machine.rs` dispatches.
+
+use alloc::vec::Vec;
+
+use crate::channel::{self, Channel};
+use crate::io::Effect;
+use crate::machine::Call;
+use crate::params::{ROUTE_POLL_FAST_MS, RELAY_VIDEO_KBPS, LOW_DATA_VIDEO_KBPS};
+use crate::restart::Do;
+use crate::stage::{Live, Setup, Stage, Step};
+use crate::text::Msg;
+use crate::vocab::Route;
+use crate::vocab::{VideoCap, ConnState};
+
+impl Call {
+    pub(crate) fn connection(&mut self, now: u64, s: ConnState) {
+        match (&mut self.stage, s) {
+            (Stage::Setup(Setup { step: Step::Connecting { .. }, .. }), ConnState::Connected) => {
+                let Stage::Setup(setup) = core::mem::replace(&mut self.stage, Stage::Idle) else { return };
+                self.stage = Stage::Live(Live::new(setup.role, setup.link, now, now + ROUTE_POLL_FAST_MS));
+                self.out(Effect::QueryRoute);
+                if self.notice == Some(Msg::AnswerRejected) {
+                    self.notice = None;
+                }
+            }
+            (Stage::Setup(_), ConnState::Failed) => self.fail(now, Msg::ConnectFailed),
+            (Stage::Live(l), ConnState::Connected) => {
+                let mut dos = Vec::new();
+                l.restarts.connected(&mut |d| dos.push(d));
+                // The path may have changed (relay after a restart).
+                self.out(Effect::QueryRoute);
+                self.perform_restart(now, dos);
+                if self.notice == Some(Msg::AnswerRejected) {
+                    self.notice = None;
+                }
+            }
+            (Stage::Live(_), ConnState::Disconnected) => self.restart_do(now, |r, now, _, out| r.disconnected(now, out)),
+            (Stage::Live(_), ConnState::Failed) => self.restart_do(now, |r, now, ch, out| r.failed(now, ch, out)),
+            (Stage::Live(l), ConnState::Closed) => {
+                let why = l.peer_gone();
+                self.end(why)
+            }
+            (Stage::Live(l), other) => l.restarts.other_state(other),
+            _ => {}
+        }
+    }
+
+    /// Runs a rule of the restart sub-machine in the live stage and does
+    /// what it says.
+    pub(crate) fn restart_do(&mut self, now: u64, rule: impl FnOnce(&mut crate::restart::Restarts, u64, bool, &mut dyn FnMut(Do))) {
+        let Stage::Live(l) = &mut self.stage else { return };
+        let mut dos = Vec::new();
+        rule(&mut l.restarts, now, l.link.reneg_open, &mut |d| dos.push(d));
+        self.perform_restart(now, dos);
+    }
+
+    /// A restart rule that only applies once the call is live.
+    pub(crate) fn restart_rule(
+        &mut self,
+        now: u64,
+        why: &str,
+        rule: impl FnOnce(&mut crate::restart::Restarts, u64, bool, &mut dyn FnMut(Do)),
+    ) {
+        if let Stage::Live(_) = self.stage {
+            let before = self.effects.len();
+            self.restart_do(now, rule);
+            if self.effects.len() > before || matches!(self.stage, Stage::Over(_)) {
+                self.effects.insert(before, Effect::Log(why.into()));
+            }
+        }
+    }
+
+    pub(crate) fn perform_restart(&mut self, now: u64, dos: Vec<Do>) {
+        for d in dos {
+            match d {
+                Do::Offer => self.out(Effect::CreateOffer { ice_restart: true }),
+                Do::AskForRestart => {
+                    let m = channel::Renegotiation::RestartRequest.to_json();
+                    self.out(Effect::Send(Channel::Renegotiation, m));
+                }
+                Do::SendDescription => self.out(Effect::SendDescription),
+                Do::CheckAddress => self.out(Effect::CheckAddress),
+                Do::WaitForIce => self.log("the peer cannot renegotiate; waiting for ICE to recover"),
+                Do::Attempt(n) => self.log(["ICE restart attempt ", &crate::json::itoa(n as u64)].concat()),
+                Do::Lost => return self.fail(now, Msg::ConnectionLost),
+            }
+        }
+    }
+
+    /// Caps the outgoing video for the relay or the `lowData` flag, when
+    /// the right cap changed.
+    pub(crate) fn limit_video(&mut self) {
+        let low_data = self.flags.low_data;
+        let Some(link) = self.link() else { return };
+        let cap = if low_data {
+            Some(LOW_DATA_VIDEO_KBPS)
+        } else if link.route == Route::Relay {
+            Some(RELAY_VIDEO_KBPS)
+        } else {
+            None
+        };
+        if Some(cap) != link.video_cap {
+            link.video_cap = Some(cap);
+            self.out(Effect::LimitVideo(cap.map(VideoCap::new)));
+        }
+    }
+
+    pub(crate) fn video_limit_failed(&mut self) {
+        self.log("the video cap could not be set; again with the next route");
+        if let Some(link) = self.link() {
+            link.video_cap = None;
+        }
+    }
+
+    pub(crate) fn stats(&mut self, cur: crate::quality::Sample) {
+        if let Stage::Live(l) = &mut self.stage {
+            if let Some(prev) = l.last_sample.replace(cur) {
+                l.quality = crate::quality::assess(&prev, &cur, l.media_expected()).or(l.quality);
+            }
+        }
+    }
+
+    pub(crate) fn route(&mut self, r: Route) {
+        if let Some(link) = self.link() {
+            link.route = r;
+            self.limit_video();
+        }
+    }
+}

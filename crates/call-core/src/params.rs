@@ -1,0 +1,58 @@
+//! The page's numbers: timeouts, bounds of the restart rules, video caps
+//! and the ring-back cadence, each with where it comes from. A leaf: it
+//! imports nothing of the crate.
+
+/// How long `getIceServers()` may take before we go on without servers.
+/// Hosts answer from memory in milliseconds; a stuck promise must not stall
+/// the call (today's page waits forever).
+pub const ICE_SERVERS_TIMEOUT_MS: u64 = 2000;
+/// How long at most the screen keeps showing what it showed before a
+/// command, while our description is made (`Setup::hold`): below the
+/// 100 ms within which a change still reads as immediate, and longer than
+/// a description without a TURN server takes (20–40 ms).
+pub const SCREEN_HOLD_MS: u64 = 80;
+
+/// After the remote description is applied, the connection must come up
+/// within this time or the call is reported as failed. Chromium's own ICE
+/// checks give up after about 30 s; a person waits no longer than this.
+pub const CONNECT_TIMEOUT_MS: u64 = 20_000;
+/// A failure message stays on screen this long before `endCall` closes the
+/// page (Desktop closes the window at once on `endCall`).
+pub const FAILURE_LINGER_MS: u64 = 3000;
+/// After the connection reports `disconnected`, wait this long before
+/// restarting ICE: Chromium's consent checks often recover a short gap by
+/// themselves, and a restart for a 2 s hiccup would only add a flicker
+/// (the Android client waits ~3 s too; PROTOCOL.md section 5).
+pub const DISCONNECT_GRACE_MS: u64 = 3000;
+/// An ICE restart that has not reconnected after this long is retried
+/// (Android: ~8 s per attempt).
+pub const RESTART_ATTEMPT_MS: u64 = 8000;
+/// How long a restart offer may wait for its candidates (see
+/// `hold_restart_offer`).
+pub const HELD_OFFER_MS: u64 = 1000;
+/// Restart attempts before the call is reported as lost (Android: 3).
+pub const MAX_RESTARTS: u32 = 3;
+/// How often the selected candidate pair and the quality statistics are
+/// looked up in a call that is going well while nobody looks at the
+/// details. Each look-up is a `getStats` (a few ms of the main thread) and
+/// in a steady call the page has nothing else to do but the timer, so it
+/// is rare (BENCHMARKS.md, cost of a call).
+pub const ROUTE_POLL_MS: u64 = 10_000;
+/// … and while the quality is not graded yet or not good, or the person
+/// has the details open: then the numbers should follow the network.
+pub const ROUTE_POLL_FAST_MS: u64 = 2000;
+/// Outgoing video cap on a relayed path: the TURN server carries every
+/// byte and is shared by many users (chatmail relays); 800 kbit/s is still
+/// a sharp 640×480 picture in VP8.
+pub const RELAY_VIDEO_KBPS: u32 = 800;
+/// Outgoing video cap with the `lowData` flag.
+pub const LOW_DATA_VIDEO_KBPS: u32 = 200;
+/// At caps up to this the picture is also sent at half width and height:
+/// at full size and 200 kbit/s VP8 stays sharp but stutters.
+pub const HALF_SIZE_KBPS: u32 = 300;
+
+/// The ring-back tone: 425 Hz, 1 s on, 4 s off (the European ring-back
+/// cadence the original page used).
+pub const RINGBACK_HZ: f32 = 425.0;
+pub const RINGBACK_ON_MS: u32 = 1000;
+pub const RINGBACK_OFF_MS: u32 = 4000;
