@@ -3,6 +3,8 @@
 //! between two call pages the way Delta Chat does (base64 in the URL
 //! fragment).
 
+pub mod hostile;
+
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 

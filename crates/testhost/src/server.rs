@@ -7,6 +7,7 @@
 //! | `/call.html` | `dist/index.html` + shim |
 //! | `/debug.html` | `dist/index-debug.html` + shim |
 //! | `/theirs.html` | the deployed page (interop tests) + shim, Desktop's CSP |
+//! | `/hostile.html` | a peer that misbehaves on request (`hostile-peer.js`) + shim |
 //! | `/avatar` | a small SVG image (what Desktop's `getAvatar` points at) |
 //! | `/demo` | two call pages side by side (Alice and Bob) |
 //!
@@ -206,6 +207,13 @@ fn route(target: &str, cfg: &ServerConfig) -> Response {
             Some(p) => html_with_shim(&p, DESKTOP_CSP),
             None => Response::text("404 Not Found", "no deployed page: set CALLS_INTEROP_PAGE\n"),
         },
+        "/hostile.html" => Response {
+            status: "200 OK",
+            content_type: "text/html; charset=utf-8",
+            csp: Some(HOSTILE_CSP),
+            location: None,
+            body: inject_shim(&hostile_page()).into_bytes(),
+        },
         "/avatar" => Response {
             status: "200 OK",
             content_type: "image/svg+xml",
@@ -223,6 +231,19 @@ fn route(target: &str, cfg: &ServerConfig) -> Response {
         "/" => Response { location: Some("/demo"), ..Response::text("302 Found", "see /demo\n") },
         _ => Response::text("404 Not Found", "not found\n"),
     }
+}
+
+/// The hostile peer's policy: its inline script, media from streams.
+const HOSTILE_CSP: &str = "default-src 'none'; script-src 'unsafe-inline'; media-src blob: mediastream:";
+
+/// A test fixture, never in `dist/`: a peer that speaks the protocol and
+/// misbehaves when a test asks (`hostile-peer.js` says how).
+fn hostile_page() -> String {
+    const JS: &str = include_str!("hostile-peer.js");
+    format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>hostile peer</title></head><body>\n\
+         <video id=\"remote-video\" autoplay playsinline width=\"320\" height=\"240\"></video>\n<script>\n{JS}\n</script></body></html>\n"
+    )
 }
 
 /// A dist file with the shim injected.
@@ -422,6 +443,9 @@ mod tests {
     fn serves_routes() {
         let cfg = ServerConfig::default();
         assert_eq!(route("/avatar", &cfg).status, "200 OK");
+        let hostile = String::from_utf8(route("/hostile.html", &cfg).body).unwrap();
+        assert!(hostile.find("window.calls").unwrap() < hostile.find("window.hostile").unwrap());
+        assert!(!include_str!("hostile-peer.js").to_ascii_lowercase().contains("</script"));
         assert_eq!(route("/nope", &cfg).status, "404 Not Found");
         let demo = route("/demo?relayOnly", &cfg);
         let html = String::from_utf8(demo.body).unwrap();
