@@ -13,7 +13,7 @@ use crate::machine::{Call, Servers};
 use crate::params::{ICE_SERVERS_TIMEOUT_MS, SCREEN_HOLD_MS};
 use crate::payload::decode_sdp_payload;
 use crate::restart::Role;
-use crate::stage::{Link, Outcome, Over, Preparing, Setup, Side, Stage, Step};
+use crate::stage::{Describe, Link, Outcome, Over, Preparing, Setup, Side, Stage, Step};
 use crate::text::Msg;
 use crate::vocab::HostApi;
 
@@ -73,8 +73,8 @@ impl Call {
         // after the prompt: there the person pressed a button and sees it
         // answered at once.
         let made = self.made_at_load();
-        if let (true, true, Stage::Setup(s @ Setup { step: Step::Describing(_), .. })) = (blank, made, &mut self.stage) {
-            s.hold = Some(now + SCREEN_HOLD_MS);
+        if let (true, true, Stage::Setup(Setup { step: Step::Describing(d), .. })) = (blank, made, &mut self.stage) {
+            d.hold = Some(now + SCREEN_HOLD_MS);
         }
     }
 
@@ -100,7 +100,7 @@ impl Call {
             (_, Command::OfferIncomingCall(_) | Command::AcceptCall(_)) => {
                 self.log("ignored incoming offer: a call is already under way")
             }
-            (Stage::Setup(Setup { role: Role::Caller, step: Step::Ringing, .. }), Command::OnAnswer(p)) => {
+            (Stage::Setup(Setup { step: Step::Ringing, .. }), Command::OnAnswer(p)) => {
                 if let Some(sdp) = self.decode(&p) {
                     if let Stage::Setup(s) = &mut self.stage {
                         s.step = Step::Answering;
@@ -108,7 +108,7 @@ impl Call {
                     self.set_remote(false, sdp);
                 }
             }
-            (Stage::Setup(Setup { role: Role::Caller, step: Step::Answering | Step::Connecting { .. }, .. }) | Stage::Live(_), Command::OnAnswer(_)) => {
+            (Stage::Setup(Setup { step: Step::Answering | Step::Connecting { role: Role::Caller, .. }, .. }) | Stage::Live(_), Command::OnAnswer(_)) => {
                 self.log("ignored #onAnswer: already answered")
             }
             (_, Command::OnAnswer(_)) => self.log("ignored #onAnswer: no offer is waiting for an answer"),
@@ -167,15 +167,13 @@ impl Call {
     pub(crate) fn ice_servers(&mut self, now: u64, r: Result<String, ()>) {
         // Once the peer exists the list can no longer matter; before that a
         // good list replaces the empty one the timeout put in place.
-        let before_peer = matches!(self.stage, Stage::Idle | Stage::NotReceived | Stage::Prompt { .. } | Stage::Preparing(_));
+        let before_peer = self.stage.before_peer();
         let have = matches!(self.servers, Some(Servers::Ready(_)));
         if !before_peer || self.made_at_load() || (have && r.is_err()) {
             return;
         }
         let answered = r.is_ok();
-        if self.notice == Some(Msg::IceServersUnavailable) {
-            self.notice = None;
-        }
+        self.clear_notice(Msg::IceServersUnavailable);
         let servers = match r.and_then(|t| parse_ice_servers(&t).map_err(|_| ())) {
             Ok((s, dropped)) => {
                 if dropped {
@@ -207,7 +205,7 @@ impl Call {
     }
 
     pub(crate) fn create_peer_effect(&self, servers: Vec<IceServer>) -> Effect {
-        let video = !self.flags.disable_video_completely;
+        let video = self.flags.video_allowed();
         Effect::CreatePeer { servers, relay_only: self.flags.relay_only, video }
     }
 
@@ -219,20 +217,20 @@ impl Call {
             return;
         };
         let (servers, made) = (servers.clone(), self.made_at_load());
-        let Stage::Preparing(p) = core::mem::replace(&mut self.stage, Stage::Idle) else { return };
+        let Stage::Preparing(p) = &mut self.stage else { return };
         let mut wait = IceWait::new(server_kinds(&servers), now);
         wait.cap(p.asked_at + OFFER_BY_MS);
+        let (role, offer) = match &mut p.side {
+            Side::Caller => (Role::Caller, None),
+            Side::Callee { offer } => (Role::Callee, Some(core::mem::take(offer))),
+        };
         if !made {
             self.out(self.create_peer_effect(servers));
         }
-        let (role, offer) = match p.side {
-            Side::Caller => (Role::Caller, None),
-            Side::Callee { offer } => (Role::Callee, Some(offer)),
-        };
         // The caller's transceivers come with the offer; the callee's with
         // the applied offer (`remote_set`).
         let link = Link { senders: role == Role::Caller, ..Link::default() };
-        self.stage = Stage::Setup(Setup { role, link, step: Step::Describing(wait), hold: None });
+        self.stage = Stage::Setup(Setup { link, step: Step::Describing(Describe { role, wait, hold: None }) });
         match offer {
             None => self.out(Effect::CreateOffer { ice_restart: false }),
             Some(offer) => self.set_remote(true, offer),

@@ -37,6 +37,20 @@ impl Channel {
     }
 }
 
+/// A set of channels (the open ones).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Channels(u8);
+
+impl Channels {
+    pub fn contains(self, ch: Channel) -> bool {
+        self.0 & (1 << ch.id()) != 0
+    }
+
+    pub fn insert(&mut self, ch: Channel) {
+        self.0 |= 1 << ch.id();
+    }
+}
+
 /// Messages larger than this are dropped unparsed. The largest legitimate
 /// one is a renegotiation SDP (a few kB).
 pub const MAX_MESSAGE_LEN: usize = 64 * 1024;

@@ -64,6 +64,13 @@ pub struct Flags {
     pub low_data: bool,
 }
 
+impl Flags {
+    /// Video may be captured, sent and shown (not `disableVideoCompletely`).
+    pub fn video_allowed(self) -> bool {
+        !self.disable_video_completely
+    }
+}
+
 /// Parses `location.search` (with or without the leading `?`). Unknown flags,
 /// such as Desktop's `playRingtone`, are ignored.
 pub fn parse_flags(search: &str) -> Flags {

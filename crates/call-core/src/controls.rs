@@ -17,7 +17,7 @@ impl Call {
     /// Asks for the devices of the person's choice on the prompt (else the
     /// flags' default), once per call.
     pub(crate) fn request_media(&mut self) {
-        let video = self.local.start().cam && !self.flags.disable_video_completely;
+        let video = self.local.start().cam && self.flags.video_allowed();
         if let Some(video) = self.local.request(video) {
             self.out(Effect::AcquireMedia { video });
         }
@@ -74,9 +74,7 @@ impl Call {
         if !ok {
             self.notice = Some(Msg::CameraUnavailable);
         } else {
-            if self.notice == Some(Msg::CameraUnavailable) {
-                self.notice = None;
-            }
+            self.clear_notice(Msg::CameraUnavailable);
             // While sharing, the screen keeps the sender and the preview.
             if !self.local.sharing() {
                 self.out(Effect::SendVideo(VideoSource::Camera));
@@ -87,7 +85,7 @@ impl Call {
 
     /// Our camera runs (and video is allowed at all).
     pub(crate) fn camera_on(&self) -> bool {
-        self.local.cam_available(!self.flags.disable_video_completely) && self.local.cam() == Dev::On
+        self.local.cam_available(self.flags.video_allowed()) && self.local.cam() == Dev::On
     }
 
     pub(crate) fn pick_device(&mut self, kind: DeviceKind, id: String) {
@@ -145,11 +143,11 @@ impl Call {
     }
 
     pub(crate) fn click(&mut self, now: u64, b: Button) {
-        let video_allowed = !self.flags.disable_video_completely;
+        let video_allowed = self.flags.video_allowed();
         let screen_ok = self.screen_available();
         match (&mut self.stage, b) {
-            (Stage::Prompt { .. }, Button::Answer) => {
-                let Stage::Prompt { offer } = core::mem::replace(&mut self.stage, Stage::Idle) else { return };
+            (Stage::Prompt { offer }, Button::Answer) => {
+                let offer = core::mem::take(offer);
                 self.prepare(now, Side::Callee { offer });
             }
             // Not before any call exists (a stray Shift+E on an idle page).
@@ -206,6 +204,6 @@ impl Call {
 
     /// Sharing needs the API, a call, and video allowed at all.
     pub(crate) fn screen_available(&self) -> bool {
-        self.local.can_share() && self.in_call() && !self.flags.disable_video_completely
+        self.local.can_share() && self.in_call() && self.flags.video_allowed()
     }
 }

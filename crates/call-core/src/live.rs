@@ -10,7 +10,7 @@ use crate::io::Effect;
 use crate::machine::Call;
 use crate::params::{ROUTE_POLL_FAST_MS, RELAY_VIDEO_KBPS, LOW_DATA_VIDEO_KBPS};
 use crate::restart::Do;
-use crate::stage::{Live, Setup, Stage, Step};
+use crate::stage::{CapAsked, Live, Setup, Stage, Step};
 use crate::text::Msg;
 use crate::vocab::Route;
 use crate::vocab::{VideoCap, ConnState};
@@ -18,13 +18,11 @@ use crate::vocab::{VideoCap, ConnState};
 impl Call {
     pub(crate) fn connection(&mut self, now: u64, s: ConnState) {
         match (&mut self.stage, s) {
-            (Stage::Setup(Setup { step: Step::Connecting { .. }, .. }), ConnState::Connected) => {
-                let Stage::Setup(setup) = core::mem::replace(&mut self.stage, Stage::Idle) else { return };
-                self.stage = Stage::Live(Live::new(setup.role, setup.link, now, now + ROUTE_POLL_FAST_MS));
+            (Stage::Setup(setup @ Setup { step: Step::Connecting { .. }, .. }), ConnState::Connected) => {
+                let (role, link) = (setup.role(), core::mem::take(&mut setup.link));
+                self.stage = Stage::Live(Live::new(role, link, now, now + ROUTE_POLL_FAST_MS));
                 self.out(Effect::QueryRoute);
-                if self.notice == Some(Msg::AnswerRejected) {
-                    self.notice = None;
-                }
+                self.clear_notice(Msg::AnswerRejected);
             }
             (Stage::Setup(_), ConnState::Failed) => self.fail(now, Msg::ConnectFailed),
             (Stage::Live(l), ConnState::Connected) => {
@@ -33,9 +31,7 @@ impl Call {
                 // The path may have changed (relay after a restart).
                 self.out(Effect::QueryRoute);
                 self.perform_restart(now, dos);
-                if self.notice == Some(Msg::AnswerRejected) {
-                    self.notice = None;
-                }
+                self.clear_notice(Msg::AnswerRejected);
             }
             (Stage::Live(_), ConnState::Disconnected) => self.restart_do(now, |r, now, _, out| r.disconnected(now, out)),
             (Stage::Live(_), ConnState::Failed) => self.restart_do(now, |r, now, ch, out| r.failed(now, ch, out)),
@@ -53,7 +49,7 @@ impl Call {
     pub(crate) fn restart_do(&mut self, now: u64, rule: impl FnOnce(&mut crate::restart::Restarts, u64, bool, &mut dyn FnMut(Do))) {
         let Stage::Live(l) = &mut self.stage else { return };
         let mut dos = Vec::new();
-        rule(&mut l.restarts, now, l.link.reneg_open, &mut |d| dos.push(d));
+        rule(&mut l.restarts, now, l.link.open.contains(Channel::Renegotiation), &mut |d| dos.push(d));
         self.perform_restart(now, dos);
     }
 
@@ -102,8 +98,8 @@ impl Call {
         } else {
             None
         };
-        if Some(cap) != link.video_cap {
-            link.video_cap = Some(cap);
+        if link.video_cap != CapAsked::Is(cap) {
+            link.video_cap = CapAsked::Is(cap);
             self.out(Effect::LimitVideo(cap.map(VideoCap::new)));
         }
     }
@@ -111,7 +107,7 @@ impl Call {
     pub(crate) fn video_limit_failed(&mut self) {
         self.log("the video cap could not be set; again with the next route");
         if let Some(link) = self.link() {
-            link.video_cap = None;
+            link.video_cap = CapAsked::Unknown;
         }
     }
 

@@ -93,17 +93,16 @@ impl Call {
 
     /// Every pending deadline and what it is for.
     pub fn deadlines(&self) -> impl Iterator<Item = (Wake, u64)> {
-        let before_peer = matches!(self.stage, Stage::Idle | Stage::NotReceived | Stage::Prompt { .. } | Stage::Preparing(_));
         let servers = match self.servers {
-            Some(Servers::Waiting { until }) if before_peer => Some((Wake::IceServers, until)),
+            Some(Servers::Waiting { until }) if self.stage.before_peer() => Some((Wake::IceServers, until)),
             _ => None,
         };
         let (a, b, c) = match &self.stage {
-            Stage::Setup(Setup { step: Step::Gathering(w), hold, .. }) => {
-                (Some((Wake::IceWait, w.deadline())), hold.map(|at| (Wake::Screen, at)), None)
+            Stage::Setup(Setup { step: Step::Gathering(d), .. }) => {
+                (Some((Wake::IceWait, d.wait.deadline())), d.hold.map(|at| (Wake::Screen, at)), None)
             }
-            Stage::Setup(Setup { hold: Some(at), .. }) => (Some((Wake::Screen, *at)), None, None),
-            Stage::Setup(Setup { step: Step::Connecting { until }, .. }) => (Some((Wake::Connect, *until)), None, None),
+            Stage::Setup(Setup { step: Step::Describing(d), .. }) => (d.hold.map(|at| (Wake::Screen, at)), None, None),
+            Stage::Setup(Setup { step: Step::Connecting { until, .. }, .. }) => (Some((Wake::Connect, *until)), None, None),
             Stage::Live(l) => {
                 let wait = l.restarts.deadline().map(|(w, at)| match w {
                     Wait::Grace => (Wake::Grace, at),
@@ -147,7 +146,7 @@ impl Call {
     /// is set: before, there is nothing to hand over).
     pub fn ice_wait_deadline(&self) -> Option<u64> {
         match &self.stage {
-            Stage::Setup(Setup { step: Step::Describing(w) | Step::Gathering(w), .. }) => Some(w.deadline()),
+            Stage::Setup(Setup { step: Step::Describing(d) | Step::Gathering(d), .. }) => Some(d.wait.deadline()),
             _ => None,
         }
     }
@@ -187,6 +186,14 @@ impl Call {
         self.effects.push_back(e);
     }
 
+    /// Takes the notice down if it is `which` (it is about something that
+    /// no longer holds).
+    pub(crate) fn clear_notice(&mut self, which: Msg) {
+        if self.notice == Some(which) {
+            self.notice = None;
+        }
+    }
+
     pub(crate) fn log(&mut self, s: impl Into<String>) {
         self.out(Effect::Log(s.into()));
     }
@@ -196,8 +203,8 @@ impl Call {
         if let Stage::Over(_) = self.stage {
             return self.over(now, &input);
         }
-        if let Stage::Setup(s @ Setup { hold: Some(_), .. }) = &mut self.stage {
-            s.hold = s.hold.filter(|at| now < *at);
+        if let Stage::Setup(Setup { step: Step::Describing(d) | Step::Gathering(d), .. }) = &mut self.stage {
+            d.hold = d.hold.filter(|at| now < *at);
         }
         self.late_from_peer(now);
         match input {
@@ -281,7 +288,7 @@ impl Call {
         }
         match &mut self.stage {
             Stage::Setup(Setup { step: Step::Gathering(_), .. }) => self.check_ice_wait(now),
-            Stage::Setup(Setup { step: Step::Connecting { until }, .. }) if now >= *until => {
+            Stage::Setup(Setup { step: Step::Connecting { until, .. }, .. }) if now >= *until => {
                 self.fail(now, Msg::ConnectFailed)
             }
             Stage::Live(l) => {

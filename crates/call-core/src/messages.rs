@@ -95,17 +95,15 @@ impl Call {
 
     pub(crate) fn channel_open(&mut self, ch: Channel) {
         let Some(link) = self.link() else { return };
+        link.open.insert(ch);
         match ch {
             Channel::IceTrickling => {
-                for m in link.trickle_queue.take().unwrap_or_default() {
+                for m in core::mem::take(&mut link.trickle_queue) {
                     self.out(Effect::Send(Channel::IceTrickling, m));
                 }
             }
-            Channel::MutedState => {
-                link.muted_open = true;
-                self.send_muted_state();
-            }
-            Channel::Renegotiation => link.reneg_open = true,
+            Channel::MutedState => self.send_muted_state(),
+            Channel::Renegotiation => {}
         }
     }
 
@@ -123,7 +121,7 @@ impl Call {
 
     pub(crate) fn send_muted_state(&mut self) {
         let m = self.local.muted_state().to_json();
-        if self.link().is_some_and(|l| l.muted_open) {
+        if self.link().is_some_and(|l| l.open.contains(Channel::MutedState)) {
             self.out(Effect::Send(Channel::MutedState, m));
         }
     }

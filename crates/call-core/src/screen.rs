@@ -2,7 +2,7 @@
 //! call's state, nothing else.
 
 use crate::machine::Call;
-use crate::stage::{Outcome, Over, Setup, Stage};
+use crate::stage::{Outcome, Over, Stage};
 use crate::text::Msg;
 use crate::view::{Dev, Phase, View};
 use crate::vocab::Route;
@@ -40,7 +40,7 @@ impl Call {
                 (status, notice)
             }
         };
-        let video_allowed = !self.flags.disable_video_completely;
+        let video_allowed = self.flags.video_allowed();
         let remote_muted = link.and_then(|l| l.remote_muted);
         let remote_video = in_call
             && video_allowed
@@ -84,7 +84,7 @@ impl Call {
             },
             mic_label: if mic == Dev::On { Msg::MuteMic } else { Msg::UnmuteMic },
             cam_label: if cam == Dev::On { Msg::CameraOff } else { Msg::CameraOn },
-            hold: matches!(self.stage, Stage::Setup(Setup { hold: Some(_), .. })),
+            hold: matches!(&self.stage, Stage::Setup(s) if s.hold().is_some()),
         }
     }
 }

@@ -11,7 +11,7 @@ use crate::io::Effect;
 use crate::machine::Call;
 use crate::params::CONNECT_TIMEOUT_MS;
 use crate::restart::{Exchange, Role};
-use crate::stage::{Setup, Stage, Step};
+use crate::stage::{Describe, Setup, Stage, Step};
 use crate::text::Msg;
 use crate::vocab::HostCall;
 
@@ -19,8 +19,8 @@ impl Call {
     pub(crate) fn local_set(&mut self, now: u64) {
         match &mut self.stage {
             Stage::Setup(s) => {
-                if let Step::Describing(w) = &s.step {
-                    s.step = Step::Gathering(w.clone());
+                if let Step::Describing(d) = &s.step {
+                    s.step = Step::Gathering(d.clone());
                     self.check_ice_wait(now);
                     // Held back by `prepare` for a caller (else asked
                     // already): now, unless the call failed meanwhile.
@@ -47,18 +47,16 @@ impl Call {
 
     pub(crate) fn remote_set(&mut self, now: u64) {
         match &mut self.stage {
-            Stage::Setup(s @ Setup { role: Role::Callee, step: Step::Describing(_), .. }) => {
+            Stage::Setup(s @ Setup { step: Step::Describing(Describe { role: Role::Callee, .. }), .. }) => {
                 s.link.senders = true;
                 self.attach_media();
                 self.out(Effect::CreateAnswer);
             }
             // (Also from Ringing: the answer's outcome may come after an
             // error of another operation was taken for its own.)
-            Stage::Setup(s @ Setup { role: Role::Caller, step: Step::Answering | Step::Ringing, .. }) => {
-                s.step = Step::Connecting { until: now + CONNECT_TIMEOUT_MS };
-                if self.notice == Some(Msg::AnswerRejected) {
-                    self.notice = None;
-                }
+            Stage::Setup(s @ Setup { step: Step::Answering | Step::Ringing, .. }) => {
+                s.step = Step::Connecting { role: Role::Caller, until: now + CONNECT_TIMEOUT_MS };
+                self.clear_notice(Msg::AnswerRejected);
             }
             // A renegotiation: the callee answers on the channel; for the
             // caller the exchange is complete.
@@ -97,9 +95,9 @@ impl Call {
 
     pub(crate) fn candidate(&mut self, now: u64, c: CandidateInit) {
         match &mut self.stage {
-            Stage::Setup(Setup { step: Step::Describing(w) | Step::Gathering(w), .. }) => {
+            Stage::Setup(Setup { step: Step::Describing(d) | Step::Gathering(d), .. }) => {
                 if let Some(t) = CandidateType::of_candidate(&c.candidate) {
-                    w.on_candidate(t, now);
+                    d.wait.on_candidate(t, now);
                 }
                 self.check_ice_wait(now);
             }
@@ -113,8 +111,8 @@ impl Call {
 
     pub(crate) fn gathering_complete(&mut self, now: u64) {
         match &mut self.stage {
-            Stage::Setup(Setup { step: Step::Describing(w) | Step::Gathering(w), .. }) => {
-                w.on_complete();
+            Stage::Setup(Setup { step: Step::Describing(d) | Step::Gathering(d), .. }) => {
+                d.wait.on_complete();
                 self.check_ice_wait(now);
             }
             Stage::Setup(_) => self.trickle("null".into()),
@@ -128,32 +126,33 @@ impl Call {
 
     pub(crate) fn trickle(&mut self, msg: String) {
         let Some(link) = self.link() else { return };
-        match &mut link.trickle_queue {
-            Some(q) => q.push(msg),
-            None => self.out(Effect::Send(Channel::IceTrickling, msg)),
+        if link.open.contains(Channel::IceTrickling) {
+            self.out(Effect::Send(Channel::IceTrickling, msg));
+        } else {
+            link.trickle_queue.push(msg);
         }
     }
 
     /// Gathering: hands our description to the host once the wait is over.
     pub(crate) fn check_ice_wait(&mut self, now: u64) {
         let Stage::Setup(s @ Setup { step: Step::Gathering(_), .. }) = &mut self.stage else { return };
-        let Step::Gathering(w) = &s.step else { return };
+        let Step::Gathering(Describe { wait: w, role, .. }) = &s.step else { return };
+        let role = *role;
         if !w.is_ready(now) {
             return;
         }
         let waited = w.elapsed(now);
-        let (call, ok) = match s.role {
+        let (call, ok) = match role {
             Role::Caller => (HostCall::StartCall, self.host.start_call),
             Role::Callee => (HostCall::AcceptCall, self.host.accept_call),
         };
         if !ok {
             return self.fail(now, Msg::HostIncomplete);
         }
-        s.step = match s.role {
+        s.step = match role {
             Role::Caller => Step::Ringing,
-            Role::Callee => Step::Connecting { until: now + CONNECT_TIMEOUT_MS },
+            Role::Callee => Step::Connecting { role, until: now + CONNECT_TIMEOUT_MS },
         };
-        s.hold = None;
         self.out(Effect::HandToHost(call));
         self.out(Effect::ShowRemote);
         // (After: writing to the console is not free, and the host waits.)

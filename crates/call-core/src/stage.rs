@@ -21,7 +21,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::channel::MutedState;
+use crate::channel::{Channels, MutedState};
 use crate::guard::Guard;
 use crate::ice::IceWait;
 use crate::vocab::ConnState;
@@ -51,6 +51,14 @@ pub enum Stage {
     Over(Over),
 }
 
+impl Stage {
+    /// No peer connection is set up for a call yet (one may be made at
+    /// load, but no call uses it).
+    pub fn before_peer(&self) -> bool {
+        matches!(self, Stage::Idle | Stage::NotReceived | Stage::Prompt { .. } | Stage::Preparing(_))
+    }
+}
+
 #[derive(Debug)]
 pub struct Preparing {
     /// When the command came that our description answers (`#startCall`,
@@ -70,11 +78,39 @@ pub enum Side {
 
 #[derive(Debug)]
 pub struct Setup {
-    pub role: Role,
     pub link: Link,
     pub step: Step,
+}
+
+impl Setup {
+    /// Who makes the offer. Only a caller rings and applies an answer:
+    /// those steps name no role, so a callee cannot be in them.
+    pub fn role(&self) -> Role {
+        match &self.step {
+            Step::Describing(d) | Step::Gathering(d) => d.role,
+            Step::Ringing | Step::Answering => Role::Caller,
+            Step::Connecting { role, .. } => *role,
+        }
+    }
+
+    /// Until when the screen keeps what it showed before the command.
+    pub fn hold(&self) -> Option<u64> {
+        match &self.step {
+            Step::Describing(d) | Step::Gathering(d) => d.hold,
+            _ => None,
+        }
+    }
+}
+
+/// Our description on its way to the host (either role).
+#[derive(Debug, Clone)]
+pub struct Describe {
+    pub role: Role,
+    pub wait: IceWait,
     /// Until when the screen keeps what it showed before the command
-    /// (`View::hold`); `None`: it follows the call.
+    /// (`View::hold`); `None`: it follows the call. It exists only while
+    /// the description is on its way: once it is with the host the screen
+    /// shows the call.
     pub hold: Option<u64>,
 }
 
@@ -83,16 +119,16 @@ pub struct Setup {
 pub enum Step {
     /// Our description is being made (callee: the offer is applied first).
     /// Candidates may already count for the wait.
-    Describing(IceWait),
+    Describing(Describe),
     /// It is set locally; waiting for enough candidates to hand it to the
     /// host.
-    Gathering(IceWait),
+    Gathering(Describe),
     /// Caller: the offer is with the host; waiting for `#onAnswer`.
     Ringing,
     /// Caller: the answer is being applied.
     Answering,
     /// Both descriptions are in; ICE must connect by `until`.
-    Connecting { until: u64 },
+    Connecting { role: Role, until: u64 },
 }
 
 /// What exists with the peer connection: the data channels and what the
@@ -103,21 +139,20 @@ pub struct Link {
     /// offer, the callee's once the offer is applied): captured tracks can
     /// go on their senders.
     pub senders: bool,
-    /// Candidates gathered after our description left, for `iceTrickling`
-    /// (`None`: the channel is open, send at once).
-    pub trickle_queue: Option<Vec<String>>,
-    pub muted_open: bool,
-    /// The peer has channel 5 (the Android client and this page do; the
-    /// deployed TypeScript page does not): restarts can be negotiated.
-    pub reneg_open: bool,
+    /// The negotiated channels that are open. Channel 5 open means the
+    /// peer has it (the Android client and this page do; the deployed
+    /// TypeScript page does not): restarts can be negotiated.
+    pub open: Channels,
+    /// Candidates gathered after our description left, until
+    /// `iceTrickling` opens.
+    pub trickle_queue: Vec<String>,
     /// Remote video frames arrive.
     pub remote_video: bool,
     pub remote_muted: Option<MutedState>,
     /// How media reaches the peer, once looked up.
     pub route: Route,
-    /// The outgoing video cap last asked of the shell (`Some(None)`: no
-    /// cap, as the browser starts; `None`: unknown, it failed).
-    pub video_cap: Option<Option<u32>>,
+    /// The outgoing video cap last asked of the shell.
+    pub video_cap: CapAsked,
     /// The bounds on what the peer sends (PROTOCOL.md section 5a).
     pub guard: Guard,
     /// The newest message on channels 3 and 5 that came faster than the
@@ -145,18 +180,26 @@ impl Default for Link {
     fn default() -> Link {
         Link {
             senders: false,
-            trickle_queue: Some(Vec::new()),
-            muted_open: false,
-            reneg_open: false,
+            open: Channels::default(),
+            trickle_queue: Vec::new(),
             remote_video: false,
             remote_muted: None,
             route: Route::Unknown,
-            video_cap: Some(None),
+            video_cap: CapAsked::Is(None),
             guard: Guard::default(),
             late_muted: None,
             late_reneg: None,
         }
     }
+}
+
+/// The outgoing video cap last asked of the shell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CapAsked {
+    /// This cap in kbit/s (`None`: no cap, as the browser starts).
+    Is(Option<u32>),
+    /// Not known: setting it failed; the next route asks again.
+    Unknown,
 }
 
 #[derive(Debug)]
