@@ -477,7 +477,8 @@ fn tap_starts_audio() -> Result<()> {
     a.wait_for("window.__spy.log.some(l => l.includes('autoplay refused'))", T)?;
     let packets = "window.__host.inbound().then(i => i ? i.audioPackets : 0)";
     let p0 = a.eval(packets)?.as_f64().unwrap_or(0.0);
-    std::thread::sleep(Duration::from_secs(1));
+    // A second of audio (50 packets of 20 ms) arrives while it is held.
+    a.wait_for(&format!("{packets}.then(n => n >= {p0} + 50)"), T)?;
     let p1 = a.eval(packets)?.as_f64().unwrap_or(0.0);
     let held = a.eval(REMOTE_AUDIO_STATE)?;
     ensure(&a, p1 > p0 && held[0] == json!(true), &format!("audio arrives ({p0} → {p1} packets) but does not play before a tap: {held}"))?;
@@ -642,7 +643,9 @@ const PHASES: [(&str, &str); 8] = [
 const SHOT: (u32, u32) = (480, 360);
 
 fn shoot(dir: &std::path::Path, engine: Engine, phase: &str, p: &Page) -> Result<()> {
-    std::thread::sleep(Duration::from_millis(600)); // let transitions settle
+    // Let transitions settle: every finite CSS transition and animation
+    // has run (an endless one, a pulse, is part of the picture).
+    p.wait_for("document.getAnimations().every(a => a.playState !== 'running' || a.effect.getComputedTiming().iterations === Infinity)", T)?;
     let jpeg = p.screenshot_jpeg(60)?;
     let path = dir.join(format!("{}-{phase}.jpg", engine.label().to_lowercase()));
     std::fs::write(&path, jpeg)?;

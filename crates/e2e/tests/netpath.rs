@@ -189,7 +189,7 @@ fn theirs_direct_outages() -> Result<()> {
         measured(&format!("theirs, direct path, outage {secs} s: media back after"), || {
             let c = direct_call_of(Pages::Theirs)?;
             c.link.cut()?;
-            std::thread::sleep(Duration::from_secs(secs));
+            std::thread::sleep(Duration::from_secs(secs)); // the outage itself
             c.link.restore()?;
             frames_back(&c.a.page, &c.b.page, Instant::now(), Duration::from_secs(40))
         })?;
