@@ -17,6 +17,8 @@
 //!   from real calls into `docs/screenshots/`, and the README's gallery.
 
 mod bench;
+#[cfg(test)]
+mod circles;
 mod dccore;
 mod engines;
 mod fuzz;
