@@ -14,8 +14,8 @@ use web_sys::{MediaDeviceInfo, MediaDeviceKind};
 
 use call_core::{Button, DeviceKind as Kind, Input};
 
-use crate::js::{cb, then};
-use crate::{dispatch, input, Ev};
+use crate::event::{dispatch, input, Ev};
+use crate::js::{call_method, cb, get_str, log, then};
 
 const SELECTS: [(&str, Kind); 3] = [("sel-cam", Kind::Camera), ("sel-mic", Kind::Mic), ("sel-spk", Kind::Speaker)];
 
@@ -78,7 +78,7 @@ fn fill(current: [Option<String>; 3]) {
 
 /// A value of the track's `getSettings()` (`deviceId`, `facingMode`).
 pub(crate) fn setting(t: &web_sys::MediaStreamTrack, key: &str) -> Option<String> {
-    crate::js::get_str(&crate::js::call_method(t, "getSettings", None)?, key)
+    get_str(&call_method(t, "getSettings", None)?, key)
 }
 
 /// The device id a track captures from.
@@ -103,10 +103,10 @@ pub(crate) fn show(open: bool, current: [Option<String>; 3]) {
 /// Routes the remote audio to a speaker.
 pub(crate) fn set_speaker(id: &str) {
     let Some(audio) = el("remote-audio") else { return };
-    if let Some(p) = crate::js::call_method(&audio, "setSinkId", Some(&JsValue::from_str(id))) {
+    if let Some(p) = call_method(&audio, "setSinkId", Some(&JsValue::from_str(id))) {
         then(&js_sys::Promise::resolve(&p), |r| {
             if r.is_err() {
-                crate::log("the speaker could not be selected");
+                log("the speaker could not be selected");
             }
         });
     }

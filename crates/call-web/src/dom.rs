@@ -8,8 +8,8 @@ use call_core::{Button, Dev, Input, View};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Document, Element, HtmlMediaElement, MediaStream, MediaStreamTrack, Window};
 
-use crate::input;
-use crate::js::{call_method, cb, then};
+use crate::event::input;
+use crate::js::{call_method, cb, err_name, log, now_ms, then};
 
 pub(crate) fn doc() -> Option<Document> {
     web_sys::window()?.document()
@@ -74,10 +74,10 @@ fn play(el: &HtmlMediaElement) {
         // load (`AbortError`, a new source) or no source is not.
         match r {
             Ok(_) => return,
-            Err(e) if crate::media::err_name(&e) != "NotAllowedError" => return,
+            Err(e) if err_name(&e) != "NotAllowedError" => return,
             Err(_) => {}
         }
-        crate::log("autoplay refused; waiting for a tap");
+        log("autoplay refused; waiting for a tap");
         let Some(d) = doc() else { return };
         let retry = cb(move |_| {
             let _ = el.play();
@@ -197,7 +197,7 @@ impl Ui {
                 let Some(text) = el.first_child() else { return };
                 let mut shown = u64::MAX;
                 let mut tick = move || {
-                    let secs = crate::now_ms().saturating_sub(t) / 1000;
+                    let secs = now_ms().saturating_sub(t) / 1000;
                     if secs != shown {
                         shown = secs;
                         text.set_node_value(Some(&call_core::view::format_elapsed(secs * 1000)));
@@ -332,7 +332,7 @@ fn toggle_pip() {
     if let Some(p) = p {
         then(&js_sys::Promise::resolve(&p), |r| {
             if r.is_err() {
-                crate::log("picture-in-picture refused");
+                log("picture-in-picture refused");
             }
         });
     }
@@ -385,12 +385,4 @@ pub(crate) fn show_crash() {
     }
     set_text("status", call_core::Msg::CallFailed.en());
     set_text("notice", call_core::Msg::Crashed.en());
-}
-
-#[cfg(feature = "debug")]
-pub(crate) fn debug_log(s: &str) {
-    if let Some(e) = by_id("debug-log") {
-        let line = [&call_core::json::itoa(crate::now_ms()), " ", s, "\n"].concat();
-        let _ = e.insert_adjacent_text("beforeend", &line);
-    }
 }

@@ -7,6 +7,9 @@ use call_core::{HostApi, HostCall, Input};
 use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
+use crate::event::input;
+use crate::js::{log, then};
+
 pub(crate) struct Host {
     calls: JsValue,
 }
@@ -44,19 +47,19 @@ impl Host {
     /// (Desktop is async, old Android builds were sync).
     pub(crate) fn load_ice_servers(&self) {
         let Some(f) = method(&self.calls, "getIceServers") else {
-            return crate::input(Input::IceServers(Err(())));
+            return input(Input::IceServers(Err(())));
         };
         let v = match f.call0(&self.calls) {
             Ok(v) => v,
-            Err(_) => return crate::input(Input::IceServers(Err(()))),
+            Err(_) => return input(Input::IceServers(Err(()))),
         };
         if let Some(s) = v.as_string() {
-            return crate::input(Input::IceServers(Ok(s)));
+            return input(Input::IceServers(Ok(s)));
         }
         // Anything else is treated as a thenable; `Promise.resolve` adopts
         // it, and a plain non-string value resolves to itself (then refused).
-        crate::js::then(&Promise::resolve(&v), |r| {
-            crate::input(Input::IceServers(r.ok().and_then(|v| v.as_string()).ok_or(())));
+        then(&Promise::resolve(&v), |r| {
+            input(Input::IceServers(r.ok().and_then(|v| v.as_string()).ok_or(())));
         });
     }
 
@@ -75,7 +78,7 @@ impl Host {
     pub(crate) fn end_call(&self) {
         if let Some(f) = method(&self.calls, "endCall") {
             if f.call0(&self.calls).is_err() {
-                crate::log("endCall threw");
+                log("endCall threw");
             }
         }
     }

@@ -1,7 +1,8 @@
 //! The little glue the shell needs over wasm-bindgen: callbacks, promises,
 //! timers, time and logging. Every callback goes through one boxed closure
 //! type, so wasm-bindgen emits one trampoline instead of one per call site
-//! (measured: the page must fit in 80 kB).
+//! (measured: the page must fit in 80 kB). A leaf: it imports no other
+//! module of the crate, so every module may use it.
 
 use alloc::boxed::Box;
 
@@ -93,7 +94,15 @@ pub(crate) fn now_ms() -> u64 {
 pub(crate) fn log(s: &str) {
     web_sys::console::log_1(&JsValue::from_str(s));
     #[cfg(feature = "debug")]
-    crate::dom::debug_log(s);
+    if let Some(e) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("debug-log")) {
+        let line = [&call_core::json::itoa(now_ms()), " ", s, "\n"].concat();
+        let _ = e.insert_adjacent_text("beforeend", &line);
+    }
+}
+
+/// The `name` of a DOMException (`NotAllowedError`, …) for the log.
+pub(crate) fn err_name(e: &JsValue) -> alloc::string::String {
+    get_str(e, "name").unwrap_or_default()
 }
 
 /// Calls `obj[name](arg?)` where the method may be missing (APIs that

@@ -17,6 +17,7 @@ extern crate std; // native builds (clippy, docs) get std's panic handler
 mod debug;
 mod devices;
 mod dom;
+mod event;
 mod host;
 mod js;
 mod media;
@@ -24,66 +25,31 @@ mod netcheck;
 mod peer;
 mod tone;
 
-use alloc::collections::VecDeque;
-use core::cell::{Cell, RefCell};
+use core::cell::RefCell;
 
 use call_core::{Call, Effect, Input};
+use event::{close_on_panic, input, Ev};
+use js::{log, now_ms};
 use wasm_bindgen::prelude::*;
-use web_sys::{MediaStream, MediaStreamTrack};
-
-pub(crate) use js::{log, now_ms};
-
-/// An event for the shell: most are core inputs; a few carry browser
-/// objects that the shell must keep before the core hears of them.
-pub(crate) enum Ev {
-    Core(Input),
-    /// getUserMedia produced this stream (microphone and maybe camera).
-    LocalStream(MediaStream),
-    /// The camera was (re)started with this track.
-    CameraTrack(MediaStreamTrack),
-    /// The peer sends a track (`ontrack`).
-    RemoteTrack,
-    /// The peer opened a data channel of its own.
-    ForeignChannel(web_sys::RtcDataChannel),
-    /// The person picked a screen to share.
-    ScreenTrack(MediaStreamTrack),
-    /// A microphone track from a newly picked device.
-    MicTrack(MediaStreamTrack),
-    /// The "switch camera" button: the core hears of it with what the
-    /// current camera reports of itself.
-    NextCamera,
-}
 
 #[cfg(target_feature = "atomics")]
 compile_error!("the shell assumes one thread: build without the `atomics` target feature");
 
-/// The page's state, reachable from every browser callback.
-struct Global {
-    shell: RefCell<Option<Shell>>,
-    queue: RefCell<VecDeque<Ev>>,
-    busy: Cell<bool>,
-}
+/// The shell's state, reachable from the event loop.
+struct Global(RefCell<Option<Shell>>);
 
 // SAFETY: wasm32 without the `atomics` target feature (checked above) runs
 // exactly one thread, so this state is never shared between threads.
 unsafe impl Sync for Global {}
 
-static G: Global = Global { shell: RefCell::new(None), queue: RefCell::new(VecDeque::new()), busy: Cell::new(false) };
+static G: Global = Global(RefCell::new(None));
 
-/// What the panic handler shuts without the shell's state (which may be
-/// borrowed mid-panic): the peer connection, so the other side sees the
-/// call end, and the capture tracks, so the camera light goes off.
-struct LastResort(RefCell<alloc::vec::Vec<JsValue>>);
-
-// SAFETY: one thread, as for `Global`.
-unsafe impl Sync for LastResort {}
-
-static LAST_RESORT: LastResort = LastResort(RefCell::new(alloc::vec::Vec::new()));
-
-/// Registers an object with `close()` or `stop()` for the panic handler.
-pub(crate) fn close_on_panic(v: &JsValue) {
-    if let Ok(mut l) = LAST_RESORT.0.try_borrow_mut() {
-        l.push(v.clone());
+/// The event loop's handler (`event::dispatch` never re-enters it).
+fn handle(ev: Ev) {
+    if let Ok(mut s) = G.0.try_borrow_mut() {
+        if let Some(shell) = s.as_mut() {
+            shell.event(ev);
+        }
     }
 }
 
@@ -93,34 +59,8 @@ pub(crate) fn close_on_panic(v: &JsValue) {
 static ALLOC: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
     unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };
 
-/// Queues an event and, unless one is being handled already, handles all
-/// queued events. Handlers never re-enter: an event raised while handling
-/// another is simply handled after it.
-pub(crate) fn dispatch(ev: Ev) {
-    if let Ok(mut q) = G.queue.try_borrow_mut() {
-        q.push_back(ev);
-    }
-    if G.busy.replace(true) {
-        return;
-    }
-    loop {
-        let next = G.queue.try_borrow_mut().ok().and_then(|mut q| q.pop_front());
-        let Some(ev) = next else { break };
-        if let Ok(mut s) = G.shell.try_borrow_mut() {
-            if let Some(shell) = s.as_mut() {
-                shell.event(ev);
-            }
-        }
-    }
-    G.busy.set(false);
-}
-
-pub(crate) fn input(i: Input) {
-    dispatch(Ev::Core(i));
-}
-
 /// Everything the shell holds.
-pub(crate) struct Shell {
+struct Shell {
     call: Call,
     ui: dom::Ui,
     host: host::Host,
@@ -359,18 +299,9 @@ impl Shell {
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
     web_sys::console::error_1(&JsValue::from_str("call page panicked"));
-    // From now on no event reaches the (possibly inconsistent) state: the
-    // loop believes an event is being handled and only queues.
-    G.busy.set(true);
-    if let Ok(list) = LAST_RESORT.0.try_borrow() {
-        for v in list.iter() {
-            for m in ["close", "stop"] {
-                let _ = js::call_method(v, m, None);
-            }
-        }
-    }
+    event::shut_down();
     dom::show_crash();
-    host::end_call_later_without_wasm(call_core::machine::FAILURE_LINGER_MS);
+    host::end_call_later_without_wasm(call_core::params::FAILURE_LINGER_MS);
     core::arch::wasm32::unreachable()
 }
 
@@ -411,9 +342,10 @@ pub fn start() {
         wake: None,
         on_wake: js::cb(|_| input(Input::Timeout)),
     };
-    if let Ok(mut s) = G.shell.try_borrow_mut() {
+    if let Ok(mut s) = G.0.try_borrow_mut() {
         *s = Some(shell);
     }
+    event::set_handler(handle);
     dom::listen(&window);
     devices::listen();
     media::watch_devices();

@@ -1,15 +1,13 @@
 //! Local capture: microphone, camera and a shared screen.
 
-use alloc::string::String;
-
 use call_core::{Camera, Input, Media, VideoSource};
 use js_sys::{Array, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{MediaDeviceInfo, MediaDeviceKind, MediaDevices, MediaStream, MediaStreamConstraints, MediaStreamTrack};
 
-use crate::js::{cb, then};
-use crate::{dispatch, input, Ev};
+use crate::event::{dispatch, input, Ev};
+use crate::js::{cb, err_name, log, then};
 
 /// The local tracks we send.
 #[derive(Default)]
@@ -130,7 +128,7 @@ fn get_user_media(audio: JsValue, video: JsValue, f: impl FnOnce(Option<MediaStr
     then(&p, move |r| match r {
         Ok(s) => f(s.dyn_into::<MediaStream>().ok()),
         Err(e) => {
-            crate::log(&["getUserMedia failed: ", &err_name(&e)].concat());
+            log(&["getUserMedia failed: ", &err_name(&e)].concat());
             f(None)
         }
     });
@@ -186,7 +184,7 @@ pub(crate) fn start_screen() {
         match r.ok().and_then(|s| s.dyn_into::<MediaStream>().ok()).and_then(|s| tracks(&s, true)) {
             Some(t) => dispatch(Ev::ScreenTrack(t)),
             None => {
-                crate::log("screen sharing refused or cancelled");
+                log("screen sharing refused or cancelled");
                 input(Input::ScreenStarted(false))
             }
         }
@@ -217,9 +215,4 @@ pub(crate) fn watch_devices() {
     if let Some(md) = devices() {
         md.set_ondevicechange(Some(&cb(|_| check_devices())));
     }
-}
-
-/// The `name` of a DOMException (`NotAllowedError`, …) for the log.
-pub(crate) fn err_name(e: &JsValue) -> String {
-    js_sys::Reflect::get(e, &JsValue::from_str("name")).ok().and_then(|n| n.as_string()).unwrap_or_default()
 }

@@ -12,7 +12,7 @@ use call_core::Input;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{RtcConfiguration, RtcDataChannelInit, RtcPeerConnection, RtcPeerConnectionIceEvent};
 
-use crate::input;
+use crate::event::input;
 use crate::js::{after, cb, get_str, then};
 
 /// `local`: the stats of our candidate in the selected pair.

@@ -15,8 +15,8 @@ use web_sys::{
     RtcSessionDescriptionInit,
 };
 
-use crate::js::{cb, get_str, then};
-use crate::{dispatch, input, Ev};
+use crate::event::{close_on_panic, dispatch, input, Ev};
+use crate::js::{call_method, cb, err_name, get_f64, get_str, log, now_ms, then};
 
 pub(crate) struct Peer {
     pc: RtcPeerConnection,
@@ -26,9 +26,9 @@ pub(crate) struct Peer {
     /// section 4): web peers take `event.streams[0]` in `ontrack`, and a
     /// track without a stream leaves them with a silent avatar.
     stream: MediaStream,
-    /// Whether the video transceiver is used at all (`disableVideoCompletely`
-    /// makes it inactive).
-    video: bool,
+    /// The video transceiver's direction: sendrecv, or inactive where the
+    /// core created the peer without video (`disableVideoCompletely`).
+    video: RtcRtpTransceiverDirection,
     /// Callee: which of the offer's media sections carry the call
     /// (`Effect::UseMedia`); `None` for the caller, whose only
     /// transceivers are its own two.
@@ -115,7 +115,7 @@ fn candidate_init(c: &web_sys::RtcIceCandidate) -> CandidateInit {
 /// description does not come back to this thread first, where a frame
 /// being drawn held it for 4–6 ms on the way to the host.
 fn describe(pc: &RtcPeerConnection) {
-    let Some(p) = crate::js::call_method(pc, "setLocalDescription", None).and_then(|p| p.dyn_into::<Promise>().ok()) else {
+    let Some(p) = call_method(pc, "setLocalDescription", None).and_then(|p| p.dyn_into::<Promise>().ok()) else {
         return input(Input::PeerError);
     };
     let pc = pc.clone();
@@ -132,7 +132,7 @@ fn describe(pc: &RtcPeerConnection) {
 fn log_failure(p: &Promise, what: &'static str) {
     then(p, move |r| {
         if let Err(e) = r {
-            crate::log(&[what, " failed: ", &crate::media::err_name(&e)].concat());
+            log(&[what, " failed: ", &err_name(&e)].concat());
         }
     });
 }
@@ -140,7 +140,7 @@ fn log_failure(p: &Promise, what: &'static str) {
 impl Peer {
     pub(crate) fn new(servers: &[IceServer], relay_only: bool, video: bool) -> Result<Peer, JsValue> {
         let pc = RtcPeerConnection::new_with_configuration(&config(servers, relay_only))?;
-        crate::close_on_panic(&pc);
+        close_on_panic(&pc);
         on(|f| pc.set_onicecandidate(f), |e: RtcPeerConnectionIceEvent| {
             input(match e.candidate() {
                 Some(c) if !c.candidate().is_empty() => {
@@ -171,15 +171,8 @@ impl Peer {
         }
         // Channels the peer opens in-band are not part of the protocol.
         on(|f| pc.set_ondatachannel(f), |e: web_sys::RtcDataChannelEvent| dispatch(Ev::ForeignChannel(e.channel())));
+        let video = if video { RtcRtpTransceiverDirection::Sendrecv } else { RtcRtpTransceiverDirection::Inactive };
         Ok(Peer { pc, channels, stream: MediaStream::new()?, video, plan: None, foreign: Vec::new() })
-    }
-
-    fn video_direction(&self) -> RtcRtpTransceiverDirection {
-        if self.video {
-            RtcRtpTransceiverDirection::Sendrecv
-        } else {
-            RtcRtpTransceiverDirection::Inactive
-        }
     }
 
     /// Caller: an audio and a video transceiver, sendrecv even without a
@@ -192,7 +185,7 @@ impl Peer {
         init.set_direction(RtcRtpTransceiverDirection::Sendrecv);
         init.set_streams(&Array::of1(&self.stream));
         self.pc.add_transceiver_with_str_and_init("audio", &init);
-        init.set_direction(self.video_direction());
+        init.set_direction(self.video);
         self.pc.add_transceiver_with_str_and_init("video", &init);
         describe(&self.pc);
     }
@@ -200,7 +193,7 @@ impl Peer {
     /// Caller: an offer with new ICE credentials, for a renegotiation.
     pub(crate) fn restart_offer(&self) {
         // `restartIce()` is missing from web-sys; Chromium has it since 77.
-        let _ = crate::js::call_method(&self.pc, "restartIce", None);
+        let _ = call_method(&self.pc, "restartIce", None);
         describe(&self.pc);
     }
 
@@ -256,7 +249,7 @@ impl Peer {
         let p = self.pc.set_remote_description(&init);
         let pc = self.pc.clone();
         let stream = self.stream.clone();
-        let video_dir = self.video_direction();
+        let video_dir = self.video;
         let plan = self.plan.clone();
         then(&p, move |r| {
             if r.is_err() {
@@ -272,16 +265,16 @@ impl Peer {
                         // Not part of the call: rejected in the answer
                         // (`stop()` since Chromium 88; inactive before).
                         t.set_direction(RtcRtpTransceiverDirection::Inactive);
-                        let _ = crate::js::call_method(&t, "stop", None);
+                        let _ = call_method(&t, "stop", None);
                         continue;
                     };
                     t.set_direction(dir);
                     // The offer made this sender without a stream; our
                     // answer must name one (see `Peer::stream`).
                     if dir != RtcRtpTransceiverDirection::Inactive
-                        && crate::js::call_method(&t.sender(), "setStreams", Some(&stream)).is_none()
+                        && call_method(&t.sender(), "setStreams", Some(&stream)).is_none()
                     {
-                        crate::log("setStreams failed");
+                        log("setStreams failed");
                     }
                 }
             }
@@ -314,7 +307,7 @@ impl Peer {
     pub(crate) fn limit_video(&self, cap: Option<call_core::VideoCap>) {
         let Some(sender) = self.transceiver("video").map(|t| t.sender()) else { return };
         let key = |k: &str| JsValue::from_str(k);
-        let call = crate::js::call_method;
+        let call = call_method;
         let params = call(&sender, "getParameters", None);
         let first = params.as_ref().and_then(|p| Reflect::get(p, &key("encodings")).ok()).map(|e| Array::from(&e).get(0));
         let (Some(params), Some(first)) = (params, first.filter(|f| f.is_object())) else {
@@ -357,7 +350,7 @@ impl Peer {
     pub(crate) fn send(&self, ch: Channel, text: &str) {
         for (c, dc) in &self.channels {
             if *c == ch && dc.ready_state() == RtcDataChannelState::Open && dc.send_with_str(text).is_err() {
-                crate::log("data channel send failed");
+                log("data channel send failed");
             }
         }
     }
@@ -400,13 +393,13 @@ impl Peer {
 
 fn num(obj: &JsValue, key: &str) -> u64 {
     // `as` saturates: NaN and negatives (packetsLost is signed) become 0.
-    crate::js::get_f64(obj, key).unwrap_or(0.0) as u64
+    get_f64(obj, key).unwrap_or(0.0) as u64
 }
 
 /// Sums the counters of a stats report for the quality indicator.
 fn sample(report: &JsValue) -> call_core::quality::Sample {
     let map: &js_sys::Map = report.unchecked_ref();
-    let mut s = call_core::quality::Sample { at_ms: crate::now_ms(), ..Default::default() };
+    let mut s = call_core::quality::Sample { at_ms: now_ms(), ..Default::default() };
     map.for_each(&mut |v, _k| match get_str(&v, "type").as_deref() {
         Some("inbound-rtp") => {
             s.packets_received = s.packets_received.saturating_add(num(&v, "packetsReceived"));

@@ -2,7 +2,7 @@
 //! 425 Hz, 1 s on, 4 s off (constants in the core). It plays while the
 //! view says `ringback` (which also sets `data-ringback`, in `dom`).
 
-use call_core::machine::{RINGBACK_HZ, RINGBACK_OFF_MS, RINGBACK_ON_MS};
+use call_core::params::{RINGBACK_HZ, RINGBACK_OFF_MS, RINGBACK_ON_MS};
 use web_sys::{AudioContext, OscillatorType};
 
 /// How many cadences are scheduled up front. The host ends an unanswered
