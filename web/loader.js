@@ -2,7 +2,9 @@
 // The packer (xtask/src/pack.rs) fills in each @@NAME@@ marker once:
 // @@BLOB@@ is gzip(css ++ markup ++ glue ++ wasm), 7 bits per character;
 // @@SIZE@@ its byte count; @@LENGTHS@@ the lengths of the first three
-// parts; @@VERSION@@ what ran, for bug reports. Decompression is native
+// parts; @@VERSION@@ what ran, for bug reports; @@FAILED@@ and
+// @@LINGER_MS@@ the core's failed phase and how long its failure screen
+// stays before the call ends (call_core::params). Decompression is native
 // (DecompressionStream, Chromium 80+); styles and markup go in place, the
 // glue runs as an inline script, the wasm is instantiated from bytes: no
 // network request. If this fails the page says so and, like any failure,
@@ -11,10 +13,10 @@
   function fail(error) {
     var status = document.getElementById("status");
     if (status) status.textContent = "This call page cannot run here (" + error + ").";
-    document.documentElement.setAttribute("data-phase", "failed");
+    document.documentElement.setAttribute("data-phase", "@@FAILED@@");
     setTimeout(function () {
       try { window.calls.endCall(); } catch (_) {}
-    }, 3000);
+    }, @@LINGER_MS@@);
   }
   try {
     console.info("calls-webapp-rs @@VERSION@@");

@@ -134,6 +134,8 @@ pub(crate) fn page(glue: &str, wasm: &[u8]) -> Result<String> {
             ("SIZE", &gz.len().to_string()),
             ("LENGTHS", &lengths),
             ("VERSION", &version),
+            ("FAILED", call_core::Phase::Failed.as_str()),
+            ("LINGER_MS", &call_core::params::FAILURE_LINGER_MS.to_string()),
         ],
     )?;
     let head = &template[..css_a - "<style>".len()];
@@ -327,7 +329,8 @@ mod tests {
     #[test]
     fn the_loader_has_each_marker_once() {
         let loader = std::fs::read_to_string(root().join("web/loader.js")).unwrap();
-        let values = [("BLOB", ""), ("SIZE", "0"), ("LENGTHS", "[0,0,0]"), ("VERSION", "0")];
+        let values =
+            [("BLOB", ""), ("SIZE", "0"), ("LENGTHS", "[0,0,0]"), ("VERSION", "0"), ("FAILED", "failed"), ("LINGER_MS", "3000")];
         let filled = fill_markers(&minify_loader(&loader), &values).unwrap();
         assert!(!filled.contains("@@"), "{filled}");
     }
