@@ -19,6 +19,7 @@ pub mod browser;
 pub mod netns;
 pub mod relay;
 pub mod server;
+pub mod shaper;
 pub mod turn;
 pub mod webkit;
 

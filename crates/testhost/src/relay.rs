@@ -1,20 +1,32 @@
 //! A userspace UDP relay in front of a TURN server, to impair the path
 //! between the pages and coturn: a fixed delay per direction, random loss,
-//! and an outage switch (everything dropped while it is on).
+//! and an outage switch (everything dropped while it is on); or, started
+//! with a [`Profile`] ([`Relay::start_shaped`]), a shaped path: each
+//! client's packets towards coturn go through a link of their own
+//! (`shaper.rs`: rate cap with a bounded queue, delay, jitter, loss and
+//! bursts of loss, changing over time).
 //!
 //! The pages talk to the relay's port as if it were the TURN server; for
 //! each client address the relay opens one upstream socket to coturn, so
-//! coturn sees one 5-tuple per client as usual. Packets wait in one FIFO
-//! queue (the delay is the same for every packet) of bounded length; what
-//! does not fit is dropped, like a full router buffer.
+//! coturn sees one 5-tuple per client as usual. Packets wait in one queue
+//! ordered by when they are due, of bounded length; what does not fit is
+//! dropped, like a full router buffer.
+//!
+//! Shaped, only the client → TURN crossing is shaped: with both pages
+//! forced through TURN, a packet from one page to the other crosses the
+//! relay twice (its sender's link, then TURN → the other page unshaped),
+//! so each direction of a call goes through exactly one link, the
+//! sender's: a page's uplink is one direction of the call.
 
-use std::collections::{HashMap, VecDeque};
+use std::cmp::Ordering as Cmp;
+use std::collections::{BinaryHeap, HashMap};
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use crate::shaper::{Counts, Link, Profile, Verdict};
 use crate::{err, Result};
 
 /// At most this many packets in flight inside the relay.
@@ -39,16 +51,49 @@ impl Impairment {
 
 struct Packet {
     due: Instant,
+    /// Arrival order: equal due times leave in it.
+    seq: u64,
     sock: Arc<UdpSocket>,
     to: SocketAddr,
     data: Vec<u8>,
+}
+
+// The queue is a max-heap: the packet due first (then the one that came
+// first) is the greatest.
+impl Ord for Packet {
+    fn cmp(&self, o: &Packet) -> Cmp {
+        o.due.cmp(&self.due).then(o.seq.cmp(&self.seq))
+    }
+}
+impl PartialOrd for Packet {
+    fn partial_cmp(&self, o: &Packet) -> Option<Cmp> {
+        Some(self.cmp(o))
+    }
+}
+impl PartialEq for Packet {
+    fn eq(&self, o: &Packet) -> bool {
+        self.cmp(o) == Cmp::Equal
+    }
+}
+impl Eq for Packet {}
+
+/// A shaped relay's links, one per client (its uplink), and the clocks of
+/// the model: its epoch and the profile's start.
+struct Shaping {
+    profile: Profile,
+    epoch: Instant,
+    start: Instant,
+    seed: u64,
+    links: HashMap<SocketAddr, Link>,
 }
 
 struct Shared {
     stop: AtomicBool,
     blocked: AtomicBool,
     imp: Impairment,
-    queue: Mutex<VecDeque<Packet>>,
+    shaping: Option<Mutex<Shaping>>,
+    queue: Mutex<BinaryHeap<Packet>>,
+    seq: AtomicU64,
     ready: Condvar,
     rng: AtomicU64,
     forwarded: AtomicU64,
@@ -66,17 +111,37 @@ impl Shared {
         (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
     }
 
-    fn push(&self, sock: &Arc<UdpSocket>, to: SocketAddr, data: &[u8]) {
+    /// Queues a packet, or drops it; `uplink`: the client that sent it
+    /// towards TURN (shaped by its link when the relay is shaped).
+    fn push(&self, sock: &Arc<UdpSocket>, to: SocketAddr, data: &[u8], uplink: Option<SocketAddr>) {
         if self.blocked.load(Ordering::SeqCst) || (self.imp.loss > 0.0 && self.chance() < self.imp.loss) {
             self.dropped.fetch_add(1, Ordering::Relaxed);
             return;
+        }
+        let now = Instant::now();
+        let mut due = now + self.imp.delay;
+        if let (Some(shaping), Some(client)) = (&self.shaping, uplink) {
+            let Ok(mut sh) = shaping.lock() else { return };
+            let sh = &mut *sh;
+            let in_profile = now.saturating_duration_since(sh.start);
+            let settings = *sh.profile.at(in_profile);
+            let seed = sh.seed ^ (u64::from(client.port()) << 17);
+            let link = sh.links.entry(client).or_insert_with(|| Link::new(seed));
+            match link.offer(&settings, in_profile, now - sh.epoch, data.len()) {
+                Verdict::Deliver(at) => due = sh.epoch + at,
+                Verdict::Lost | Verdict::Burst | Verdict::Overflow => {
+                    self.dropped.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+            }
         }
         let Ok(mut q) = self.queue.lock() else { return };
         if q.len() >= QUEUE_MAX {
             self.dropped.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        q.push_back(Packet { due: Instant::now() + self.imp.delay, sock: sock.clone(), to, data: data.to_vec() });
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+        q.push(Packet { due, seq, sock: sock.clone(), to, data: data.to_vec() });
         self.ready.notify_one();
     }
 }
@@ -91,6 +156,17 @@ pub struct Relay {
 impl Relay {
     /// Listens on 127.0.0.1 (a free port) and forwards to `upstream`.
     pub fn start(upstream: SocketAddr, imp: Impairment) -> Result<Relay> {
+        Relay::start_with(upstream, imp, None)
+    }
+
+    /// Listens on 127.0.0.1 and forwards to `upstream`, each client's
+    /// packets towards it shaped by a link of its own after `profile`
+    /// (whose clock starts now; [`Relay::start_profile`] restarts it).
+    pub fn start_shaped(upstream: SocketAddr, profile: Profile) -> Result<Relay> {
+        Relay::start_with(upstream, Impairment::NONE, Some(profile))
+    }
+
+    fn start_with(upstream: SocketAddr, imp: Impairment, profile: Option<Profile>) -> Result<Relay> {
         if !(0.0..1.0).contains(&imp.loss) {
             return err(format!("loss {} is not a probability below 1", imp.loss));
         }
@@ -106,7 +182,12 @@ impl Relay {
             stop: AtomicBool::new(false),
             blocked: AtomicBool::new(false),
             imp,
-            queue: Mutex::new(VecDeque::new()),
+            shaping: profile.map(|profile| {
+                let now = Instant::now();
+                Mutex::new(Shaping { profile, epoch: now, start: now, seed, links: HashMap::new() })
+            }),
+            queue: Mutex::new(BinaryHeap::new()),
+            seq: AtomicU64::new(0),
             ready: Condvar::new(),
             rng: AtomicU64::new(seed),
             forwarded: AtomicU64::new(0),
@@ -146,6 +227,29 @@ impl Relay {
         }
     }
 
+    /// A shaped relay's profile starts over now (its steps' times count
+    /// from here). Returns false when the relay is not shaped.
+    pub fn start_profile(&self) -> bool {
+        match self.shared.shaping.as_ref().map(|s| s.lock()) {
+            Some(Ok(mut s)) => {
+                s.start = Instant::now();
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// A shaped relay's links (one per client, towards TURN) and what each
+    /// did so far, busiest first.
+    pub fn link_counts(&self) -> Vec<(SocketAddr, Counts)> {
+        let mut v: Vec<(SocketAddr, Counts)> = match self.shared.shaping.as_ref().map(|s| s.lock()) {
+            Some(Ok(s)) => s.links.iter().map(|(a, l)| (*a, l.counts)).collect(),
+            _ => Vec::new(),
+        };
+        v.sort_by(|a, b| b.1.delivered_bytes.cmp(&a.1.delivered_bytes));
+        v
+    }
+
     /// (forwarded, dropped) packets so far.
     pub fn counts(&self) -> (u64, u64) {
         (self.shared.forwarded.load(Ordering::Relaxed), self.shared.dropped.load(Ordering::Relaxed))
@@ -167,9 +271,9 @@ fn sender(s: &Shared) {
     let Ok(mut q) = s.queue.lock() else { return };
     while !s.stop.load(Ordering::SeqCst) {
         let now = Instant::now();
-        match q.front().map(|p| p.due) {
+        match q.peek().map(|p| p.due) {
             Some(due) if due <= now => {
-                if let Some(p) = q.pop_front() {
+                if let Some(p) = q.pop() {
                     drop(q);
                     if p.sock.send_to(&p.data, p.to).is_ok() {
                         s.forwarded.fetch_add(1, Ordering::Relaxed);
@@ -225,7 +329,7 @@ fn front_loop(s: &Arc<Shared>, front: &Arc<UdpSocket>, upstream: SocketAddr) {
                 u
             }
         };
-        s.push(&up, upstream, &buf[..n]);
+        s.push(&up, upstream, &buf[..n], Some(from));
     }
     for r in readers {
         let _ = r.join();
@@ -237,7 +341,7 @@ fn upstream_loop(s: &Shared, up: &UdpSocket, front: &Arc<UdpSocket>, client: Soc
     let mut buf = vec![0u8; 65536];
     while !s.stop.load(Ordering::SeqCst) {
         if let Ok((n, _)) = up.recv_from(&mut buf) {
-            s.push(front, client, &buf[..n]);
+            s.push(front, client, &buf[..n], None);
         }
     }
 }
@@ -278,6 +382,47 @@ mod tests {
         c.send_to(b"back", ("127.0.0.1", relay.port())).unwrap();
         let (n, _) = c.recv_from(&mut b).unwrap();
         assert_eq!(&b[..n], b"back");
+        drop(relay);
+        stop.store(true, Ordering::SeqCst);
+        t.join().unwrap();
+    }
+
+    /// Shaped: the client's packets towards the server wait its link's
+    /// delay, the answers come straight back, and the link counts them.
+    #[test]
+    fn shapes_the_uplink() {
+        use crate::shaper::Settings;
+        let echo = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let echo_addr = echo.local_addr().unwrap();
+        echo.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop2 = stop.clone();
+        let t = thread::spawn(move || {
+            let mut b = [0u8; 1500];
+            while !stop2.load(Ordering::SeqCst) {
+                if let Ok((n, from)) = echo.recv_from(&mut b) {
+                    let _ = echo.send_to(&b[..n], from);
+                }
+            }
+        });
+        let s = Settings { delay: Duration::from_millis(40), ..Settings::rate(1_000_000) };
+        let relay = Relay::start_shaped(echo_addr, Profile::constant(s)).unwrap();
+        assert!(relay.start_profile());
+        let c = UdpSocket::bind("127.0.0.1:0").unwrap();
+        c.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+        let mut b = [0u8; 16];
+        for _ in 0..3 {
+            let t0 = Instant::now();
+            c.send_to(b"ping", ("127.0.0.1", relay.port())).unwrap();
+            let (n, _) = c.recv_from(&mut b).unwrap();
+            assert_eq!(&b[..n], b"ping");
+            let rtt = t0.elapsed();
+            assert!(rtt >= Duration::from_millis(40) && rtt < Duration::from_millis(400), "{rtt:?}");
+        }
+        let links = relay.link_counts();
+        assert_eq!(links.len(), 1);
+        assert_eq!(links[0].0, c.local_addr().unwrap());
+        assert_eq!((links[0].1.delivered, links[0].1.delivered_bytes), (3, 12));
         drop(relay);
         stop.store(true, Ordering::SeqCst);
         t.join().unwrap();
