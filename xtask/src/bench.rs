@@ -8,7 +8,8 @@
 //! `BENCHMARKS.md` at the workspace root; `--smoke` (= `--runs 1 --scenario
 //! none`) checks the harness in well under a minute. `--soak [MINUTES]
 //! [--flap GAP/PERIOD] [--path relayed|direct] [--every SECONDS]` runs one long call per page
-//! instead and writes its own section of `BENCHMARKS.md`.
+//! instead and writes its own section of `BENCHMARKS.md`; so does `--hostile [--runs N]
+//! [--attack ID[,ID…]]`, a peer that misbehaves against each page.
 
 use crate::{cargo, dist, Result};
 

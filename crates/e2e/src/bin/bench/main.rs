@@ -12,7 +12,8 @@
 //!
 //! Usage: `bench [--runs N] [--scenario ID[,ID…]]… [--smoke] [--out FILE] [--trace DIR] [--list]`,
 //! or `bench --soak [MINUTES] [--flap GAP/PERIOD] [--every SECONDS]` for one
-//! long call per page (see `soak.rs`)
+//! long call per page (see `soak.rs`), or `bench --hostile [--runs N]
+//! [--attack ID[,ID…]]` for a peer that misbehaves (see `hostile.rs`)
 //! (`--smoke` = `--runs 1 --scenario none`; `--trace DIR`: Chromium traces
 //! of the cost scenario's windows, and where their main thread's time went,
 //! see `trace.rs`). A run of every scenario
@@ -23,6 +24,7 @@
 //! windows' signalling, ICE, DTLS and connection states with their times
 //! relative to `#onAnswer=` (what t_connected is made of).
 
+mod hostile;
 mod soak;
 mod trace;
 
@@ -795,7 +797,7 @@ struct Opts {
     trace: Option<PathBuf>,
 }
 
-const USAGE: &str = "usage: bench [--runs N] [--scenario ID[,ID…]]… [--smoke] [--out FILE] [--trace DIR] [--list]\n       bench --soak [MINUTES] [--flap GAP/PERIOD] [--path relayed|direct] [--every SECONDS]";
+const USAGE: &str = "usage: bench [--runs N] [--scenario ID[,ID…]]… [--smoke] [--out FILE] [--trace DIR] [--list]\n       bench --soak [MINUTES] [--flap GAP/PERIOD] [--path relayed|direct] [--every SECONDS]\n       bench --hostile [--runs N] [--attack ID[,ID…]]";
 
 fn parse(args: &[String]) -> Result<Option<Opts>> {
     let mut o = Opts { runs: 5, filter: Vec::new(), out: None, trace: None };
@@ -841,9 +843,15 @@ fn parse(args: &[String]) -> Result<Option<Opts>> {
 
 fn main() -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let r = match soak::SoakOpts::parse(&args) {
-        Ok(Some(s)) => soak(&s),
-        Ok(None) => parse(&args).and_then(|o| o.map_or(Ok(()), |o| bench(&o, &args))),
+    let r = match hostile::HostileOpts::parse(&args) {
+        Ok(Some(h)) => testhost::require_dist()
+            .and_then(|_| testhost::require_interop())
+            .and_then(|_| hostile::run(&h, &args, &chromium_version()?)),
+        Ok(None) => match soak::SoakOpts::parse(&args) {
+            Ok(Some(s)) => soak(&s),
+            Ok(None) => parse(&args).and_then(|o| o.map_or(Ok(()), |o| bench(&o, &args))),
+            Err(e) => Err(e),
+        },
         Err(e) => Err(e),
     };
     match r {
