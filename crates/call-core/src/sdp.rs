@@ -19,28 +19,52 @@ pub struct Plan {
 /// Reads the plan of an offer.
 pub fn plan(sdp: &str) -> Plan {
     let mut plan = Plan::default();
-    // The kind of the section being read, if it is a candidate for the
-    // plan (audio or video, port not 0, and its kind not taken yet).
-    let mut open: Option<bool> = None;
+    for m in sections(sdp) {
+        // Port 0 rejects a section, unless it is `bundle-only`: with
+        // `max-bundle` Firefox offers every section after the first so
+        // (RFC 8843), and it carries media like the others.
+        let slot = match m.kind {
+            Some(_) if m.port_zero && !m.bundle_only => continue,
+            Some(true) => &mut plan.video,
+            Some(false) => &mut plan.audio,
+            None => continue,
+        };
+        if slot.is_none() {
+            *slot = m.mid.map(String::from);
+        }
+    }
+    plan
+}
+
+/// One media section, as far as the plan needs it.
+struct Section<'a> {
+    /// `Some(true)`: video, `Some(false)`: audio, `None`: anything else.
+    kind: Option<bool>,
+    port_zero: bool,
+    bundle_only: bool,
+    mid: Option<&'a str>,
+}
+
+fn sections(sdp: &str) -> impl Iterator<Item = Section<'_>> {
+    let mut out = alloc::vec::Vec::new();
     for line in sdp.lines() {
         if let Some(m) = line.strip_prefix("m=") {
             let mut words = m.split(' ');
-            let (kind, port) = (words.next(), words.next());
-            let video = match kind {
+            let kind = match words.next() {
                 Some("audio") => Some(false),
                 Some("video") => Some(true),
                 _ => None,
             };
-            open = video.filter(|_| port != Some("0"));
-        } else if let (Some(video), Some(mid)) = (open, line.strip_prefix("a=mid:")) {
-            let slot = if video { &mut plan.video } else { &mut plan.audio };
-            if slot.is_none() {
-                *slot = Some(String::from(mid.trim()));
+            out.push(Section { kind, port_zero: words.next() == Some("0"), bundle_only: false, mid: None });
+        } else if let Some(s) = out.last_mut() {
+            if line.trim_end() == "a=bundle-only" {
+                s.bundle_only = true;
+            } else if let Some(mid) = line.strip_prefix("a=mid:") {
+                s.mid = s.mid.or(Some(mid.trim()));
             }
-            open = None;
         }
     }
-    plan
+    out.into_iter()
 }
 
 /// Keeps the first `max` candidate lines of a description and takes out
@@ -94,6 +118,10 @@ mod tests {
         // Video first, audio rejected, then a usable audio section.
         let sdp = [section("video", 9, "v"), section("audio", 0, "a0"), section("audio", 9, "a1")].concat();
         assert_eq!(plan(&sdp), Plan { audio: Some("a1".into()), video: Some("v".into()) });
+        // Firefox's offers with max-bundle: sections after the first have
+        // port 0 and `a=bundle-only`; they carry media.
+        let firefox = [section("audio", 9, "0"), section("video", 0, "1").replace("a=sendrecv", "a=bundle-only\r\na=sendrecv")].concat();
+        assert_eq!(plan(&firefox), Plan { audio: Some("0".into()), video: Some("1".into()) });
         // No audio section at all; no mid at all.
         assert_eq!(plan(&section("video", 9, "1")), Plan { audio: None, video: Some("1".into()) });
         assert_eq!(plan("v=0\r\nm=audio 9 RTP/AVP 0\r\n"), Plan::default());
