@@ -83,6 +83,21 @@ impl Call {
         self.send_muted_state();
     }
 
+    /// Another microphone started (`StartMic`): its track goes on the audio
+    /// sender where there is one, muted if the person had muted (a new
+    /// track starts enabled). A failure leaves the old microphone on.
+    pub(crate) fn mic_started(&mut self, ok: bool) {
+        if !ok {
+            return self.log("the other microphone could not be started");
+        }
+        if self.link_ref().is_some_and(|l| l.senders) {
+            self.out(Effect::SendAudio);
+        }
+        if self.local.mic() == Dev::Off {
+            self.out(Effect::SetMic(false));
+        }
+    }
+
     /// Our camera runs (and video is allowed at all).
     pub(crate) fn camera_on(&self) -> bool {
         self.local.cam_available(self.flags.video_allowed()) && self.local.cam() == Dev::On

@@ -37,6 +37,10 @@ pub enum Input {
     SendVideoFailed,
     /// Result of [`Effect::StartCamera`].
     CameraStarted(bool),
+    /// Result of [`Effect::StartMic`]: the new microphone's track replaced
+    /// the old one in the shell (`true`), or getUserMedia failed and the
+    /// old one goes on (`false`).
+    MicStarted(bool),
     /// The local description is set (after CreateOffer or CreateAnswer).
     LocalDescriptionSet,
     /// The remote description is applied.
@@ -61,8 +65,16 @@ pub enum Input {
     /// The device's network changed (`online`, connection type change).
     NetworkChanged,
     /// Our end of the selected candidate pair has an address the device
-    /// no longer has (the answer to `CheckAddress`, sent only then).
+    /// no longer has. The core concludes this itself from `PathEnd` and
+    /// `AddressesFound`; as an input it stands for that conclusion.
     AddressGone,
+    /// The answer to [`Effect::CheckAddress`]: the stats of our end of the
+    /// selected candidate pair (`candidateType`, `address`,
+    /// `relatedAddress`), as the browser gives them.
+    PathEnd { candidate_type: String, address: Option<String>, related: Option<String> },
+    /// The answer to [`Effect::ProbeAddresses`]: the address it was about,
+    /// and the candidate lines the fresh gathering found.
+    AddressesFound { ours: String, found: Vec<String> },
     /// Remote video frames arrive (`true`) or stopped (`false`).
     RemoteVideo(bool),
     Route(Route),
@@ -125,7 +137,8 @@ pub enum Effect {
     StartCamera(Camera),
     StopCamera,
     /// Capture the microphone with this device id; the new track replaces
-    /// the old one on the audio sender (mute state carries over).
+    /// the old one in the shell, which reports `Input::MicStarted`. The
+    /// core then puts it on the sender and carries the mute state over.
     StartMic(String),
     /// Route the remote audio to this speaker (`setSinkId`).
     SetSpeaker(String),
@@ -137,8 +150,12 @@ pub enum Effect {
     SendAudio,
     QueryRoute,
     /// Find out whether our end of the selected candidate pair still has
-    /// its address; answer `AddressGone` if not, nothing otherwise.
+    /// its address: report that end's stats as `Input::PathEnd`.
     CheckAddress,
+    /// List the device's addresses now: gather afresh for
+    /// `ice::ADDRESS_PROBE_MS` and report the candidate lines found as
+    /// `Input::AddressesFound`, with this address (ours, to compare).
+    ProbeAddresses(String),
     /// Ask for a screen to share (`getDisplayMedia`); the result comes
     /// back as `Input::ScreenStarted`.
     StartScreen,

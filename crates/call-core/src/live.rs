@@ -3,6 +3,7 @@
 //! outgoing video cap, the quality samples. Part of [`Call`]'s rules;
 //! `machine.rs` dispatches.
 
+use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::channel::{self, Channel};
@@ -51,6 +52,27 @@ impl Call {
         let mut dos = Vec::new();
         rule(&mut l.restarts, now, l.link.open.contains(Channel::Renegotiation), &mut |d| dos.push(d));
         self.perform_restart(now, dos);
+    }
+
+    /// Our end of the selected pair (the answer to `CheckAddress`): where
+    /// its address says something about the device's (`ice::path_address`),
+    /// list the device's addresses.
+    pub(crate) fn path_end(&mut self, candidate_type: &str, address: Option<&str>, related: Option<&str>) {
+        if !matches!(self.stage, Stage::Live(_)) {
+            return;
+        }
+        if let Some(ours) = crate::ice::path_address(candidate_type, address, related) {
+            self.out(Effect::ProbeAddresses(ours.into()));
+        }
+    }
+
+    /// The device's addresses now (the answer to `ProbeAddresses`): if
+    /// ours is not among them, the path cannot come back by itself.
+    pub(crate) fn addresses_found(&mut self, now: u64, ours: &str, found: &[String]) {
+        let hosts: Vec<String> = found.iter().filter_map(|l| crate::ice::host_address(l)).map(String::from).collect();
+        if crate::ice::address_gone(ours, &hosts) {
+            self.restart_rule(now, "our address is gone", |r, t, ch, out| r.address_gone(t, ch, out));
+        }
     }
 
     /// A restart rule that only applies once the call is live.

@@ -219,6 +219,7 @@ impl Call {
             Input::VideoLimitFailed => self.video_limit_failed(),
             Input::SendVideoFailed => self.notice = Some(Msg::CameraUnavailable),
             Input::CameraStarted(ok) => self.camera_started(ok),
+            Input::MicStarted(ok) => self.mic_started(ok),
             Input::LocalDescriptionSet => self.local_set(now),
             Input::RemoteDescriptionSet => self.remote_set(now),
             Input::PeerError => self.peer_error(now),
@@ -233,6 +234,10 @@ impl Call {
             Input::ForeignChannel => self.foreign_channel(),
             Input::NetworkChanged => self.restart_rule(now, "network changed", |r, t, ch, out| r.network_changed(t, ch, out)),
             Input::AddressGone => self.restart_rule(now, "our address is gone", |r, t, ch, out| r.address_gone(t, ch, out)),
+            Input::PathEnd { candidate_type, address, related } => {
+                self.path_end(&candidate_type, address.as_deref(), related.as_deref())
+            }
+            Input::AddressesFound { ours, found } => self.addresses_found(now, &ours, &found),
             Input::RemoteVideo(on) => self.link().into_iter().for_each(|l| l.remote_video = on),
             Input::Route(r) => self.route(r),
             Input::CanShareScreen(can) => self.local.set_can_share(can),

@@ -56,3 +56,11 @@ pub const HALF_SIZE_KBPS: u32 = 300;
 pub const RINGBACK_HZ: f32 = 425.0;
 pub const RINGBACK_ON_MS: u32 = 1000;
 pub const RINGBACK_OFF_MS: u32 = 4000;
+/// How many cadences the tone is scheduled for, up front on the audio
+/// clock: Delta Chat's core rings for 120 s and then ends the call
+/// (PROTOCOL.md section 2), 24 cadences of 5 s; 30 leave a margin for a
+/// host that rings a little longer.
+pub const RINGBACK_CYCLES: u32 = 30;
+/// The tone's loudness (gain, 1.0 is full scale): as loud as the original
+/// page's ring-back, clearly below the call's own audio.
+pub const RINGBACK_GAIN: f32 = 0.15;

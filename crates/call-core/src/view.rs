@@ -130,6 +130,49 @@ pub fn avatar_src(v: &str) -> Option<&str> {
     (clean && (path || image)).then_some(v)
 }
 
+/// What the device dialog lists for a device: its label, or before the
+/// person allowed the devices (labels are hidden until then) the start of
+/// its id, enough to tell two apart.
+pub fn device_label<'a>(label: &'a str, id: &'a str) -> &'a str {
+    /// Characters of the id shown: ids are long hashes, 8 tell them apart.
+    const ID_SHOWN: usize = 8;
+    if !label.is_empty() {
+        return label;
+    }
+    id.char_indices().nth(ID_SHOWN).map_or(id, |(end, _)| id.get(..end).unwrap_or(id))
+}
+
+impl View {
+    /// The screen after the shell caught a panic: the call failed, and
+    /// why. The shell shows it without the (no longer trusted) call.
+    pub fn crashed() -> View {
+        View {
+            phase: Phase::Failed,
+            status: Some(Msg::CallFailed),
+            notice: Some(Msg::Crashed),
+            answer: false,
+            end: false,
+            mic: Dev::None,
+            cam: Dev::None,
+            remote_video: false,
+            remote_mic: None,
+            avatar: false,
+            route: Route::Unknown,
+            screen: Dev::None,
+            quality: None,
+            details: false,
+            ringback: false,
+            clock: None,
+            devices: false,
+            switch_camera: false,
+            end_label: Msg::EndCall,
+            mic_label: Msg::MuteMic,
+            cam_label: Msg::CameraOff,
+            hold: false,
+        }
+    }
+}
+
 /// The call timer's text: `m:ss`, or `h:mm:ss` from one hour on.
 pub fn format_elapsed(ms: u64) -> String {
     let s = ms / 1000;

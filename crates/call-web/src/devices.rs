@@ -62,8 +62,7 @@ fn fill(current: [Option<String>; 3]) {
             for (_, dev_id, label) in devices.iter().filter(|(k, _, _)| k == kind) {
                 let Ok(o) = d.create_element("option") else { continue };
                 let _ = o.set_attribute("value", dev_id);
-                let shown = if label.is_empty() { dev_id.get(..8).unwrap_or(dev_id) } else { label };
-                o.set_text_content(Some(shown));
+                o.set_text_content(Some(call_core::view::device_label(label, dev_id)));
                 if cur.as_deref() == Some(dev_id.as_str()) {
                     let _ = o.set_attribute("selected", "");
                 }

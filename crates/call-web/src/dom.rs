@@ -378,11 +378,13 @@ fn translate(root: &Element, lang: Lang) {
     }
 }
 
-/// The panic screen (see `panic_hook`): plain DOM writes only.
+/// The panic screen as the core has it (`View::crashed`), in English:
+/// plain DOM writes only.
 pub(crate) fn show_crash() {
+    let v = View::crashed();
     if let Some(root) = doc().and_then(|d| d.document_element()) {
-        let _ = root.set_attribute("data-phase", "failed");
+        let _ = root.set_attribute("data-phase", v.phase.as_str());
     }
-    set_text("status", call_core::Msg::CallFailed.en());
-    set_text("notice", call_core::Msg::Crashed.en());
+    set_text("status", v.status.map_or("", call_core::Msg::en));
+    set_text("notice", v.notice.map_or("", call_core::Msg::en));
 }

@@ -65,11 +65,10 @@ struct Shell {
     ui: dom::Ui,
     host: host::Host,
     peer: Option<peer::Peer>,
-    media: media::Local,
+    /// Our capture, until `ClosePeer` stops it and it is gone with the
+    /// call: a track that arrives later has nowhere to go and is stopped.
+    media: Option<media::Local>,
     tone: tone::Tone,
-    /// The core said `ShowRemote`: the tracks of the transceivers that
-    /// carry the call are on the page's elements.
-    remote_shown: bool,
     /// The one timeout armed for the core: its deadline and handle.
     wake: Option<(u64, i32)>,
     /// What that timeout calls (one function for the page's lifetime).
@@ -78,38 +77,43 @@ struct Shell {
 
 impl Shell {
     fn event(&mut self, ev: Ev) {
-        // A capture that completes after `ClosePeer` (the person took a
-        // while in the screen picker) must not keep the camera light on.
-        if let Ev::CameraTrack(t) | Ev::ScreenTrack(t) | Ev::MicTrack(t) = &ev {
-            if self.media.closed() {
-                return t.stop();
+        // Capture that completes after `ClosePeer` (the person took a while
+        // in the screen picker) has no holder: it must not keep the camera
+        // light on (`Effect::ClosePeer`: "including capture that completes
+        // later").
+        let Some(media) = &mut self.media else {
+            match ev {
+                Ev::CameraTrack(t) | Ev::ScreenTrack(t) | Ev::MicTrack(t) => t.stop(),
+                Ev::LocalStream(stream) => media::stop_stream(&stream),
+                Ev::ForeignChannel(dc) => dc.close(),
+                Ev::Core(i) => self.step(i),
+                Ev::NextCamera | Ev::RemoteTrack => {}
             }
-        }
+            return;
+        };
         match ev {
             Ev::Core(i) => self.step(i),
             Ev::LocalStream(stream) => {
                 for t in stream.get_tracks().iter() {
                     close_on_panic(&t);
                 }
-                let m = self.media.set_stream(stream);
+                let m = media.set_stream(stream);
                 media::check_devices(); // ids exist once permitted
-                self.ui.show_local(self.media.camera_track());
+                self.ui.show_local(media.camera_track());
                 self.step(Input::Media(Ok(m)));
             }
             Ev::CameraTrack(track) => {
                 close_on_panic(&track);
-                self.media.set_camera(track);
+                media.set_camera(track);
                 self.step(Input::CameraStarted(true));
             }
             Ev::MicTrack(track) => {
                 close_on_panic(&track);
-                if let Some(p) = &self.peer {
-                    p.send_audio(&track);
-                }
-                self.media.set_mic_track(track);
+                media.set_mic_track(track);
+                self.step(Input::MicStarted(true));
             }
             Ev::NextCamera => {
-                let cam = self.media.camera_track();
+                let cam = media.camera_track();
                 let facing = cam.as_ref().and_then(|t| devices::setting(t, "facingMode"));
                 let device = cam.as_ref().and_then(devices::track_device);
                 self.step(Input::NextCamera { facing, device });
@@ -117,14 +121,11 @@ impl Shell {
             Ev::ScreenTrack(track) => {
                 close_on_panic(&track);
                 track.set_onended(Some(&js::cb(|_| input(Input::ScreenEnded))));
-                self.media.set_screen(track);
+                media.set_screen(track);
                 self.step(Input::ScreenStarted(true));
             }
-            Ev::RemoteTrack => {
-                if self.remote_shown {
-                    self.show_remote();
-                }
-            }
+            // Only once the core said `ShowRemote` (the handler is set then).
+            Ev::RemoteTrack => self.show_remote(),
             Ev::ForeignChannel(dc) => {
                 match &mut self.peer {
                     Some(p) => p.foreign.push(dc),
@@ -148,8 +149,8 @@ impl Shell {
         let view = self.call.view();
         self.tone.set(view.ringback);
         if self.ui.devices_toggled(&view) {
-            let cam = self.media.camera_track().as_ref().and_then(devices::track_device);
-            let mic = self.media.mic_track().and_then(devices::track_device);
+            let cam = self.media.as_ref().and_then(media::Local::camera_track).as_ref().and_then(devices::track_device);
+            let mic = self.media.as_ref().and_then(media::Local::mic_track).and_then(devices::track_device);
             devices::show(view.devices, [cam, mic, None]);
         }
         if !view.hold {
@@ -221,7 +222,9 @@ impl Shell {
                 }
             }
             Effect::ShowRemote => {
-                self.remote_shown = true;
+                if let Some(p) = &self.peer {
+                    p.on_track();
+                }
                 self.show_remote();
             }
             Effect::UseMedia(plan) => {
@@ -245,25 +248,25 @@ impl Shell {
                     p.send(ch, &text);
                 }
             }
-            Effect::SetMic(on) => self.media.set_mic(on),
+            Effect::SetMic(on) => self.media.iter().for_each(|m| m.set_mic(on)),
             Effect::StartCamera(which) => media::start_camera(which),
-            Effect::StopCamera => self.media.stop_camera(),
+            Effect::StopCamera => self.media.iter_mut().for_each(media::Local::stop_camera),
             Effect::StartMic(id) => media::start_mic(&id),
             Effect::SetSpeaker(id) => devices::set_speaker(&id),
             Effect::SendVideo(source) => {
-                let track = self.media.video(source);
+                let track = self.media.as_ref().and_then(|m| m.video(source));
                 if let Some(p) = &self.peer {
                     p.send_video(track.as_ref());
                 }
                 self.ui.show_local(track);
             }
             Effect::SendAudio => {
-                if let (Some(p), Some(t)) = (&self.peer, self.media.mic_track()) {
+                if let (Some(p), Some(t)) = (&self.peer, self.media.as_ref().and_then(media::Local::mic_track)) {
                     p.send_audio(t);
                 }
             }
             Effect::StartScreen => media::start_screen(),
-            Effect::StopScreen => self.media.stop_screen(),
+            Effect::StopScreen => self.media.iter_mut().for_each(media::Local::stop_screen),
             Effect::LimitVideo(cap) => {
                 if let Some(p) = &self.peer {
                     p.limit_video(cap);
@@ -279,11 +282,14 @@ impl Shell {
                     p.check_address();
                 }
             }
+            Effect::ProbeAddresses(ours) => netcheck::probe(ours),
             Effect::ClosePeer => {
                 if let Some(p) = self.peer.take() {
                     p.close();
                 }
-                self.media.stop_all();
+                if let Some(mut m) = self.media.take() {
+                    m.stop_all();
+                }
                 self.ui.show_local(None);
                 self.tone.set(false);
             }
@@ -336,9 +342,8 @@ pub fn start() {
         ui,
         host,
         peer: None,
-        media: media::Local::default(),
+        media: Some(media::Local::default()),
         tone: tone::Tone::default(),
-        remote_shown: false,
         wake: None,
         on_wake: js::cb(|_| input(Input::Timeout)),
     };

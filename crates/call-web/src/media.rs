@@ -15,8 +15,6 @@ pub(crate) struct Local {
     mic: Option<MediaStreamTrack>,
     cam: Option<MediaStreamTrack>,
     screen: Option<MediaStreamTrack>,
-    /// `ClosePeer` was done: capture that completes later is stopped.
-    closed: bool,
 }
 
 fn devices() -> Option<MediaDevices> {
@@ -35,12 +33,10 @@ impl Local {
         Media { audio: self.mic.is_some(), video: self.cam.is_some() }
     }
 
-    /// A new microphone track (another device); mute state carries over.
+    /// A new microphone track (another device) replaces the old one; the
+    /// core then puts it on the sender and mutes it if need be.
     pub(crate) fn set_mic_track(&mut self, t: MediaStreamTrack) {
-        // `Clone::clone`, not `t.clone()`: web-sys gives MediaStreamTrack
-        // the JS `clone()` method, which makes a second capture track.
-        if let Some(old) = self.mic.replace(Clone::clone(&t)) {
-            t.set_enabled(old.enabled());
+        if let Some(old) = self.mic.replace(t) {
             old.stop();
         }
     }
@@ -60,10 +56,6 @@ impl Local {
             VideoSource::Camera => self.cam.clone(),
             VideoSource::Screen => self.screen.clone(),
         }
-    }
-
-    pub(crate) fn closed(&self) -> bool {
-        self.closed
     }
 
     pub(crate) fn set_camera(&mut self, t: MediaStreamTrack) {
@@ -100,7 +92,6 @@ impl Local {
     }
 
     pub(crate) fn stop_all(&mut self) {
-        self.closed = true;
         self.stop_camera();
         self.stop_screen();
         if let Some(t) = self.mic.take() {
@@ -156,13 +147,20 @@ pub(crate) fn start_camera(which: Camera) {
     });
 }
 
-/// Switches to microphone `id`; the track comes back as [`Ev::MicTrack`].
+/// Switches to microphone `id`; the track comes back as [`Ev::MicTrack`],
+/// a failure as `MicStarted(false)`.
 pub(crate) fn start_mic(id: &str) {
-    get_user_media(exact("deviceId", id), JsValue::FALSE, |s| {
-        if let Some(t) = s.and_then(|s| tracks(&s, false)) {
-            dispatch(Ev::MicTrack(t));
-        }
+    get_user_media(exact("deviceId", id), JsValue::FALSE, |s| match s.and_then(|s| tracks(&s, false)) {
+        Some(t) => dispatch(Ev::MicTrack(t)),
+        None => input(Input::MicStarted(false)),
     });
+}
+
+/// Stops every track of a stream that came too late.
+pub(crate) fn stop_stream(stream: &MediaStream) {
+    for t in stream.get_tracks().iter() {
+        t.unchecked_into::<MediaStreamTrack>().stop();
+    }
 }
 
 /// `getDisplayMedia` exists (desktop browsers; not Android WebView).

@@ -1,7 +1,7 @@
-//! After `disconnected`: does our end of the path still have its address?
-//! A desktop browser tells a page nothing when an address changes, but a
-//! fresh gathering lists the addresses the device has now. If ours is not
-//! among them, the path cannot come back by itself (`Input::AddressGone`).
+//! After `disconnected`: which addresses does the device have now? A
+//! desktop browser tells a page nothing when an address changes, but a
+//! fresh gathering lists the addresses the device has now. The core
+//! compares them with our end of the path (`Input::AddressesFound`).
 
 use alloc::rc::Rc;
 use alloc::string::String;
@@ -13,23 +13,18 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{RtcConfiguration, RtcDataChannelInit, RtcPeerConnection, RtcPeerConnectionIceEvent};
 
 use crate::event::input;
-use crate::js::{after, cb, get_str, then};
+use crate::js::{after, cb, then};
 
-/// `local`: the stats of our candidate in the selected pair.
-pub(crate) fn check(local: &JsValue) {
-    let (typ, address, related) =
-        (get_str(local, "candidateType"), get_str(local, "address"), get_str(local, "relatedAddress"));
-    let ours = call_core::ice::path_address(typ.as_deref().unwrap_or(""), address.as_deref(), related.as_deref());
-    let Some(ours) = ours.map(String::from) else { return };
+/// Gathers on a throwaway connection for `call_core::ice::ADDRESS_PROBE_MS`
+/// and reports the candidate lines found, with `ours` (`ProbeAddresses`).
+pub(crate) fn probe(ours: String) {
     let Ok(pc) = RtcPeerConnection::new_with_configuration(&RtcConfiguration::new()) else { return };
     let found: Rc<RefCell<Vec<String>>> = Rc::default();
     let found2 = found.clone();
     pc.set_onicecandidate(Some(&cb(move |v: JsValue| {
         let e: RtcPeerConnectionIceEvent = v.unchecked_into();
         if let (Some(c), Ok(mut f)) = (e.candidate(), found2.try_borrow_mut()) {
-            if let Some(a) = call_core::ice::host_address(&c.candidate()) {
-                f.push(a.into());
-            }
+            f.push(c.candidate());
         }
     })));
     // Something to gather for: one data channel.
@@ -42,9 +37,7 @@ pub(crate) fn check(local: &JsValue) {
     });
     after(call_core::ice::ADDRESS_PROBE_MS, move || {
         pc.close();
-        let Ok(now) = found.try_borrow() else { return };
-        if call_core::ice::address_gone(&ours, &now) {
-            input(Input::AddressGone);
-        }
+        let found = found.try_borrow_mut().map(|mut f| core::mem::take(&mut *f)).unwrap_or_default();
+        input(Input::AddressesFound { ours, found });
     });
 }

@@ -154,7 +154,6 @@ impl Peer {
         on(|f| pc.set_onconnectionstatechange(f), move |_: JsValue| {
             input(Input::Connection(conn_state(pc2.connection_state())))
         });
-        on(|f| pc.set_ontrack(f), |_: JsValue| dispatch(Ev::RemoteTrack));
         let mut channels = Vec::new();
         for ch in Channel::ALL {
             let init = RtcDataChannelInit::new();
@@ -215,6 +214,11 @@ impl Peer {
             return input(Input::PeerError);
         }
         describe(&self.pc);
+    }
+
+    /// From now on, a track the peer sends is shown (`Effect::ShowRemote`).
+    pub(crate) fn on_track(&self) {
+        on(|f| self.pc.set_ontrack(f), |_: JsValue| dispatch(Ev::RemoteTrack));
     }
 
     /// The tracks our receivers deliver, of the transceivers that carry
@@ -372,13 +376,16 @@ impl Peer {
         });
     }
 
-    /// See `netcheck`: reports `AddressGone` if our end of the selected
-    /// pair lost its address.
+    /// Reports our end of the selected pair (`Input::PathEnd`).
     pub(crate) fn check_address(&self) {
         then(&self.pc.get_stats(), |r| {
             let Ok(report) = r else { return };
             if let Some((_, local, _)) = selected_pair(&report) {
-                crate::netcheck::check(&local);
+                input(Input::PathEnd {
+                    candidate_type: get_str(&local, "candidateType").unwrap_or_default(),
+                    address: get_str(&local, "address"),
+                    related: get_str(&local, "relatedAddress"),
+                });
             }
         });
     }

@@ -1,13 +1,10 @@
 //! The ring-back tone the caller hears while the callee's phone rings:
-//! 425 Hz, 1 s on, 4 s off (constants in the core). It plays while the
-//! view says `ringback` (which also sets `data-ringback`, in `dom`).
+//! 425 Hz, 1 s on, 4 s off, for as many cadences as a call rings (the
+//! constants are the core's). It plays while the view says `ringback`
+//! (which also sets `data-ringback`, in `dom`).
 
-use call_core::params::{RINGBACK_HZ, RINGBACK_OFF_MS, RINGBACK_ON_MS};
+use call_core::params::{RINGBACK_CYCLES, RINGBACK_GAIN, RINGBACK_HZ, RINGBACK_OFF_MS, RINGBACK_ON_MS};
 use web_sys::{AudioContext, OscillatorType};
-
-/// How many cadences are scheduled up front. The host ends an unanswered
-/// call after 120 s, i.e. 24 cadences of 5 s; 30 leaves a margin.
-const CYCLES: u32 = 30;
 
 #[derive(Default)]
 pub(crate) struct Tone {
@@ -40,9 +37,9 @@ fn start() -> Option<AudioContext> {
     let t0 = ctx.current_time() + 0.05;
     let on = RINGBACK_ON_MS as f64 / 1000.0;
     let period = on + RINGBACK_OFF_MS as f64 / 1000.0;
-    for i in 0..CYCLES {
+    for i in 0..RINGBACK_CYCLES {
         let t = t0 + i as f64 * period;
-        let _ = g.set_value_at_time(0.15, t);
+        let _ = g.set_value_at_time(RINGBACK_GAIN, t);
         let _ = g.set_value_at_time(0.0, t + on);
     }
     osc.connect_with_audio_node(&gain).ok()?;
