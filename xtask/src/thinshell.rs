@@ -28,7 +28,7 @@ const NUMBERS: &[(&str, &str, &str)] = &[
 ];
 
 /// What the shell may call on its `Call`: drive it and read the view.
-const CALL_METHODS: &[&str] = &["new", "handle", "poll_effect", "poll_timeout", "view", "peer_counts"];
+const CALL_METHODS: &[&str] = &["new", "handle", "poll_effect", "poll_timeout", "view", "extras", "peer_counts"];
 
 /// Core functions the shell may call, with why each is a translation (a
 /// browser fact into the core's vocabulary, or the core's words into text)

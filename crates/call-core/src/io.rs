@@ -80,6 +80,12 @@ pub enum Input {
     Route(Route),
     /// The browser can share the screen (`getDisplayMedia` exists).
     CanShareScreen(bool),
+    /// The browser can show a video in a floating window
+    /// (`document.pictureInPictureEnabled`).
+    CanPip(bool),
+    /// The browser can route the remote audio to a chosen speaker
+    /// (`setSinkId` on media elements).
+    CanPickSpeaker(bool),
     /// Screen capture started (`true`) or was refused or cancelled.
     ScreenStarted(bool),
     /// The shared screen's track ended (the browser's own "Stop sharing").
@@ -142,8 +148,9 @@ pub enum Effect {
     StartMic(String),
     /// Route the remote audio to this speaker (`setSinkId`).
     SetSpeaker(String),
-    /// Put this on the video sender (if the peer exists) and in our own
-    /// preview; failures come back as `Input::SendVideoFailed`.
+    /// Put this on the video sender (if the peer exists); failures come
+    /// back as `Input::SendVideoFailed`. Our own preview shows what
+    /// `Extras::preview` says.
     SendVideo(VideoSource),
     /// Put our microphone's track on the audio sender (media that came
     /// after the transceivers, see `Call::attach_media`).

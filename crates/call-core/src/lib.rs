@@ -66,4 +66,4 @@ pub use machine::{
     Button, Call, Camera, ConnState, DeviceKind, Effect, HostApi, HostCall, Input, Media, VideoCap, VideoSource, Wake,
 };
 pub use text::Msg;
-pub use view::{Dev, Phase, Route, View};
+pub use view::{Dev, Extras, Phase, Route, View};

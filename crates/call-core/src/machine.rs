@@ -200,6 +200,10 @@ impl Call {
 
     /// Feeds one input at time `now` (milliseconds, monotonic).
     pub fn handle(&mut self, now: u64, input: Input) {
+        // The list of shortcuts opens and closes in every stage.
+        if let Input::Click(b @ (Button::Help | Button::CloseHelp)) = input {
+            return self.local.help(b);
+        }
         if let Stage::Over(_) = self.stage {
             return self.over(now, &input);
         }
@@ -241,6 +245,8 @@ impl Call {
             Input::RemoteVideo(on) => self.link().into_iter().for_each(|l| l.remote_video = on),
             Input::Route(r) => self.route(r),
             Input::CanShareScreen(can) => self.local.set_can_share(can),
+            Input::CanPip(can) => self.local.set_can_pip(can),
+            Input::CanPickSpeaker(can) => self.local.set_can_pick_speaker(can),
             Input::ScreenStarted(ok) => self.screen_started(ok),
             Input::ScreenEnded => self.stop_sharing(),
             Input::Stats(cur) => self.stats(cur),

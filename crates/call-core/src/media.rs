@@ -6,7 +6,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::vocab::Media;
+use crate::vocab::{Button, Media};
 use crate::text::Msg;
 use crate::view::Dev;
 
@@ -49,6 +49,12 @@ pub struct Local {
     picked_camera: Option<String>,
     /// The device dialog is open.
     devices_open: bool,
+    /// The list of shortcuts is shown.
+    help_open: bool,
+    /// The browser offers picture-in-picture.
+    can_pip: bool,
+    /// The browser can route the remote audio to a chosen speaker.
+    can_pick_speaker: bool,
     /// What the person chose for the start of the call (on the prompt):
     /// the microphone on, the camera on. A choice, not a device: nothing
     /// is opened before the call is answered.
@@ -74,6 +80,9 @@ impl Default for Local {
             cameras: Vec::new(),
             picked_camera: None,
             devices_open: false,
+            help_open: false,
+            can_pip: false,
+            can_pick_speaker: false,
             start: Choice { mic: true, cam: true },
         }
     }
@@ -240,6 +249,31 @@ impl Local {
 
     pub fn devices_open(&self) -> bool {
         self.devices_open
+    }
+
+    /// `Button::Help` toggles the list of shortcuts, `CloseHelp` hides it.
+    pub fn help(&mut self, b: Button) {
+        self.help_open = b == Button::Help && !self.help_open;
+    }
+
+    pub fn help_open(&self) -> bool {
+        self.help_open
+    }
+
+    pub fn set_can_pip(&mut self, can: bool) {
+        self.can_pip = can;
+    }
+
+    pub fn can_pip(&self) -> bool {
+        self.can_pip
+    }
+
+    pub fn set_can_pick_speaker(&mut self, can: bool) {
+        self.can_pick_speaker = can;
+    }
+
+    pub fn can_pick_speaker(&self) -> bool {
+        self.can_pick_speaker
     }
 
     pub fn set_can_share(&mut self, can: bool) {

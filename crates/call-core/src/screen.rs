@@ -1,13 +1,31 @@
 //! What the screen shows: [`Call::view`] derives the [`View`] from the
-//! call's state, nothing else.
+//! call's state, nothing else, and [`Call::extras`] what goes beside it.
 
 use crate::machine::Call;
 use crate::stage::{Outcome, Over, Stage};
 use crate::text::Msg;
-use crate::view::{Dev, Phase, View};
-use crate::vocab::Route;
+use crate::view::{Dev, Extras, Phase, View};
+use crate::vocab::{Route, VideoSource};
 
 impl Call {
+    /// What the page shows beside the view now.
+    pub fn extras(&self) -> Extras {
+        let v = self.view();
+        let live = matches!(v.phase, Phase::Connecting | Phase::Ringing | Phase::InCall | Phase::Reconnecting);
+        let preview = match (live, self.local.sharing(), v.cam) {
+            (false, _, _) => VideoSource::Nothing,
+            (true, true, _) => VideoSource::Screen,
+            (true, false, Dev::On) => VideoSource::Camera,
+            (true, false, _) => VideoSource::Nothing,
+        };
+        Extras {
+            preview,
+            pip: v.remote_video && self.local.can_pip(),
+            help: self.local.help_open(),
+            speaker: self.local.can_pick_speaker(),
+        }
+    }
+
     /// What the screen shows now.
     pub fn view(&self) -> View {
         let p = self.phase();

@@ -106,6 +106,25 @@ pub struct View {
     pub hold: bool,
 }
 
+/// What the page shows beside [`View`]: our own preview, and the controls
+/// that exist only where this browser offers them or that only open and
+/// close. Derived from the call's state like the view
+/// ([`crate::machine::Call::extras`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Extras {
+    /// What our own (mirrored) preview shows: what our video sender sends,
+    /// and the camera from the moment the core accepted the capture, before
+    /// the senders exist.
+    pub preview: crate::vocab::VideoSource,
+    /// The picture-in-picture button: remote video is shown, and the
+    /// browser can float it.
+    pub pip: bool,
+    /// The list of shortcuts is shown.
+    pub help: bool,
+    /// The device dialog's speaker row: the browser can route audio.
+    pub speaker: bool,
+}
+
 /// Accepts the host's avatar value only in the two forms hosts use: a
 /// same-origin path (`/avatar`) or a `data:image/…` URL. It is only ever set
 /// as an `<img>` `src` property (never spliced into HTML or CSS), so this is

@@ -50,6 +50,10 @@ pub enum Button {
     Quality,
     /// Opens or closes the device dialog.
     Devices,
+    /// The help button and `?`: shows or hides the list of shortcuts.
+    Help,
+    /// Escape: hides the list of shortcuts (never ends the call).
+    CloseHelp,
 }
 
 /// A kind of device the person can pick.

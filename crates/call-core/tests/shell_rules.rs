@@ -1,14 +1,15 @@
 //! Rules that the browser shell used to apply itself (issue 26, "a shell
 //! that translates"), each now an input or an effect of the core and
 //! tested here natively: the microphone switch, whether our address is
-//! gone, the ring-back's length, the device dialog's words for a device
-//! without a label, the panic screen.
+//! gone, our own preview, the picture-in-picture button, the shortcut
+//! list, the speaker row, the ring-back's length, the device dialog's
+//! words for a device without a label, the panic screen.
 
 mod common;
 
 use call_core::params::{RINGBACK_CYCLES, RINGBACK_OFF_MS, RINGBACK_ON_MS};
 use call_core::view::device_label;
-use call_core::{Button, ConnState, DeviceKind, Effect, Input, Msg, Phase, View};
+use call_core::{Button, ConnState, DeviceKind, Effect, HostApi, Input, Msg, Phase, VideoSource, View};
 use common::*;
 
 fn restart_offers(e: &[Effect]) -> usize {
@@ -102,6 +103,91 @@ fn the_address_is_no_question_before_the_call_is_live() {
     assert_eq!(s.feed(end), vec![]);
     let gone = Input::AddressesFound { ours: "192.0.2.10".into(), found: vec![host_line("198.51.100.7")] };
     assert_eq!(quiet(&s.feed(gone)), vec![]);
+}
+
+// ------------------------------------------------- beside the view: Extras
+
+#[test]
+fn the_preview_shows_the_camera_once_the_core_accepted_it_before_any_sender() {
+    let mut s = callee_prompt("");
+    assert_eq!(s.call.extras().preview, VideoSource::Nothing, "nothing is captured on the prompt");
+    s.click(Button::Answer);
+    let e = s.feed(Input::Media(Ok(AV)));
+    assert!(!e.iter().any(|e| matches!(e, Effect::SendVideo(_))), "no sender yet: {e:?}");
+    assert_eq!(s.call.extras().preview, VideoSource::Camera);
+}
+
+#[test]
+fn the_preview_shows_no_video_the_core_did_not_ask_for() {
+    // The camera chosen off on the prompt: a browser that delivers video
+    // anyway does not get it into the preview.
+    let mut s = callee_prompt("");
+    s.click(Button::Cam);
+    s.click(Button::Answer);
+    s.feed(Input::Media(Ok(AV)));
+    assert_eq!(s.call.extras().preview, VideoSource::Nothing);
+}
+
+#[test]
+fn the_preview_follows_what_the_video_sender_sends() {
+    let mut s = caller_in_call();
+    assert_eq!(s.call.extras().preview, VideoSource::Camera);
+    s.click(Button::Cam);
+    assert_eq!(s.call.extras().preview, VideoSource::Nothing, "camera off");
+    s.click(Button::Cam);
+    assert_eq!(s.call.extras().preview, VideoSource::Nothing, "not before the camera delivers");
+    s.feed(Input::CameraStarted(true));
+    assert_eq!(s.call.extras().preview, VideoSource::Camera);
+    s.feed(Input::CanShareScreen(true));
+    assert_eq!(s.click(Button::Screen), vec![Effect::StartScreen]);
+    assert_eq!(s.call.extras().preview, VideoSource::Camera, "not before the screen is picked");
+    s.feed(Input::ScreenStarted(true));
+    assert_eq!(s.call.extras().preview, VideoSource::Screen);
+    s.feed(Input::ScreenEnded);
+    assert_eq!(s.call.extras().preview, VideoSource::Camera);
+    s.click(Button::End);
+    assert_eq!(s.call.extras().preview, VideoSource::Nothing, "the call is over");
+}
+
+#[test]
+fn the_pip_button_shows_with_remote_video_where_the_browser_can_float_it() {
+    let mut s = caller_in_call();
+    s.feed(Input::RemoteVideo(true));
+    assert!(s.view().remote_video);
+    assert!(!s.call.extras().pip, "not without the API (Firefox, most WebViews)");
+    s.feed(Input::CanPip(true));
+    assert!(s.call.extras().pip);
+    s.feed(Input::RemoteVideo(false));
+    assert!(!s.call.extras().pip, "nothing to float");
+}
+
+#[test]
+fn the_shortcut_list_opens_and_closes_in_every_stage() {
+    let (mut s, _) = started("", "", HostApi::FULL);
+    assert!(!s.call.extras().help);
+    assert_eq!(quiet(&s.click(Button::Help)), vec![]);
+    assert!(s.call.extras().help);
+    s.click(Button::Help);
+    assert!(!s.call.extras().help, "the same key hides it");
+    s.click(Button::Help);
+    s.click(Button::CloseHelp);
+    assert!(!s.call.extras().help, "Escape hides it");
+    s.click(Button::CloseHelp);
+    assert!(!s.call.extras().help, "Escape never shows it");
+    let mut s = caller_in_call();
+    assert_eq!(quiet(&s.click(Button::CloseHelp)), vec![], "Escape never ends the call");
+    assert_eq!(s.phase(), Phase::InCall);
+    s.click(Button::End);
+    s.click(Button::Help);
+    assert!(s.call.extras().help, "after the call too");
+}
+
+#[test]
+fn the_speaker_row_exists_where_the_browser_can_route_audio() {
+    let (mut s, _) = started("", "", HostApi::FULL);
+    assert!(!s.call.extras().speaker);
+    s.feed(Input::CanPickSpeaker(true));
+    assert!(s.call.extras().speaker);
 }
 
 // --------------------------------------------------------------- the rest

@@ -48,7 +48,7 @@ fn list(f: impl FnOnce(Vec<(Kind, String, String)>) + 'static) {
 }
 
 /// `setSinkId` on the remote audio element (Chromium, Firefox 116+).
-fn can_pick_speaker() -> bool {
+pub(crate) fn can_pick_speaker() -> bool {
     el("remote-audio").is_some_and(|a| Reflect::has(&a, &"setSinkId".into()).unwrap_or(false))
 }
 
@@ -68,9 +68,6 @@ fn fill(current: [Option<String>; 3]) {
                 }
                 let _ = select.append_child(&o);
             }
-        }
-        if let Some(row) = el("row-spk") {
-            let _ = if can_pick_speaker() { row.remove_attribute("hidden") } else { row.set_attribute("hidden", "") };
         }
     });
 }

@@ -4,7 +4,7 @@
 
 use call_core::i18n::Lang;
 use call_core::view::{shortcut, Shortcut};
-use call_core::{Button, Dev, Input, View};
+use call_core::{Button, Dev, Extras, Input, View};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Document, Element, HtmlMediaElement, MediaStream, MediaStreamTrack, Window};
 
@@ -26,6 +26,7 @@ fn media_el(id: &str) -> Option<HtmlMediaElement> {
 pub(crate) struct Ui {
     root: Element,
     last: Option<View>,
+    last_extras: Option<Extras>,
     /// The call timer's `setInterval` handle while it runs.
     ticking: Option<i32>,
     lang: Lang,
@@ -102,7 +103,7 @@ impl Ui {
         set_hidden("debug", false);
         let lang = pick_lang(window);
         translate(&root, lang);
-        Some(Ui { root, last: None, ticking: None, lang })
+        Some(Ui { root, last: None, last_extras: None, ticking: None, lang })
     }
 
     pub(crate) fn set_avatar(&self, value: Option<&str>) {
@@ -143,7 +144,6 @@ impl Ui {
         let lang = self.lang;
         set_text("status", v.status.map(|m| m.text(lang)).unwrap_or(""));
         set_text("notice", v.notice.map(|m| m.text(lang)).unwrap_or(""));
-        set_hidden("pip", !(v.remote_video && pip_supported()));
         set_hidden("screen", v.screen == Dev::None);
         set_attr("screen", "aria-pressed", if v.screen == Dev::On { "true" } else { "false" });
         set_attr("screen", "aria-label", lang.text(if v.screen == Dev::On { "stop_sharing" } else { "share_screen" }));
@@ -175,6 +175,18 @@ impl Ui {
             call_core::Route::Unknown => "not connected",
         });
         self.last = Some(v.clone());
+    }
+
+    /// Shows or hides what goes beside the view: the picture-in-picture
+    /// button, the shortcut list, the speaker row.
+    pub(crate) fn extras(&mut self, x: &Extras) {
+        if self.last_extras.as_ref() == Some(x) {
+            return;
+        }
+        set_hidden("pip", !x.pip);
+        set_hidden("help", !x.help);
+        set_hidden("row-spk", !x.speaker);
+        self.last_extras = Some(x.clone());
     }
 
     /// Whether the device dialog opens or closes with this view.
@@ -215,9 +227,15 @@ impl Ui {
         }
     }
 
-    /// Shows our own camera in the mirrored thumbnail.
+    /// Shows `track` (our camera or screen) in the mirrored thumbnail,
+    /// unless it is shown already: a new stream would load the element
+    /// again.
     pub(crate) fn show_local(&self, track: Option<MediaStreamTrack>) {
         let Some(el) = media_el("local-video") else { return };
+        let shown = el.src_object().and_then(|s| s.get_video_tracks().get(0).dyn_into::<MediaStreamTrack>().ok());
+        if shown.map(|t| t.id()) == track.as_ref().map(MediaStreamTrack::id) {
+            return;
+        }
         let stream = track.as_ref().and_then(stream_of);
         el.set_src_object(stream.as_ref());
         if stream.is_some() {
@@ -283,12 +301,9 @@ pub(crate) fn listen(window: &Window) {
     if let Some(el) = by_id("pip") {
         let _ = el.add_event_listener_with_callback("click", &cb(|_| toggle_pip()));
     }
-    if let Some(el) = by_id("help-btn") {
-        let _ = el.add_event_listener_with_callback("click", &cb(|_| toggle_help(None)));
-    }
 }
 
-const BUTTONS: [(&str, Button); 7] = [
+const BUTTONS: [(&str, Button); 8] = [
     ("answer", Button::Answer),
     ("end", Button::End),
     ("mic", Button::Mic),
@@ -296,6 +311,7 @@ const BUTTONS: [(&str, Button); 7] = [
     ("screen", Button::Screen),
     ("stop-sharing", Button::Screen),
     ("quality", Button::Quality),
+    ("help-btn", Button::Help),
 ];
 
 /// Keyboard shortcuts (`call_core::view::shortcut`): a key is a press of
@@ -308,15 +324,15 @@ fn on_key(e: JsValue) {
     let Some(s) = shortcut(&e.key(), e.ctrl_key() || e.alt_key() || e.meta_key()) else { return };
     match s {
         Shortcut::Press(b) => input(Input::Click(b)),
-        Shortcut::Help => toggle_help(None),
-        Shortcut::CloseHelp => toggle_help(Some(false)),
+        Shortcut::Help => input(Input::Click(Button::Help)),
+        Shortcut::CloseHelp => input(Input::Click(Button::CloseHelp)),
     }
     e.prevent_default();
 }
 
 /// Picture-in-picture exists (Chromium, Safari; not Firefox, not most
-/// WebViews): the button shows only then.
-fn pip_supported() -> bool {
+/// WebViews).
+pub(crate) fn can_pip() -> bool {
     doc().and_then(|d| js_sys::Reflect::get(&d, &"pictureInPictureEnabled".into()).ok()).is_some_and(|v| v.is_truthy())
 }
 
@@ -336,13 +352,6 @@ fn toggle_pip() {
             }
         });
     }
-}
-
-/// Shows, hides (`Some`) or toggles (`None`) the shortcut list.
-fn toggle_help(show: Option<bool>) {
-    let Some(el) = by_id("help") else { return };
-    let show = show.unwrap_or(el.has_attribute("hidden"));
-    set_hidden("help", !show);
 }
 
 /// The `lang` query flag, else the browser's languages, else English.

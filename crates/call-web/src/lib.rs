@@ -147,6 +147,7 @@ impl Shell {
         debug::bounds(self.call.peer_counts());
         self.arm();
         let view = self.call.view();
+        let extras = self.call.extras();
         self.tone.set(view.ringback);
         if self.ui.devices_toggled(&view) {
             let cam = self.media.as_ref().and_then(media::Local::camera_track).as_ref().and_then(devices::track_device);
@@ -156,6 +157,8 @@ impl Shell {
         if !view.hold {
             self.ui.render(&view);
             self.ui.timer(view.clock);
+            self.ui.extras(&extras);
+            self.ui.show_local(self.media.as_ref().and_then(|m| m.video(extras.preview)));
         }
     }
 
@@ -258,7 +261,6 @@ impl Shell {
                 if let Some(p) = &self.peer {
                     p.send_video(track.as_ref());
                 }
-                self.ui.show_local(track);
             }
             Effect::SendAudio => {
                 if let (Some(p), Some(t)) = (&self.peer, self.media.as_ref().and_then(media::Local::mic_track)) {
@@ -290,7 +292,6 @@ impl Shell {
                 if let Some(mut m) = self.media.take() {
                     m.stop_all();
                 }
-                self.ui.show_local(None);
                 self.tone.set(false);
             }
             Effect::Log(s) => log(&s),
@@ -356,4 +357,6 @@ pub fn start() {
     media::watch_devices();
     input(started);
     input(Input::CanShareScreen(media::can_share_screen()));
+    input(Input::CanPip(dom::can_pip()));
+    input(Input::CanPickSpeaker(devices::can_pick_speaker()));
 }
