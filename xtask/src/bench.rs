@@ -9,7 +9,9 @@
 //! none`) checks the harness in well under a minute. `--soak [MINUTES]
 //! [--flap GAP/PERIOD] [--path relayed|direct] [--every SECONDS]` runs one long call per page
 //! instead and writes its own section of `BENCHMARKS.md`; so does `--hostile [--runs N]
-//! [--attack ID[,ID…]]`, a peer that misbehaves against each page.
+//! [--attack ID[,ID…]]`, a peer that misbehaves against each page, and
+//! `--quality [--runs N] [--profile IDS] [--window SECONDS]`, call quality
+//! on shaped paths, with the dip's plot in `docs/bench/`.
 
 use crate::{cargo, dist, Result};
 

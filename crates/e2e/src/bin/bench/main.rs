@@ -13,7 +13,9 @@
 //! Usage: `bench [--runs N] [--scenario ID[,ID…]]… [--smoke] [--out FILE] [--trace DIR] [--list]`,
 //! or `bench --soak [MINUTES] [--flap GAP/PERIOD] [--every SECONDS]` for one
 //! long call per page (see `soak.rs`), or `bench --hostile [--runs N]
-//! [--attack ID[,ID…]]` for a peer that misbehaves (see `hostile.rs`)
+//! [--attack ID[,ID…]]` for a peer that misbehaves (see `hostile.rs`),
+//! or `bench --quality [--runs N] [--profile ID[,ID…]] [--window SECONDS]`
+//! for call quality on shaped paths (see `quality.rs`)
 //! (`--smoke` = `--runs 1 --scenario none`; `--trace DIR`: Chromium traces
 //! of the cost scenario's windows, and where their main thread's time went,
 //! see `trace.rs`). A run of every scenario
@@ -25,6 +27,7 @@
 //! relative to `#onAnswer=` (what t_connected is made of).
 
 mod hostile;
+mod quality;
 mod soak;
 mod trace;
 
@@ -797,7 +800,7 @@ struct Opts {
     trace: Option<PathBuf>,
 }
 
-const USAGE: &str = "usage: bench [--runs N] [--scenario ID[,ID…]]… [--smoke] [--out FILE] [--trace DIR] [--list]\n       bench --soak [MINUTES] [--flap GAP/PERIOD] [--path relayed|direct] [--every SECONDS]\n       bench --hostile [--runs N] [--attack ID[,ID…]]";
+const USAGE: &str = "usage: bench [--runs N] [--scenario ID[,ID…]]… [--smoke] [--out FILE] [--trace DIR] [--list]\n       bench --soak [MINUTES] [--flap GAP/PERIOD] [--path relayed|direct] [--every SECONDS]\n       bench --hostile [--runs N] [--attack ID[,ID…]]\n       bench --quality [--runs N] [--profile ID[,ID…]] [--window SECONDS]";
 
 fn parse(args: &[String]) -> Result<Option<Opts>> {
     let mut o = Opts { runs: 5, filter: Vec::new(), out: None, trace: None };
@@ -843,6 +846,9 @@ fn parse(args: &[String]) -> Result<Option<Opts>> {
 
 fn main() -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--quality") {
+        return quality::main(&args);
+    }
     let r = match hostile::HostileOpts::parse(&args) {
         Ok(Some(h)) => testhost::require_dist()
             .and_then(|_| testhost::require_interop())
@@ -975,8 +981,9 @@ fn bench(o: &Opts, args: &[String]) -> Result<()> {
     if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    // The soak's sections (`--soak`) are runs of their own: kept.
-    let soak = std::fs::read_to_string(&out).map(|old| soak::kept(&old).to_string()).unwrap_or_default();
+    // The soak's sections (`--soak`) and the quality section (`--quality`)
+    // are runs of their own: kept.
+    let soak = std::fs::read_to_string(&out).map(|old| quality::kept(&old).to_string()).unwrap_or_default();
     std::fs::write(&out, if soak.is_empty() { report } else { format!("{report}\n{soak}") })?;
     let out = std::fs::canonicalize(&out).unwrap_or(out);
     eprintln!("bench: wrote {}", out.display());

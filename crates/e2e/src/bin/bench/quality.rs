@@ -1,0 +1,1098 @@
+//! `bench --quality [--runs N] [--profile ID[,ID…]] [--window SECONDS]`:
+//! call quality on shaped paths, our page and the deployed page side by
+//! side (issue 27, part 1).
+//!
+//! Both windows of a call are forced through coturn (ours `?relayOnly`,
+//! theirs by the harness, as the `relay` scenario does), and coturn is
+//! reached through the userspace relay started with a shaping profile
+//! (`testhost::relay::Relay::start_shaped`, model in `testhost::shaper`):
+//! each page's uplink is one direction of the call, so every packet of the
+//! call crosses one shaped link. The call is set up on the profile's first
+//! step, video flows for a warm-up (a third of the window, so the
+//! bandwidth estimate can climb), then the profile starts and both windows
+//! are sampled from `getStats` once a second (in the page, time-stamped)
+//! for the window (45 s; profile times scale with `--window`). Per profile
+//! the runs alternate between the pages (ours, theirs, theirs, ours, …).
+//!
+//! A run of every profile with the full window writes its section of
+//! BENCHMARKS.md (between `<!-- quality -->` markers, before the soak's
+//! sections) and the dip plot `docs/bench/quality-dip.svg`; a filtered or
+//! shortened run writes `target/bench/QUALITY-partial.md` and
+//! `target/bench/quality-dip.svg`.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use e2e::{err, Error, Page, Result, Server};
+use serde_json::Value;
+use testhost::relay::Relay;
+use testhost::shaper::{Burst, Counts, Profile, Settings};
+use testhost::turn::Turn;
+
+use crate::{browsers, clock_offset, epoch_ms, first_line, machine, median, run_call, utc_now, NetEnv, Side};
+
+/// The window the profiles are written for, seconds.
+const WINDOW: f64 = 45.0;
+/// The dip profile's dip, seconds into the window (before scaling).
+const DIP: (f64, f64) = (10.0, 25.0);
+/// The stretch before the dip that "full quality" is taken from.
+const BEFORE_DIP: f64 = 5.0;
+/// Received bitrate counts as back at this share of the pre-dip rate.
+const RATE_BACK: f64 = 0.8;
+/// Fewer runs per page than this are shown, not judged.
+const MIN_RUNS: usize = 3;
+/// Samples kept per window in the page (bounded: one a second).
+const SAMPLES_MAX: usize = 900;
+
+pub(crate) struct QualityOpts {
+    runs: usize,
+    filter: Vec<String>,
+    window: f64,
+}
+
+impl QualityOpts {
+    /// `--quality`, `--runs N` (default 3), `--profile ID[,ID…]`,
+    /// `--window SECONDS` (default 45, at least 15).
+    pub(crate) fn parse(args: &[String]) -> Result<Option<QualityOpts>> {
+        if !args.iter().any(|a| a == "--quality") {
+            return Ok(None);
+        }
+        let mut o = QualityOpts { runs: 3, filter: Vec::new(), window: WINDOW };
+        let mut it = args.iter();
+        while let Some(a) = it.next() {
+            match a.as_str() {
+                "--quality" => {}
+                "--runs" => {
+                    o.runs = it.next().and_then(|n| n.parse().ok()).filter(|n| (1..=50).contains(n)).ok_or_else(|| Error::new("--runs needs a number 1–50"))?;
+                }
+                "--profile" => {
+                    let v = it.next().ok_or_else(|| Error::new("--profile needs an id"))?;
+                    o.filter.extend(v.split(',').filter(|s| !s.is_empty()).map(str::to_string));
+                }
+                "--window" => {
+                    o.window = it.next().and_then(|n| n.parse().ok()).filter(|n: &f64| (15.0..=600.0).contains(n)).ok_or_else(|| Error::new("--window needs 15–600 seconds"))?;
+                }
+                other => return err(format!("--quality: unknown argument {other}\n{USAGE}")),
+            }
+        }
+        let known: Vec<&str> = PROFILES.iter().map(|p| p.id).collect();
+        if let Some(bad) = o.filter.iter().find(|f| !known.contains(&f.as_str())) {
+            return err(format!("unknown profile {bad}; known: {}", known.join(", ")));
+        }
+        Ok(Some(o))
+    }
+
+    fn scale(&self) -> f64 {
+        self.window / WINDOW
+    }
+
+    fn full(&self) -> bool {
+        self.filter.is_empty() && (self.window - WINDOW).abs() < 1e-9
+    }
+}
+
+pub(crate) const USAGE: &str = "bench --quality [--runs N] [--profile clean,3g,burst,dip] [--window SECONDS]";
+
+// ---------------------------------------------------------------------------
+// The profiles
+
+struct ProfileDef {
+    id: &'static str,
+    title: &'static str,
+    about: &'static str,
+    /// Steps at times for the 45 s window (scaled with the window).
+    steps: fn() -> Vec<(f64, Settings)>,
+    dip: bool,
+}
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+const PROFILES: &[ProfileDef] = &[
+    ProfileDef {
+        id: "clean",
+        title: "Clean path",
+        about: "no cap, no delay, no loss (the relay and coturn only): the baseline, and the spread that a difference elsewhere must exceed",
+        steps: || vec![(0.0, Settings::CLEAN)],
+        dip: false,
+    },
+    ProfileDef {
+        id: "3g",
+        title: "3G-like: 400 kbit/s, 150 ms RTT, 1 % loss",
+        about: "400 kbit/s each way with a 100 ms queue, 75 ms one-way delay with ±10 ms jitter (order kept), 1 % random loss",
+        steps: || vec![(0.0, Settings { delay: ms(75), jitter: ms(10), loss: 0.01, ..Settings::rate(400_000) })],
+        dip: false,
+    },
+    ProfileDef {
+        id: "burst",
+        title: "Burst loss: 1 Mbit/s, 20 % loss for 300 ms every 3 s",
+        about: "1 Mbit/s each way with a 100 ms queue; for the first 300 ms of every 3 s, 20 % of the packets are lost",
+        steps: || {
+            vec![(0.0, Settings { burst: Some(Burst { loss: 0.2, length: ms(300), every: Duration::from_secs(3) }), ..Settings::rate(1_000_000) })]
+        },
+        dip: false,
+    },
+    ProfileDef {
+        id: "dip",
+        title: "Bandwidth dip: 2.5 Mbit/s, 15 s at 250 kbit/s, back",
+        about: "2.5 Mbit/s each way with a 100 ms queue; from 10 s to 25 s of the window 250 kbit/s, then 2.5 Mbit/s again for the last 20 s",
+        steps: || vec![(0.0, Settings::rate(2_500_000)), (DIP.0, Settings::rate(250_000)), (DIP.1, Settings::rate(2_500_000))],
+        dip: true,
+    },
+];
+
+fn profile(def: &ProfileDef, scale: f64) -> Result<Profile> {
+    let steps = (def.steps)().into_iter().map(|(t, s)| (Duration::from_secs_f64(t * scale), s)).collect();
+    Profile::new(steps).map_err(Error)
+}
+
+// ---------------------------------------------------------------------------
+// Samples
+
+/// Installed in a call window once video flows: every second one sample of
+/// the call's connection into `window.__q` (bounded), time-stamped on the
+/// shared clock. Cumulative counters as `getStats` gives them; the sums of
+/// every inbound/outbound stream of a kind (one each in a 1:1 call).
+const SAMPLER: &str = "(() => { if (window.__q) return 0; const q = window.__q = []; \
+  const tick = () => { const pc = window.__host.callPc(); if (!pc) return; \
+    pc.getStats().then(r => { const o = { t: performance.timeOrigin + performance.now(), \
+        ac: 0, at: 0, ajd: 0, aje: 0, fc: 0, fd: 0, dec: 0, vb: 0, h: null, w: null, fps: null, \
+        tb: null, ob: 0, qlr: null, qcpu: 0, aob: null, rtt: null }; let pairId = null; \
+      r.forEach(s => { \
+        if (s.type === 'inbound-rtp' && s.kind === 'audio') { o.ac += s.concealedSamples || 0; o.at += s.totalSamplesReceived || 0; \
+          o.ajd += s.jitterBufferDelay || 0; o.aje += s.jitterBufferEmittedCount || 0; } \
+        if (s.type === 'inbound-rtp' && s.kind === 'video') { o.fc += s.freezeCount || 0; o.fd += s.totalFreezesDuration || 0; \
+          o.dec += s.framesDecoded || 0; o.vb += s.bytesReceived || 0; \
+          if (s.frameHeight) { o.h = Math.max(o.h || 0, s.frameHeight); o.w = Math.max(o.w || 0, s.frameWidth || 0); } \
+          if (s.framesPerSecond !== undefined) o.fps = (o.fps || 0) + s.framesPerSecond; } \
+        if (s.type === 'outbound-rtp' && s.kind === 'video') { o.ob += s.bytesSent || 0; \
+          if (s.targetBitrate !== undefined) o.tb = (o.tb || 0) + s.targetBitrate; \
+          if (s.qualityLimitationReason && s.qualityLimitationReason !== 'none') o.qlr = s.qualityLimitationReason; \
+          o.qcpu += (s.qualityLimitationDurations && s.qualityLimitationDurations.cpu) || 0; } \
+        if (s.type === 'transport' && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId; }); \
+      const pair = pairId && r.get(pairId); \
+      if (pair) { if (pair.availableOutgoingBitrate !== undefined) o.aob = pair.availableOutgoingBitrate; \
+        if (pair.currentRoundTripTime !== undefined) o.rtt = pair.currentRoundTripTime; } \
+      if (q.length < @@MAX@@) q.push(o); }, () => {}); }; \
+  window.__qi = setInterval(tick, 1000); tick(); return 1; })()";
+
+/// One sample of one window, `t` in seconds since the profile started.
+#[derive(Clone, Copy, Debug)]
+struct Sample {
+    t: f64,
+    /// Inbound audio: concealed and received samples, jitter buffer delay
+    /// (s) and samples emitted from it.
+    ac: f64,
+    at: f64,
+    ajd: f64,
+    aje: f64,
+    /// Inbound video: freezes, their total duration (s), frames decoded,
+    /// bytes, the frame height.
+    fc: f64,
+    fd: f64,
+    dec: f64,
+    vb: f64,
+    h: f64,
+    /// Outbound video: the encoder's target (bit/s), seconds limited by CPU.
+    tb: f64,
+    qcpu: f64,
+    qlr_cpu: bool,
+    /// The selected pair's bandwidth estimate, bit/s.
+    aob: f64,
+}
+
+fn parse_samples(v: &Value, offset: f64, t0: f64) -> Vec<Sample> {
+    let f = |s: &Value, k: &str| s[k].as_f64().unwrap_or(f64::NAN);
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .map(|s| Sample {
+                    t: (f(s, "t") - offset - t0) / 1000.0,
+                    ac: f(s, "ac"),
+                    at: f(s, "at"),
+                    ajd: f(s, "ajd"),
+                    aje: f(s, "aje"),
+                    fc: f(s, "fc"),
+                    fd: f(s, "fd"),
+                    dec: f(s, "dec"),
+                    vb: f(s, "vb"),
+                    h: f(s, "h"),
+                    tb: f(s, "tb"),
+                    qcpu: f(s, "qcpu"),
+                    qlr_cpu: s["qlr"].as_str() == Some("cpu"),
+                    aob: f(s, "aob"),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// One run: both windows' samples (what each end received and sent).
+struct RunData {
+    side: Side,
+    ends: [Vec<Sample>; 2],
+    load_end: f64,
+    cpu: Option<String>,
+    links: Vec<(SocketAddr, Counts)>,
+}
+
+// ---------------------------------------------------------------------------
+// Metrics of a run
+
+#[derive(Clone, Copy, PartialEq)]
+enum Unit {
+    Pct,
+    Ms,
+    Count,
+    Secs,
+    Fps,
+    Px,
+    Kbps,
+    /// Seconds until something came back; ∞: not within the window.
+    Back,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Better {
+    Lower,
+    Higher,
+    /// Not a quality by itself (a means: the estimate, the target).
+    Neither,
+}
+
+struct Metric {
+    key: &'static str,
+    label: &'static str,
+    unit: Unit,
+    better: Better,
+    dip_only: bool,
+}
+
+const METRICS: &[Metric] = &[
+    Metric { key: "conc", label: "audio concealed (both ends, whole window)", unit: Unit::Pct, better: Better::Lower, dip_only: false },
+    Metric { key: "conc_dip", label: "audio concealed during the dip", unit: Unit::Pct, better: Better::Lower, dip_only: true },
+    Metric { key: "jb", label: "audio jitter-buffer delay", unit: Unit::Ms, better: Better::Lower, dip_only: false },
+    Metric { key: "freezes", label: "video freezes (both ends)", unit: Unit::Count, better: Better::Lower, dip_only: false },
+    Metric { key: "frozen", label: "video frozen (both ends)", unit: Unit::Secs, better: Better::Lower, dip_only: false },
+    Metric { key: "fps", label: "frame rate received (mean of the ends)", unit: Unit::Fps, better: Better::Higher, dip_only: false },
+    Metric { key: "height", label: "resolution received (median frame height)", unit: Unit::Px, better: Better::Higher, dip_only: false },
+    Metric { key: "height_dip", label: "resolution received during the dip (median)", unit: Unit::Px, better: Better::Higher, dip_only: true },
+    Metric { key: "kbps", label: "video received (mean of the ends)", unit: Unit::Kbps, better: Better::Neither, dip_only: false },
+    Metric { key: "target", label: "video target bitrate (median, `targetBitrate`)", unit: Unit::Kbps, better: Better::Neither, dip_only: false },
+    Metric { key: "bwe", label: "bandwidth estimate (median, `availableOutgoingBitrate`)", unit: Unit::Kbps, better: Better::Neither, dip_only: false },
+    Metric { key: "back_res", label: "dip over → back to full resolution (the later end)", unit: Unit::Back, better: Better::Lower, dip_only: true },
+    Metric { key: "back_rate", label: "dip over → video received back to 80 % of before (the later end)", unit: Unit::Back, better: Better::Lower, dip_only: true },
+];
+
+/// Samples of one end within [a, b] seconds of the profile.
+fn within(s: &[Sample], a: f64, b: f64) -> Vec<Sample> {
+    s.iter().copied().filter(|x| x.t >= a - 0.25 && x.t <= b + 0.25).collect()
+}
+
+/// The change of a cumulative counter over the samples, and their time span.
+fn delta(s: &[Sample], f: fn(&Sample) -> f64) -> Option<(f64, f64)> {
+    let (a, b) = (s.first()?, s.last()?);
+    let d = f(b) - f(a);
+    (d.is_finite() && b.t > a.t).then_some((d, b.t - a.t))
+}
+
+/// Sum of the ends' changes of `num` over those of `den`.
+fn pooled(ends: &[Vec<Sample>], num: fn(&Sample) -> f64, den: fn(&Sample) -> f64) -> f64 {
+    let (mut n, mut d) = (0.0, 0.0);
+    for e in ends {
+        if let (Some((x, _)), Some((y, _))) = (delta(e, num), delta(e, den)) {
+            n += x;
+            d += y;
+        }
+    }
+    if d > 0.0 {
+        n / d
+    } else {
+        f64::NAN
+    }
+}
+
+fn sum_delta(ends: &[Vec<Sample>], f: fn(&Sample) -> f64) -> f64 {
+    let v: Vec<f64> = ends.iter().filter_map(|e| delta(e, f)).map(|(d, _)| d).collect();
+    if v.is_empty() {
+        f64::NAN
+    } else {
+        v.iter().sum()
+    }
+}
+
+fn mean_rate(ends: &[Vec<Sample>], f: fn(&Sample) -> f64) -> f64 {
+    let v: Vec<f64> = ends.iter().filter_map(|e| delta(e, f)).map(|(d, t)| d / t).collect();
+    if v.is_empty() {
+        f64::NAN
+    } else {
+        v.iter().sum::<f64>() / v.len() as f64
+    }
+}
+
+fn median_of(ends: &[Vec<Sample>], f: fn(&Sample) -> f64) -> f64 {
+    let v: Vec<f64> = ends.iter().flatten().map(f).filter(|x| x.is_finite()).collect();
+    median(&v).unwrap_or(f64::NAN)
+}
+
+/// Per-interval received video bitrate of one end: (end time, kbit/s).
+fn rate_series(s: &[Sample]) -> Vec<(f64, f64)> {
+    s.windows(2).filter(|w| w[1].t > w[0].t).map(|w| (w[1].t, (w[1].vb - w[0].vb) * 8.0 / 1000.0 / (w[1].t - w[0].t))).collect()
+}
+
+/// Seconds from `from` until the end's resolution is back at what it was
+/// before the dip and stays there to the end of the window (∞: not back).
+fn back_resolution(s: &[Sample], before: (f64, f64), from: f64) -> f64 {
+    let full = within(s, before.0, before.1).iter().map(|x| x.h).filter(|h| h.is_finite()).fold(f64::NAN, f64::max);
+    if !full.is_finite() {
+        return f64::NAN;
+    }
+    let after: Vec<&Sample> = s.iter().filter(|x| x.t >= from).collect();
+    // The first sample of the run of full ones that lasts to the end.
+    let mut back = f64::INFINITY;
+    for x in after.iter().rev() {
+        if x.h < full {
+            break;
+        }
+        back = x.t - from;
+    }
+    // A return seen in the last two seconds only is not yet a return.
+    if after.last().is_some_and(|l| l.t - from - back < 2.0) {
+        return f64::INFINITY;
+    }
+    back.max(0.0)
+}
+
+/// Seconds from `from` until the end's received video bitrate, averaged
+/// over 3 s, is back at [`RATE_BACK`] of its mean before the dip (∞: not).
+fn back_rate(s: &[Sample], before: (f64, f64), from: f64) -> f64 {
+    let r = rate_series(s);
+    let pre: Vec<f64> = r.iter().filter(|(t, _)| *t > before.0 && *t < before.1).map(|x| x.1).collect();
+    if pre.is_empty() {
+        return f64::NAN;
+    }
+    let goal = RATE_BACK * pre.iter().sum::<f64>() / pre.len() as f64;
+    let after: Vec<(f64, f64)> = r.into_iter().filter(|(t, _)| *t > from).collect();
+    for w in after.windows(3) {
+        if w.iter().map(|x| x.1).sum::<f64>() / 3.0 >= goal {
+            return (w[0].0 - 1.0 - from).max(0.0);
+        }
+    }
+    f64::INFINITY
+}
+
+fn run_metrics(d: &RunData, window: f64, dip: Option<(f64, f64)>, scale: f64) -> Vec<(&'static str, f64)> {
+    let ends: Vec<Vec<Sample>> = d.ends.iter().map(|e| within(e, 0.0, window)).collect();
+    let mut m = vec![
+        ("conc", 100.0 * pooled(&ends, |s| s.ac, |s| s.at)),
+        ("jb", 1000.0 * pooled(&ends, |s| s.ajd, |s| s.aje)),
+        ("freezes", sum_delta(&ends, |s| s.fc)),
+        ("frozen", sum_delta(&ends, |s| s.fd)),
+        ("fps", mean_rate(&ends, |s| s.dec)),
+        ("height", median_of(&ends, |s| s.h)),
+        ("kbps", mean_rate(&ends, |s| s.vb) * 8.0 / 1000.0),
+        ("target", median_of(&ends, |s| s.tb) / 1000.0),
+        ("bwe", median_of(&ends, |s| s.aob) / 1000.0),
+    ];
+    if let Some((a, b)) = dip {
+        let during: Vec<Vec<Sample>> = d.ends.iter().map(|e| within(e, a, b)).collect();
+        m.push(("conc_dip", 100.0 * pooled(&during, |s| s.ac, |s| s.at)));
+        m.push(("height_dip", median_of(&during, |s| s.h)));
+        let before = (a - BEFORE_DIP * scale, a);
+        let worst = |f: fn(&[Sample], (f64, f64), f64) -> f64| ends.iter().map(|e| f(e, before, b)).fold(f64::NAN, f64::max);
+        m.push(("back_res", worst(back_resolution)));
+        m.push(("back_rate", worst(back_rate)));
+    }
+    m
+}
+
+/// Why a run counts as limited by CPU: the load average above the cores at
+/// its end, or an encoder that said "cpu" for more than a second.
+fn cpu_limited(ends: &[Vec<Sample>; 2], load: f64, cores: usize, window: f64) -> Option<String> {
+    let mut why = Vec::new();
+    if load > cores as f64 {
+        why.push(format!("load {load:.1} > {cores} cores"));
+    }
+    for (e, name) in ends.iter().zip(["caller", "callee"]) {
+        let w = within(e, 0.0, window);
+        let secs = delta(&w, |s| s.qcpu).map(|x| x.0).unwrap_or(0.0);
+        if secs > 1.0 || w.iter().filter(|s| s.qlr_cpu).count() > 1 {
+            why.push(format!("{name}'s encoder limited by CPU for {secs:.1} s"));
+        }
+    }
+    (!why.is_empty()).then(|| why.join(", "))
+}
+
+fn load1() -> f64 {
+    std::fs::read_to_string("/proc/loadavg").ok().and_then(|l| l.split_whitespace().next()?.parse().ok()).unwrap_or(f64::NAN)
+}
+
+// ---------------------------------------------------------------------------
+// A run
+
+/// coturn behind a shaping relay, relay candidates only.
+fn shaped_net(p: Profile) -> Result<NetEnv> {
+    let turn = Turn::start()?;
+    let relay = Relay::start_shaped(SocketAddr::from(([127, 0, 0, 1], turn.port())), p)?;
+    Ok(NetEnv { ice: relay.ice_servers(), relay_only: true, relay: Some(relay), _hole: None, _turn: Some(turn) })
+}
+
+fn read_samples(p: &Page, offset: f64, t0: f64) -> Result<Vec<Sample>> {
+    Ok(parse_samples(&p.eval("window.__q || []")?, offset, t0))
+}
+
+fn run_one(server: &Server, def: &ProfileDef, o: &QualityOpts, side: Side) -> Result<RunData> {
+    let net = shaped_net(profile(def, o.scale())?)?;
+    let relay = net.relay.as_ref().ok_or_else(|| Error::new("no relay"))?;
+    let b = browsers()?;
+    let (a, bb) = run_call(&b, [server, server], side, &net, false, &mut Vec::new(), &mut Vec::new())?;
+    let sampler = SAMPLER.replace("@@MAX@@", &SAMPLES_MAX.to_string());
+    for p in [&a, &bb] {
+        p.eval(&sampler)?;
+    }
+    sleep(Duration::from_secs_f64(o.window / 3.0));
+    relay.start_profile();
+    let t0 = epoch_ms();
+    sleep(Duration::from_secs_f64(o.window + 1.5));
+    let load_end = load1();
+    let ends = [read_samples(&a, clock_offset(&a)?, t0)?, read_samples(&bb, clock_offset(&bb)?, t0)?];
+    for (e, p) in ends.iter().zip([&a, &bb]) {
+        if within(e, 0.0, o.window).len() < (o.window / 2.0) as usize {
+            return err(format!("{}: only {} samples in the window", p.name(), e.len()));
+        }
+    }
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let cpu = cpu_limited(&ends, load_end, cores, o.window);
+    Ok(RunData { side, ends, load_end, cpu, links: relay.link_counts() })
+}
+
+// ---------------------------------------------------------------------------
+// The whole bench
+
+pub(crate) fn main(args: &[String]) -> std::process::ExitCode {
+    let r = QualityOpts::parse(args).and_then(|o| match o {
+        Some(o) => run(&o, args),
+        None => err("--quality missing"),
+    });
+    match r {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bench --quality: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+struct Outcome<'a> {
+    def: &'a ProfileDef,
+    runs: Vec<RunData>,
+    failures: Vec<(Side, String)>,
+}
+
+fn run(o: &QualityOpts, args: &[String]) -> Result<()> {
+    testhost::require_dist()?;
+    testhost::require_interop()?;
+    let started = Instant::now();
+    let load_before = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let chromium = crate::chromium_version()?;
+    let server = Server::start()?;
+    let chosen: Vec<&ProfileDef> = PROFILES.iter().filter(|p| o.filter.is_empty() || o.filter.iter().any(|f| f == p.id)).collect();
+    let mut outcomes = Vec::new();
+    for def in chosen {
+        let mut out = Outcome { def, runs: Vec::new(), failures: Vec::new() };
+        for run in 0..o.runs {
+            let order = if run % 2 == 0 { [Side::Ours, Side::Theirs] } else { [Side::Theirs, Side::Ours] };
+            for side in order {
+                let t = Instant::now();
+                match run_one(&server, def, o, side) {
+                    Ok(d) => {
+                        let m = run_metrics(&d, o.window, dip_of(def, o.scale()), o.scale());
+                        let shown: Vec<String> = m.iter().map(|(k, v)| format!("{k}={v:.2}")).collect();
+                        eprintln!(
+                            "[quality {}] run {}/{} {:6} {:5.1} s load {:.1}{}  {}",
+                            def.id,
+                            run + 1,
+                            o.runs,
+                            side.label(),
+                            t.elapsed().as_secs_f64(),
+                            d.load_end,
+                            d.cpu.as_ref().map(|c| format!(" CPU-LIMITED ({c})")).unwrap_or_default(),
+                            shown.join(" ")
+                        );
+                        dump(def, run, &d);
+                        out.runs.push(d);
+                    }
+                    Err(e) => {
+                        eprintln!("[quality {}] run {}/{} {:6} FAILED: {}", def.id, run + 1, o.runs, side.label(), first_line(&e));
+                        out.failures.push((side, format!("run {}: {}", run + 1, first_line(&e))));
+                    }
+                }
+            }
+        }
+        outcomes.push(out);
+    }
+    let load_after = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let svg_name = "quality-dip.svg";
+    let (md, svg_dir) = if o.full() {
+        (None, testhost::workspace_root().join("docs").join("bench"))
+    } else {
+        (Some(testhost::workspace_root().join("target/bench/QUALITY-partial.md")), testhost::workspace_root().join("target").join("bench"))
+    };
+    let mut svg_written = None;
+    if let Some(dip) = outcomes.iter().find(|x| x.def.dip) {
+        std::fs::create_dir_all(&svg_dir)?;
+        let path = svg_dir.join(svg_name);
+        std::fs::write(&path, svg(dip, o)?)?;
+        eprintln!("bench: wrote {}", path.display());
+        svg_written = Some(path);
+    }
+    let section = report(&Report {
+        o,
+        args,
+        outcomes: &outcomes,
+        chromium: &chromium,
+        load: (&load_before, &load_after),
+        took: started.elapsed(),
+        svg: svg_written.as_ref().map(|_| if o.full() { "docs/bench/quality-dip.svg".to_string() } else { svg_name.to_string() }),
+    });
+    println!("{section}");
+    match md {
+        Some(path) => {
+            if let Some(d) = path.parent() {
+                std::fs::create_dir_all(d)?;
+            }
+            std::fs::write(&path, &section)?;
+            eprintln!("bench: wrote {}", path.display());
+        }
+        None => write_section(&section)?,
+    }
+    Ok(())
+}
+
+/// Every run's samples, for a closer look: `target/bench/quality/`.
+fn dump(def: &ProfileDef, run: usize, d: &RunData) {
+    let dir = testhost::workspace_root().join("target").join("bench").join("quality");
+    let rows: Vec<Value> = d
+        .ends
+        .iter()
+        .zip(["caller", "callee"])
+        .flat_map(|(e, name)| {
+            e.iter().map(move |x| {
+                serde_json::json!({ "end": name, "t": x.t, "concealed": x.ac, "samples": x.at, "jb_delay": x.ajd, "jb_emitted": x.aje,
+                    "freezes": x.fc, "frozen": x.fd, "decoded": x.dec, "bytes": x.vb, "height": x.h, "target": x.tb,
+                    "cpu_s": x.qcpu, "cpu": x.qlr_cpu, "bwe": x.aob })
+            })
+        })
+        .collect();
+    let file = dir.join(format!("{}-{}-{}.json", def.id, d.side.label(), run + 1));
+    let r = std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(&file, Value::Array(rows).to_string()));
+    if let Err(e) = r {
+        eprintln!("bench: cannot write {}: {e}", file.display());
+    }
+}
+
+fn dip_of(def: &ProfileDef, scale: f64) -> Option<(f64, f64)> {
+    def.dip.then_some((DIP.0 * scale, DIP.1 * scale))
+}
+
+// ---------------------------------------------------------------------------
+// The report
+
+struct Report<'a> {
+    o: &'a QualityOpts,
+    args: &'a [String],
+    outcomes: &'a [Outcome<'a>],
+    chromium: &'a str,
+    load: (&'a str, &'a str),
+    took: Duration,
+    svg: Option<String>,
+}
+
+fn fmt(v: f64, u: Unit) -> String {
+    if v.is_infinite() && u == Unit::Back {
+        return "not back".into();
+    }
+    if !v.is_finite() {
+        return "–".into();
+    }
+    match u {
+        Unit::Pct => format!("{v:.2} %"),
+        Unit::Ms => format!("{v:.0} ms"),
+        Unit::Count if v.fract() == 0.0 => format!("{v:.0}"),
+        Unit::Count => format!("{v:.1}"),
+        Unit::Secs | Unit::Back => format!("{v:.1} s"),
+        Unit::Fps => format!("{v:.1} fps"),
+        Unit::Px => format!("{v:.0} px"),
+        Unit::Kbps => format!("{v:.0} kbit/s"),
+    }
+}
+
+fn bare(v: f64, u: Unit) -> String {
+    let s = fmt(v, u);
+    match s.rsplit_once(' ') {
+        Some((n, _)) if u != Unit::Back || v.is_finite() => n.to_string(),
+        _ => s,
+    }
+}
+
+/// Median (min–max) of a metric over runs; ∞ sorts last.
+fn stats(v: &[f64]) -> Option<(f64, f64, f64)> {
+    let mut s: Vec<f64> = v.iter().copied().filter(|x| !x.is_nan()).collect();
+    if s.is_empty() {
+        return None;
+    }
+    s.sort_by(f64::total_cmp);
+    let n = s.len();
+    let med = if n % 2 == 1 { s[n / 2] } else { (s[n / 2 - 1] + s[n / 2]) / 2.0 };
+    Some((med, s[0], s[n - 1]))
+}
+
+fn cell(v: &[f64], u: Unit) -> String {
+    match stats(v) {
+        None => "–".into(),
+        Some((m, lo, hi)) if v.len() > 1 => format!("{} ({}–{})", fmt(m, u), bare(lo, u), bare(hi, u)),
+        Some((m, _, _)) => fmt(m, u),
+    }
+}
+
+/// The chance that N runs of one page all fall on one side of N runs of
+/// the other when the pages do not differ: 2 / C(2N, N).
+fn chance_apart(n: usize) -> f64 {
+    let mut c = 1.0;
+    for i in 0..n {
+        c = c * (2 * n - i) as f64 / (i + 1) as f64;
+    }
+    2.0 / c
+}
+
+/// Ours against theirs: called a difference only when the runs do not
+/// overlap and the medians differ by more than the clean path's spread.
+fn compare(ours: &[f64], theirs: &[f64], clean_spread: Option<f64>, m: &Metric) -> String {
+    let (Some((mo, lo_o, hi_o)), Some((mt, lo_t, hi_t))) = (stats(ours), stats(theirs)) else { return "n/a".into() };
+    if mo == mt {
+        return "same".into();
+    }
+    if ours.len().min(theirs.len()) < MIN_RUNS {
+        return format!("not judged (fewer than {MIN_RUNS} runs)");
+    }
+    let diff = mo - mt;
+    let apart = hi_o < lo_t || hi_t < lo_o;
+    let beyond = clean_spread.is_none_or(|s| !diff.is_finite() || diff.abs() > s);
+    let noise = clean_spread.filter(|s| s.is_finite()).map(|s| format!("; clean spread {}", bare(s, m.unit))).unwrap_or_default();
+    if !(apart && beyond) {
+        return format!("within noise{}", if apart { noise } else { String::from(" (runs overlap)") });
+    }
+    let dir = if diff < 0.0 { "ours lower" } else { "ours higher" };
+    let verdict = match (m.better, diff < 0.0) {
+        (Better::Neither, _) => "",
+        (Better::Lower, true) | (Better::Higher, false) => ": **ours better**",
+        _ => ": **theirs better**",
+    };
+    format!("{dir}{verdict}{noise}")
+}
+
+fn report(r: &Report) -> String {
+    let o = r.o;
+    let mut s = String::new();
+    let cmd = format!("cargo xtask bench {}", r.args.join(" "));
+    let _ = writeln!(s, "## Call quality on shaped paths\n");
+    let _ = writeln!(
+        s,
+        "Written by `{cmd}` on {}; {}; {}; {} run(s) per page and profile, {:.0} s windows; took {:.0} min; load average (1, 5, 15 min) before `{}`, after `{}`.\n",
+        utc_now(),
+        machine(),
+        r.chromium,
+        o.runs,
+        o.window,
+        r.took.as_secs_f64() / 60.0,
+        r.load.0.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
+        r.load.1.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
+    );
+    s.push_str(
+        "Every packet of the call goes through a shaping relay: both windows are forced through coturn (ours \
+`?relayOnly`, theirs by the harness's `iceTransportPolicy: \"relay\"`), and coturn is reached through the userspace \
+relay (`testhost::relay`, model in `testhost::shaper`), which shapes each page's uplink, that is each direction of the \
+call, after the profile: a token bucket at the profile's rate (IP bytes; depth 10 ms of the rate, at least 3000 B) \
+with a queue bounded at 100 ms of the rate (tail drop), then a one-way delay with jitter (order kept), random loss and \
+bursts of loss. The TURN allocation and ICE go through it too. The call is set up on the profile's first step; once \
+video is decoded on both sides it runs for a third of the window (so the bandwidth estimate can climb), then the \
+profile starts and each window samples `getStats` once a second in the page (time-stamped on the shared clock, read \
+at the end): inbound audio `concealedSamples`/`totalSamplesReceived` and `jitterBufferDelay`/`jitterBufferEmittedCount`, \
+inbound video `freezeCount`, `totalFreezesDuration`, `framesDecoded`, `frameHeight`, `bytesReceived`, outbound video \
+`targetBitrate` and `qualityLimitationReason`/`qualityLimitationDurations`, the selected pair's \
+`availableOutgoingBitrate`. One call at a time, every window in a Chromium of its own; per profile the runs alternate \
+between the pages (ours, theirs, theirs, ours, …).\n\n",
+    );
+    let _ = writeln!(
+        s,
+        "Values are the median (min–max) over runs. A difference is called (\"ours better\"/\"theirs better\") only when \
+the two pages' runs do not overlap **and** their medians differ by more than that metric's spread on the clean path \
+(the larger min–max of the two pages there); metrics that exist only in the dip are judged by the overlap alone. With \
+{n} runs per page, {n} runs of one page all falling on one side of the other's happens by chance with probability \
+2/C({n2},{n}) = {p:.1} % when the pages do not differ: 3 runs (the default, which keeps a full run near half an hour on \
+two cores; fewer are not judged) give 10 %, so a called difference is a lead, and `--runs 5` (0.8 %) is what a claim needs. A run is flagged \
+*CPU-limited* when the load average at its end exceeds the cores or either encoder reported `cpu` as its quality \
+limitation for more than a second: its numbers say more about the machine than about the page.\n",
+        n = o.runs,
+        n2 = 2 * o.runs,
+        p = 100.0 * chance_apart(o.runs),
+    );
+    s.push_str("Profiles (times for the window, scaled with `--window`):\n\n");
+    for x in r.outcomes {
+        let _ = writeln!(s, "- **{}** (`{}`): {}.", x.def.title, x.def.id, x.def.about);
+    }
+    s.push('\n');
+
+    // Clean spreads per metric.
+    let values = |x: &Outcome, side: Side, key: &str| -> Vec<f64> {
+        x.runs
+            .iter()
+            .filter(|d| d.side == side)
+            .map(|d| run_metrics(d, o.window, dip_of(x.def, o.scale()), o.scale()))
+            .filter_map(|m| m.iter().find(|(k, _)| *k == key).map(|(_, v)| *v))
+            .collect()
+    };
+    let clean = r.outcomes.iter().find(|x| x.def.id == "clean");
+    let spread = |key: &str| -> Option<f64> {
+        let c = clean?;
+        let w = |side| stats(&values(c, side, key)).map(|(_, lo, hi)| hi - lo);
+        match (w(Side::Ours), w(Side::Theirs)) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        }
+    };
+    s.push_str("| Profile | Metric | Ours | Theirs | Ours against theirs |\n|---|---|---|---|---|\n");
+    for x in r.outcomes {
+        for m in METRICS.iter().filter(|m| !m.dip_only || x.def.dip) {
+            let (vo, vt) = (values(x, Side::Ours, m.key), values(x, Side::Theirs, m.key));
+            let cs = if x.def.id == "clean" || m.dip_only { None } else { spread(m.key) };
+            let _ = writeln!(s, "| {} | {} | {} | {} | {} |", x.def.title, m.label, cell(&vo, m.unit), cell(&vt, m.unit), compare(&vo, &vt, cs, m));
+        }
+    }
+    s.push_str("\n| Profile | runs ours / theirs | CPU-limited ours / theirs | load at the runs' ends | dropped by the shaper (random / burst / queue), per run |\n|---|---|---|---|---|\n");
+    for x in r.outcomes {
+        let count = |side: Side| x.runs.iter().filter(|d| d.side == side).count();
+        let cpu = |side: Side| x.runs.iter().filter(|d| d.side == side && d.cpu.is_some()).count();
+        let loads: Vec<String> = x.runs.iter().map(|d| format!("{:.1}", d.load_end)).collect();
+        let mut drops = Counts::default();
+        for d in &x.runs {
+            for (_, c) in &d.links {
+                drops.add(c);
+            }
+        }
+        let n = x.runs.len().max(1) as u64;
+        let failed = if x.failures.is_empty() { String::new() } else { format!(" ({} failed)", x.failures.len()) };
+        let _ = writeln!(
+            s,
+            "| {} | {} / {}{failed} | {} / {} | {} | {} / {} / {} of {} |",
+            x.def.title,
+            count(Side::Ours),
+            count(Side::Theirs),
+            cpu(Side::Ours),
+            cpu(Side::Theirs),
+            loads.join(", "),
+            drops.lost / n,
+            drops.burst / n,
+            drops.overflow / n,
+            (drops.delivered + drops.dropped()) / n,
+        );
+    }
+    if let Some(svg) = &r.svg {
+        let _ = writeln!(
+            s,
+            "\nThe dip over time, both pages (per second; each line the median over runs of the mean of the two ends; the \
+dashed line is the path's rate, the shaded band the dip):\n\n![The bandwidth dip over time: video bitrate received, frame \
+height received and audio concealed per second, ours and theirs]({svg})"
+        );
+    }
+    s.push_str(REPORTED);
+    let mut notes = String::new();
+    for x in r.outcomes {
+        for d in x.runs.iter().filter(|d| d.cpu.is_some()) {
+            let _ = writeln!(notes, "- `{}` {}: CPU-limited ({})", x.def.id, d.side.label(), d.cpu.as_deref().unwrap_or(""));
+        }
+        for (side, f) in &x.failures {
+            let _ = writeln!(notes, "- `{}` {}: failed, {f}", x.def.id, side.label());
+        }
+    }
+    if !notes.is_empty() {
+        s.push_str("\nNotes from the runs:\n\n");
+        s.push_str(&notes);
+    }
+    s
+}
+
+/// What the issue's reporter measured outside the project, to compare.
+const REPORTED: &str = "
+For comparison, the issue's reporter (Chromium 156, both pages through a relay shaping each direction: token bucket, \
+100 ms queue, tail drop; 45 s windows sampled once a second on both ends) measured, ours / deployed: clean: audio \
+concealed 0.00 % / 0.01 %, video target bitrate 800 / 1,700 kbit/s, bandwidth estimate 1,775 / 3,606 kbit/s; 400 kbit/s, \
+150 ms RTT, 1 % loss: concealed 0.90 % / 0.92 %, frozen 0.97 s (3 freezes) / 0.55 s (2); 1 Mbit/s with 20 % loss for \
+300 ms every 3 s: concealed 1.88 % / 1.79 %, frozen 1.25 s (4) / 0.71 s (3); 2.5 Mbit/s with 15 s at 250 kbit/s: \
+concealed during the dip 1.11 % / 1.10 %, frozen 3.5 s (8) / 5.1 s (12), back to full resolution not within 15 s for \
+either. Ours sends at most 800 kbit/s of video on a relayed path by design (the video cap of `crates/call-core/src/params.rs`), \
+which is why its target and bitrate rows sit below the deployed page's on a wide path.
+";
+
+const BEGIN: &str = "<!-- quality -->";
+const END: &str = "<!-- /quality -->";
+
+/// The part of an old BENCHMARKS.md that the main bench keeps when it
+/// rewrites the file: this section (when it comes before the soak's) and
+/// the soak's sections.
+pub(crate) fn kept(old: &str) -> &str {
+    let soak = crate::soak::kept(old);
+    match old.find(BEGIN) {
+        Some(i) if old.len() - i >= soak.len() => &old[i..],
+        _ => soak,
+    }
+}
+
+/// Replaces (or adds, before the soak's sections) this section of
+/// BENCHMARKS.md; the rest of the file stays as it was.
+fn write_section(section: &str) -> Result<()> {
+    let path = testhost::workspace_root().join("BENCHMARKS.md");
+    let old = std::fs::read_to_string(&path).unwrap_or_default();
+    let block = format!("{BEGIN}\n{section}{END}\n");
+    let new = match (old.find(BEGIN), old.find(END)) {
+        (Some(a), Some(b)) if a < b => format!("{}{block}{}", &old[..a], &old[b + END.len()..].trim_start_matches('\n')),
+        _ => match old.find("## Soak: long calls") {
+            Some(i) => format!("{}{block}\n{}", &old[..i], &old[i..]),
+            None => format!("{old}\n{block}"),
+        },
+    };
+    std::fs::write(&path, new)?;
+    eprintln!("bench: wrote the quality section of {}", path.display());
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// The plot
+
+/// Per second of the window, the median over runs of a per-run series
+/// (already per second, NaN where missing).
+fn per_second(series: &[Vec<f64>], n: usize) -> Vec<f64> {
+    (0..n)
+        .map(|i| {
+            let v: Vec<f64> = series.iter().filter_map(|s| s.get(i).copied()).filter(|x| x.is_finite()).collect();
+            median(&v).unwrap_or(f64::NAN)
+        })
+        .collect()
+}
+
+/// A run's value per second: the mean over both ends of `f` applied to
+/// each pair of consecutive samples, binned by the later sample's time.
+fn binned(d: &RunData, n: usize, f: fn(&Sample, &Sample) -> Option<f64>) -> Vec<f64> {
+    let mut sum = vec![0.0; n];
+    let mut cnt = vec![0u32; n];
+    for e in &d.ends {
+        for w in e.windows(2) {
+            let t = w[1].t;
+            if t < 0.0 || w[1].t <= w[0].t {
+                continue;
+            }
+            let i = t.floor() as usize;
+            if let (Some(v), true) = (f(&w[0], &w[1]), i < n) {
+                if v.is_finite() {
+                    sum[i] += v;
+                    cnt[i] += 1;
+                }
+            }
+        }
+    }
+    sum.iter().zip(&cnt).map(|(s, c)| if *c > 0 { s / f64::from(*c) } else { f64::NAN }).collect()
+}
+
+/// 1, 2, 2.5 or 5 times a power of ten, at least `x`.
+fn nice(x: f64) -> f64 {
+    if !(x > 0.0) {
+        return 1.0;
+    }
+    let p = 10f64.powf(x.log10().floor());
+    [1.0, 2.0, 2.5, 5.0, 10.0].iter().map(|m| m * p).find(|v| *v >= x).unwrap_or(10.0 * p)
+}
+
+fn svg(x: &Outcome, o: &QualityOpts) -> Result<String> {
+    let n = o.window.ceil() as usize;
+    let (w, ph, left, right, top, gap) = (960.0, 190.0, 70.0, 150.0, 40.0, 50.0);
+    let pw = w - left - right;
+    let h = top + 3.0 * ph + 3.0 * gap;
+    let xs = |t: f64| left + pw * t / o.window;
+    let prof = profile(x.def, o.scale())?;
+    let sides = [(Side::Ours, "#1f6fb4", "ours"), (Side::Theirs, "#d0452b", "theirs (deployed)")];
+    type F = fn(&Sample, &Sample) -> Option<f64>;
+    let panels: [(&str, &str, F); 3] = [
+        ("video received", "kbit/s", |a, b| Some((b.vb - a.vb) * 8.0 / 1000.0 / (b.t - a.t))),
+        ("frame height received", "px", |_, b| Some(b.h)),
+        ("audio concealed", "%", |a, b| {
+            let d = b.at - a.at;
+            (d > 0.0).then(|| 100.0 * (b.ac - a.ac) / d)
+        }),
+    ];
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" font-family=\"sans-serif\" font-size=\"12\">"
+    );
+    let _ = writeln!(s, "<rect width=\"{w}\" height=\"{h}\" fill=\"white\"/>");
+    let _ = writeln!(
+        s,
+        "<text x=\"{left}\" y=\"22\" font-size=\"15\">{} — {} run(s) per page, {:.0} s window</text>",
+        x.def.title,
+        o.runs,
+        o.window
+    );
+    let dip = dip_of(x.def, o.scale()).unwrap_or((0.0, 0.0));
+    for (k, (title, unit, f)) in panels.iter().enumerate() {
+        let y0 = top + k as f64 * (ph + gap);
+        let lines: Vec<(&str, &str, Vec<f64>)> = sides
+            .iter()
+            .map(|(side, color, name)| {
+                let per_run: Vec<Vec<f64>> = x.runs.iter().filter(|d| d.side == *side).map(|d| binned(d, n, *f)).collect();
+                (*color, *name, per_second(&per_run, n))
+            })
+            .collect();
+        let mut ymax = lines.iter().flat_map(|l| l.2.iter()).copied().filter(|v| v.is_finite()).fold(0.0, f64::max);
+        if k == 0 {
+            for (_, st) in prof.steps() {
+                if let Some(r) = st.rate_bps {
+                    ymax = ymax.max(r as f64 / 1000.0);
+                }
+            }
+        }
+        let ymax = nice(ymax * 1.05);
+        let ys = |v: f64| y0 + ph - ph * (v / ymax).clamp(0.0, 1.0);
+        let _ = writeln!(s, "<rect x=\"{:.1}\" y=\"{y0}\" width=\"{:.1}\" height=\"{ph}\" fill=\"#fff3c4\"/>", xs(dip.0), xs(dip.1) - xs(dip.0));
+        let _ = writeln!(s, "<rect x=\"{left}\" y=\"{y0}\" width=\"{pw}\" height=\"{ph}\" fill=\"none\" stroke=\"#999\"/>");
+        let _ = writeln!(s, "<text x=\"{left}\" y=\"{:.1}\" font-weight=\"bold\">{title} ({unit})</text>", y0 - 6.0);
+        for i in 0..=4 {
+            let v = ymax * f64::from(i) / 4.0;
+            let y = ys(v);
+            let _ = writeln!(s, "<line x1=\"{left}\" x2=\"{:.1}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#e4e4e4\"/>", left + pw);
+            let label = if ymax < 10.0 { format!("{v:.2}") } else { format!("{v:.0}") };
+            let _ = writeln!(s, "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{label}</text>", left - 6.0, y + 4.0);
+        }
+        let mut t = 0.0;
+        while t <= o.window + 1e-9 {
+            let _ = writeln!(s, "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"#555\">{t:.0} s</text>", xs(t), y0 + ph + 15.0);
+            t += 5.0;
+        }
+        if k == 0 {
+            // The path's rate, as a step line.
+            let mut pts = Vec::new();
+            let steps = prof.steps();
+            for (i, (at, st)) in steps.iter().enumerate() {
+                let Some(r) = st.rate_bps else { continue };
+                let a = at.as_secs_f64();
+                let b = steps.get(i + 1).map_or(o.window, |x| x.0.as_secs_f64());
+                let y = ys(r as f64 / 1000.0);
+                pts.push(format!("{:.1},{y:.1} {:.1},{y:.1}", xs(a), xs(b.min(o.window))));
+            }
+            if !pts.is_empty() {
+                let _ = writeln!(s, "<polyline points=\"{}\" fill=\"none\" stroke=\"#666\" stroke-dasharray=\"5,4\"/>", pts.join(" "));
+                let _ = writeln!(s, "<text x=\"{:.1}\" y=\"{:.1}\" fill=\"#666\">path rate</text>", left + pw + 8.0, y0 + 12.0);
+            }
+        }
+        for (li, (color, name, v)) in lines.iter().enumerate() {
+            let mut seg: Vec<String> = Vec::new();
+            let flush = |seg: &mut Vec<String>, s: &mut String| {
+                if seg.len() > 1 {
+                    let _ = writeln!(s, "<polyline points=\"{}\" fill=\"none\" stroke=\"{color}\" stroke-width=\"2\"/>", seg.join(" "));
+                }
+                seg.clear();
+            };
+            let mut missing = 0;
+            for (i, y) in v.iter().enumerate() {
+                if y.is_finite() {
+                    seg.push(format!("{:.1},{:.1}", xs(i as f64 + 0.5), ys(*y)));
+                    missing = 0;
+                } else {
+                    // A sample late under load leaves a second empty: bridged
+                    // up to 3 s, broken beyond.
+                    missing += 1;
+                    if missing > 3 {
+                        flush(&mut seg, &mut s);
+                    }
+                }
+            }
+            flush(&mut seg, &mut s);
+            let ly = y0 + 32.0 + 18.0 * li as f64;
+            let _ = writeln!(s, "<line x1=\"{:.1}\" x2=\"{:.1}\" y1=\"{ly:.1}\" y2=\"{ly:.1}\" stroke=\"{color}\" stroke-width=\"2\"/>", left + pw + 8.0, left + pw + 28.0);
+            let _ = writeln!(s, "<text x=\"{:.1}\" y=\"{:.1}\">{name}</text>", left + pw + 32.0, ly + 4.0);
+        }
+    }
+    s.push_str("</svg>\n");
+    Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(t: f64, h: f64, vb: f64) -> Sample {
+        Sample { t, ac: 0.0, at: 0.0, ajd: 0.0, aje: 0.0, fc: 0.0, fd: 0.0, dec: 0.0, vb, h, tb: 0.0, qcpu: 0.0, qlr_cpu: false, aob: 0.0 }
+    }
+
+    #[test]
+    fn flags() {
+        let a = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
+        assert!(QualityOpts::parse(&a("--runs 3")).unwrap().is_none());
+        let o = QualityOpts::parse(&a("--quality --runs 2 --profile dip,clean --window 20")).unwrap().unwrap();
+        assert_eq!((o.runs, o.filter.len(), o.window), (2, 2, 20.0));
+        assert!(!o.full());
+        assert!(QualityOpts::parse(&a("--quality")).unwrap().unwrap().full());
+        assert!(QualityOpts::parse(&a("--quality --profile moon")).is_err());
+        assert!(QualityOpts::parse(&a("--quality --window 3")).is_err());
+        for p in PROFILES {
+            assert!(profile(p, 1.0).is_ok(), "{}", p.id);
+        }
+    }
+
+    #[test]
+    fn chance_of_runs_apart() {
+        assert!((chance_apart(3) - 0.1).abs() < 1e-9);
+        assert!((chance_apart(5) - 2.0 / 252.0).abs() < 1e-9);
+    }
+
+    /// Full resolution before the dip, down in it, back 4 s after its end.
+    #[test]
+    fn time_back() {
+        let s: Vec<Sample> = (0..45)
+            .map(|i| {
+                let t = f64::from(i);
+                let h = if (10.0..29.0).contains(&t) { 240.0 } else { 480.0 };
+                let rate = if (10.0..31.0).contains(&t) { 30.0 } else { 100.0 };
+                sample(t, h, 0.0 + rate * t)
+            })
+            .collect();
+        // Cumulative bytes from a piecewise rate.
+        let mut acc = 0.0;
+        let s: Vec<Sample> = s
+            .iter()
+            .map(|x| {
+                let r = if (10.0..31.0).contains(&x.t) { 30.0 } else { 100.0 };
+                acc += r;
+                Sample { vb: acc, ..*x }
+            })
+            .collect();
+        assert_eq!(back_resolution(&s, (5.0, 10.0), 25.0), 4.0);
+        let r = back_rate(&s, (5.0, 10.0), 25.0);
+        assert!((5.0..=7.0).contains(&r), "{r}");
+        // Never back.
+        let low: Vec<Sample> = s.iter().map(|x| Sample { h: if x.t < 10.0 { 480.0 } else { 240.0 }, ..*x }).collect();
+        assert!(back_resolution(&low, (5.0, 10.0), 25.0).is_infinite());
+    }
+
+    #[test]
+    fn comparisons() {
+        let m = &METRICS[0];
+        assert!(compare(&[1.0, 1.1, 1.2], &[2.0, 2.1, 2.2], Some(0.1), m).contains("ours better"));
+        assert!(compare(&[1.0, 1.1, 1.2], &[2.0, 2.1, 2.2], Some(5.0), m).starts_with("within noise"));
+        assert!(compare(&[1.0, 2.1, 1.2], &[2.0, 2.1, 2.2], Some(0.0), m).contains("overlap"));
+        assert!(compare(&[3.0, 3.1, 3.2], &[2.0, 2.1, 2.2], None, m).contains("theirs better"));
+        assert!(compare(&[3.0, 3.1], &[2.0, 2.1], None, m).starts_with("not judged"));
+    }
+}
