@@ -78,6 +78,8 @@ pub const WATCH: &str = r#"(function () {
 /// issue measured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Attack {
+    /// None: a quiet call, the baseline of a measurement.
+    Quiet,
     /// 20,000 well-formed host candidates on channel 1 at 10,000 a second.
     Candidates,
     /// 2,000 junk messages on channel 1: bad JSON, binary, wrong types,
@@ -99,11 +101,12 @@ pub enum Attack {
 }
 
 impl Attack {
-    pub const ALL: [Attack; 7] =
-        [Attack::Candidates, Attack::Junk, Attack::Mutes, Attack::Restarts, Attack::Channels, Attack::OfferShape, Attack::CalleeOffers];
+    pub const ALL: [Attack; 8] =
+        [Attack::Quiet, Attack::Candidates, Attack::Junk, Attack::Mutes, Attack::Restarts, Attack::Channels, Attack::OfferShape, Attack::CalleeOffers];
 
     pub fn id(self) -> &'static str {
         match self {
+            Attack::Quiet => "quiet",
             Attack::Candidates => "candidates",
             Attack::Junk => "junk",
             Attack::Mutes => "mutes",
@@ -116,6 +119,7 @@ impl Attack {
 
     pub fn title(self) -> &'static str {
         match self {
+            Attack::Quiet => "none (a quiet call: the baseline)",
             Attack::Candidates => "20,000 host candidates on channel 1 at 10,000/s",
             Attack::Junk => "2,000 junk messages on channel 1 (one 200 kB)",
             Attack::Mutes => "50,000 mute toggles on channel 3 in 5 s, then both on",
@@ -134,7 +138,7 @@ impl Attack {
             Attack::Mutes => 50_001,
             Attack::Restarts => 350,
             Attack::CalleeOffers => 100,
-            Attack::Channels | Attack::OfferShape => 0,
+            Attack::Quiet | Attack::Channels | Attack::OfferShape => 0,
         }
     }
 
@@ -144,7 +148,7 @@ impl Attack {
             Attack::Candidates | Attack::Junk => Some("iceTrickling"),
             Attack::Mutes => Some("mutedState"),
             Attack::Restarts | Attack::CalleeOffers => Some("renegotiation"),
-            Attack::Channels | Attack::OfferShape => None,
+            Attack::Quiet | Attack::Channels | Attack::OfferShape => None,
         }
     }
 
@@ -161,7 +165,7 @@ impl Attack {
             Attack::Mutes => "hostile.mutes(50000, 5000)",
             Attack::Restarts => "hostile.restarts(300, 50, 3000)",
             Attack::Channels => "hostile.channels(200, 1024)",
-            Attack::OfferShape => "Promise.resolve({ sent: 0 })",
+            Attack::Quiet | Attack::OfferShape => "Promise.resolve({ sent: 0 })",
             Attack::CalleeOffers => "hostile.calleeOffers(100, 2000)",
         }
     }
