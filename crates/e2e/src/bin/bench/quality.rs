@@ -1051,6 +1051,17 @@ mod tests {
         }
     }
 
+    /// The main bench keeps this section and the soak's when it rewrites
+    /// BENCHMARKS.md.
+    #[test]
+    fn the_main_bench_keeps_the_section() {
+        let both = "# B\n\n## Results\n\n<!-- quality -->\n## Call quality\n<!-- /quality -->\n\n## Soak: long calls\n\nx\n";
+        assert!(kept(both).starts_with("<!-- quality -->") && kept(both).ends_with("x\n"));
+        let soak_only = "# B\n\n## Soak: long calls\n\nx\n";
+        assert_eq!(kept(soak_only), "## Soak: long calls\n\nx\n");
+        assert_eq!(kept("# B\n"), "");
+    }
+
     #[test]
     fn chance_of_runs_apart() {
         assert!((chance_apart(3) - 0.1).abs() < 1e-9);
