@@ -97,6 +97,10 @@ impl Call {
             Some(Servers::Waiting { until }) if self.stage.before_peer() => Some((Wake::IceServers, until)),
             _ => None,
         };
+        let clock = match &self.stage {
+            Stage::Live(l) => Some((Wake::Clock, l.clock_at)),
+            _ => None,
+        };
         let (a, b, c) = match &self.stage {
             Stage::Setup(Setup { step: Step::Gathering(d), .. }) => {
                 (Some((Wake::IceWait, d.wait.deadline())), d.hold.map(|at| (Wake::Screen, at)), None)
@@ -115,7 +119,7 @@ impl Call {
             }
             _ => (None, None, None),
         };
-        [servers, a, b, c, self.peer_deadline()].into_iter().flatten()
+        [servers, a, b, c, clock, self.peer_deadline()].into_iter().flatten()
     }
 
     /// When something the peer sent faster than its bounds allow is taken
@@ -303,6 +307,12 @@ impl Call {
                 self.fail(now, Msg::ConnectFailed)
             }
             Stage::Live(l) => {
+                if now >= l.clock_at {
+                    // Nothing to do but show the next second: the view's
+                    // clock is drawn with the time of this wake.
+                    let shown = (now - l.connected_at) / CLOCK_TICK_MS;
+                    l.clock_at = l.connected_at + (shown + 1) * CLOCK_TICK_MS;
+                }
                 if now >= l.poll_at {
                     let settled = l.quality.is_some_and(|q| q.level == crate::quality::Level::Good) && !l.details;
                     l.poll_at = now + if settled { ROUTE_POLL_MS } else { ROUTE_POLL_FAST_MS };

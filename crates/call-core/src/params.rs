@@ -51,6 +51,10 @@ pub const LOW_DATA_VIDEO_KBPS: u32 = 200;
 /// at full size and 200 kbit/s VP8 stays sharp but stutters.
 pub const HALF_SIZE_KBPS: u32 = 300;
 
+/// The call timer shows whole seconds (`view::format_elapsed`): the call
+/// is woken when the shown second changes, so the screen shows it then.
+pub const CLOCK_TICK_MS: u64 = 1000;
+
 /// The ring-back tone: 425 Hz, 1 s on, 4 s off (the European ring-back
 /// cadence the original page used).
 pub const RINGBACK_HZ: f32 = 425.0;

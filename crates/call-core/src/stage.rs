@@ -210,6 +210,8 @@ pub struct Live {
     pub connected_at: u64,
     /// The next route and statistics query.
     pub poll_at: u64,
+    /// When the call timer shows its next second.
+    pub clock_at: u64,
     pub last_sample: Option<Sample>,
     pub quality: Option<Quality>,
     /// The person opened the quality details.
@@ -250,6 +252,7 @@ impl Live {
             restarts: Restarts::new(role),
             connected_at: now,
             poll_at,
+            clock_at: now + crate::params::CLOCK_TICK_MS,
             last_sample: None,
             quality: None,
             details: false,

@@ -125,6 +125,8 @@ pub enum Wake {
     /// A mute state or a restart offer that came faster than the peer's
     /// bounds allow (`crate::guard`) is taken now.
     Peer,
+    /// The call timer shows the next second (`CLOCK_TICK_MS`).
+    Clock,
 }
 
 /// Which host method receives the local description.

@@ -2,14 +2,14 @@
 //! that translates"), each now an input or an effect of the core and
 //! tested here natively: the microphone switch, whether our address is
 //! gone, our own preview, the picture-in-picture button, the shortcut
-//! list, the speaker row, the ring-back's length, the device dialog's
+//! list, the speaker row, the call timer's second, the ring-back's length, the device dialog's
 //! words for a device without a label, the panic screen.
 
 mod common;
 
-use call_core::params::{RINGBACK_CYCLES, RINGBACK_OFF_MS, RINGBACK_ON_MS};
+use call_core::params::{CLOCK_TICK_MS, RINGBACK_CYCLES, RINGBACK_OFF_MS, RINGBACK_ON_MS};
 use call_core::view::device_label;
-use call_core::{Button, ConnState, DeviceKind, Effect, HostApi, Input, Msg, Phase, VideoSource, View};
+use call_core::{Button, ConnState, DeviceKind, Effect, HostApi, Input, Msg, Phase, VideoSource, View, Wake};
 use common::*;
 
 fn restart_offers(e: &[Effect]) -> usize {
@@ -188,6 +188,34 @@ fn the_speaker_row_exists_where_the_browser_can_route_audio() {
     assert!(!s.call.extras().speaker);
     s.feed(Input::CanPickSpeaker(true));
     assert!(s.call.extras().speaker);
+}
+
+// ---------------------------------------------------------- the call timer
+
+#[test]
+fn the_call_is_woken_when_the_timer_shows_the_next_second() {
+    let mut s = caller_connecting();
+    assert_eq!(s.wait(Wake::Clock), None, "no timer before the call connects");
+    s.after(300, Input::Connection(ConnState::Connected));
+    let start = s.call.view().clock.expect("the timer runs");
+    assert_eq!(s.due(Wake::Clock), Some(start + CLOCK_TICK_MS));
+    // Other inputs between the seconds do not move it.
+    s.after(250, Input::RemoteVideo(true));
+    assert_eq!(s.due(Wake::Clock), Some(start + CLOCK_TICK_MS));
+    // Woken at each second, and nothing else is done for it.
+    let e = s.run_until(start + 3 * CLOCK_TICK_MS + 10);
+    assert!(!e.iter().any(|e| !matches!(e, Effect::QueryRoute | Effect::Log(_))), "{e:?}");
+    assert_eq!(s.due(Wake::Clock), Some(start + 4 * CLOCK_TICK_MS));
+    // Woken late (a busy main thread), the next second is still on the
+    // timer's grid, not a second after the late wake.
+    s.after(1_700, Input::Timeout);
+    assert_eq!(s.now, start + 4_710);
+    assert_eq!(s.due(Wake::Clock), Some(start + 5 * CLOCK_TICK_MS));
+    // Through a reconnection it runs on; once the call is over it stands.
+    s.feed(Input::Connection(ConnState::Disconnected));
+    assert!(s.due(Wake::Clock).is_some());
+    s.click(Button::End);
+    assert_eq!(s.due(Wake::Clock), None);
 }
 
 // --------------------------------------------------------------- the rest

@@ -9,7 +9,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Document, Element, HtmlMediaElement, MediaStream, MediaStreamTrack, Window};
 
 use crate::event::input;
-use crate::js::{call_method, cb, err_name, log, now_ms, then};
+use crate::js::{call_method, cb, err_name, log, then};
 
 pub(crate) fn doc() -> Option<Document> {
     web_sys::window()?.document()
@@ -27,8 +27,6 @@ pub(crate) struct Ui {
     root: Element,
     last: Option<View>,
     last_extras: Option<Extras>,
-    /// The call timer's `setInterval` handle while it runs.
-    ticking: Option<i32>,
     lang: Lang,
 }
 
@@ -103,7 +101,7 @@ impl Ui {
         set_hidden("debug", false);
         let lang = pick_lang(window);
         translate(&root, lang);
-        Some(Ui { root, last: None, last_extras: None, ticking: None, lang })
+        Some(Ui { root, last: None, last_extras: None, lang })
     }
 
     pub(crate) fn set_avatar(&self, value: Option<&str>) {
@@ -194,36 +192,20 @@ impl Ui {
         self.last.as_ref().map_or(v.devices, |l| l.devices != v.devices)
     }
 
-    /// Runs the call timer while the view's clock runs; when it stops the
-    /// last value stays as the call's duration.
-    pub(crate) fn timer(&mut self, clock: Option<u64>) {
-        let Some(w) = web_sys::window() else { return };
-        match (clock, self.ticking) {
-            (Some(t), None) => {
-                // Each tick writes one text node's data, and only when the
-                // shown second changed: a tick is then a small style and
-                // layout pass inside the timer's box (`contain` in the
-                // template), the one frame a second that a clock costs.
-                let Some(el) = by_id("timer") else { return };
-                el.set_text_content(Some(" "));
-                let Some(text) = el.first_child() else { return };
-                let mut shown = u64::MAX;
-                let mut tick = move || {
-                    let secs = now_ms().saturating_sub(t) / 1000;
-                    if secs != shown {
-                        shown = secs;
-                        text.set_node_value(Some(&call_core::view::format_elapsed(secs * 1000)));
-                    }
-                };
-                tick();
-                let f = cb(move |_| tick());
-                self.ticking = w.set_interval_with_callback_and_timeout_and_arguments_0(&f, 1000).ok();
-            }
-            (None, Some(h)) => {
-                w.clear_interval_with_handle(h);
-                self.ticking = None;
-            }
-            _ => {}
+    /// Shows the call timer at `now` while the view's clock runs (the
+    /// core wakes the call when the shown second changes); when it stops
+    /// the last value stays as the call's duration. Only the text node's
+    /// data is written, and only when it changed: a small style and layout
+    /// pass inside the timer's box (`contain` in the template), the one
+    /// frame a second that a clock costs.
+    pub(crate) fn timer(&self, clock: Option<u64>, now: u64) {
+        let Some(start) = clock else { return };
+        let Some(el) = by_id("timer") else { return };
+        let text = call_core::view::format_elapsed(now.saturating_sub(start));
+        match el.first_child() {
+            Some(node) if node.node_value().as_deref() == Some(text.as_str()) => {}
+            Some(node) => node.set_node_value(Some(&text)),
+            None => el.set_text_content(Some(&text)),
         }
     }
 

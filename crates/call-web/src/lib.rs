@@ -140,7 +140,8 @@ impl Shell {
         if i == Input::Timeout {
             self.wake = None; // it has fired
         }
-        self.call.handle(now_ms(), i);
+        let now = now_ms();
+        self.call.handle(now, i);
         while let Some(e) = self.call.poll_effect() {
             self.perform(e);
         }
@@ -156,7 +157,7 @@ impl Shell {
         }
         if !view.hold {
             self.ui.render(&view);
-            self.ui.timer(view.clock);
+            self.ui.timer(view.clock, now);
             self.ui.extras(&extras);
             self.ui.show_local(self.media.as_ref().and_then(|m| m.video(extras.preview)));
         }
