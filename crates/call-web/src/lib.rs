@@ -99,7 +99,8 @@ impl Shell {
                 }
                 let m = media.set_stream(stream);
                 media::check_devices(); // ids exist once permitted
-                self.ui.show_local(media.camera_track());
+                // The preview shows the camera once the core accepted it
+                // (`Extras::preview`, drawn after this step).
                 self.step(Input::Media(Ok(m)));
             }
             Ev::CameraTrack(track) => {
