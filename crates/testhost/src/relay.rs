@@ -33,6 +33,8 @@ use crate::{err, Result};
 const QUEUE_MAX: usize = 4096;
 /// At most this many client addresses (each has an upstream socket).
 const CLIENTS_MAX: usize = 64;
+/// A packet sent this much after it was due counts as late.
+pub const LATE: Duration = Duration::from_millis(10);
 /// How often blocked reads look at the stop flag.
 const TICK: Duration = Duration::from_millis(50);
 
@@ -98,6 +100,12 @@ struct Shared {
     rng: AtomicU64,
     forwarded: AtomicU64,
     dropped: AtomicU64,
+    /// How late packets left against when they were due (µs): the sum,
+    /// the worst, and how many were more than [`LATE`] late. A relay
+    /// starved of CPU holds its timings no better than the pages do.
+    late_sum_us: AtomicU64,
+    late_max_us: AtomicU64,
+    late_over: AtomicU64,
 }
 
 impl Shared {
@@ -192,6 +200,9 @@ impl Relay {
             rng: AtomicU64::new(seed),
             forwarded: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
+            late_sum_us: AtomicU64::new(0),
+            late_max_us: AtomicU64::new(0),
+            late_over: AtomicU64::new(0),
         });
         let mut threads = Vec::new();
         let s = shared.clone();
@@ -250,6 +261,16 @@ impl Relay {
         v
     }
 
+    /// How late the relay sent packets against their due times: (mean,
+    /// worst, share of packets more than [`LATE`] late).
+    pub fn lateness(&self) -> (Duration, Duration, f64) {
+        let s = &self.shared;
+        let n = s.forwarded.load(Ordering::Relaxed);
+        let mean = s.late_sum_us.load(Ordering::Relaxed).checked_div(n).unwrap_or(0);
+        let over = if n > 0 { s.late_over.load(Ordering::Relaxed) as f64 / n as f64 } else { 0.0 };
+        (Duration::from_micros(mean), Duration::from_micros(s.late_max_us.load(Ordering::Relaxed)), over)
+    }
+
     /// (forwarded, dropped) packets so far.
     pub fn counts(&self) -> (u64, u64) {
         (self.shared.forwarded.load(Ordering::Relaxed), self.shared.dropped.load(Ordering::Relaxed))
@@ -275,8 +296,15 @@ fn sender(s: &Shared) {
             Some(due) if due <= now => {
                 if let Some(p) = q.pop() {
                     drop(q);
+                    let late = now.saturating_duration_since(p.due);
                     if p.sock.send_to(&p.data, p.to).is_ok() {
                         s.forwarded.fetch_add(1, Ordering::Relaxed);
+                        let us = late.as_micros() as u64;
+                        s.late_sum_us.fetch_add(us, Ordering::Relaxed);
+                        s.late_max_us.fetch_max(us, Ordering::Relaxed);
+                        if late > LATE {
+                            s.late_over.fetch_add(1, Ordering::Relaxed);
+                        }
                     }
                     q = match s.queue.lock() {
                         Ok(q) => q,
@@ -423,6 +451,8 @@ mod tests {
         assert_eq!(links.len(), 1);
         assert_eq!(links[0].0, c.local_addr().unwrap());
         assert_eq!((links[0].1.delivered, links[0].1.delivered_bytes), (3, 12));
+        let (mean, worst, _) = relay.lateness();
+        assert!(mean <= worst && worst < Duration::from_secs(1));
         drop(relay);
         stop.store(true, Ordering::SeqCst);
         t.join().unwrap();

@@ -237,6 +237,8 @@ struct RunData {
     load_end: f64,
     cpu: Option<String>,
     links: Vec<(SocketAddr, Counts)>,
+    /// The relay's own lateness: mean, worst, share over 10 ms.
+    late: (Duration, Duration, f64),
 }
 
 // ---------------------------------------------------------------------------
@@ -466,7 +468,7 @@ fn run_one(server: &Server, def: &ProfileDef, o: &QualityOpts, side: Side) -> Re
     }
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let cpu = cpu_limited(&ends, load_end, cores, o.window);
-    Ok(RunData { side, ends, load_end, cpu, links: relay.link_counts() })
+    Ok(RunData { side, ends, load_end, cpu, links: relay.link_counts(), late: relay.lateness() })
 }
 
 // ---------------------------------------------------------------------------
@@ -735,7 +737,9 @@ the two pages' runs do not overlap **and** their medians differ by more than tha
 2/C({n2},{n}) = {p:.1} % when the pages do not differ: 3 runs (the default, which keeps a full run near half an hour on \
 two cores; fewer are not judged) give 10 %, so a called difference is a lead, and `--runs 5` (0.8 %) is what a claim needs. A run is flagged \
 *CPU-limited* when the load average at its end exceeds the cores or either encoder reported `cpu` as its quality \
-limitation for more than a second: its numbers say more about the machine than about the page.\n",
+limitation for more than a second: its numbers say more about the machine than about the page. The second table also \
+gives how late the relay sent packets against their due times: its threads want the CPU too, and a late relay is \
+delay and jitter the profile did not ask for.\n",
         n = o.runs,
         n2 = 2 * o.runs,
         p = 100.0 * chance_apart(o.runs),
@@ -764,6 +768,16 @@ limitation for more than a second: its numbers say more about the machine than a
             (a, b) => a.or(b),
         }
     };
+    let all: usize = r.outcomes.iter().map(|x| x.runs.len()).sum();
+    let limited: usize = r.outcomes.iter().map(|x| x.runs.iter().filter(|d| d.cpu.is_some()).count()).sum();
+    if all > 0 && 2 * limited > all {
+        let _ = writeln!(
+            s,
+            "**{limited} of {all} runs were limited by CPU** (see the second table): with the machine short of CPU the \
+encoders, decoders and the relay's threads wait, delays grow and the bandwidth estimate falls even on the clean path, so \
+these numbers describe the machine more than the pages; a difference called below needs a quiet machine to confirm.\n"
+        );
+    }
     s.push_str("| Profile | Metric | Ours | Theirs | Ours against theirs |\n|---|---|---|---|---|\n");
     for x in r.outcomes {
         for m in METRICS.iter().filter(|m| !m.dip_only || x.def.dip) {
@@ -772,7 +786,7 @@ limitation for more than a second: its numbers say more about the machine than a
             let _ = writeln!(s, "| {} | {} | {} | {} | {} |", x.def.title, m.label, cell(&vo, m.unit), cell(&vt, m.unit), compare(&vo, &vt, cs, m));
         }
     }
-    s.push_str("\n| Profile | runs ours / theirs | CPU-limited ours / theirs | load at the runs' ends | dropped by the shaper (random / burst / queue), per run |\n|---|---|---|---|---|\n");
+    s.push_str("\n| Profile | runs ours / theirs | CPU-limited ours / theirs | load at the runs' ends | dropped by the shaper (random / burst / queue), per run | relay's packets late: mean, worst, share > 10 ms |\n|---|---|---|---|---|---|\n");
     for x in r.outcomes {
         let count = |side: Side| x.runs.iter().filter(|d| d.side == side).count();
         let cpu = |side: Side| x.runs.iter().filter(|d| d.side == side && d.cpu.is_some()).count();
@@ -784,10 +798,15 @@ limitation for more than a second: its numbers say more about the machine than a
             }
         }
         let n = x.runs.len().max(1) as u64;
+        let late: Vec<String> = x
+            .runs
+            .iter()
+            .map(|d| format!("{:.1} / {:.0} ms / {:.1} %", d.late.0.as_secs_f64() * 1000.0, d.late.1.as_secs_f64() * 1000.0, 100.0 * d.late.2))
+            .collect();
         let failed = if x.failures.is_empty() { String::new() } else { format!(" ({} failed)", x.failures.len()) };
         let _ = writeln!(
             s,
-            "| {} | {} / {}{failed} | {} / {} | {} | {} / {} / {} of {} |",
+            "| {} | {} / {}{failed} | {} / {} | {} | {} / {} / {} of {} | {} |",
             x.def.title,
             count(Side::Ours),
             count(Side::Theirs),
@@ -798,6 +817,7 @@ limitation for more than a second: its numbers say more about the machine than a
             drops.burst / n,
             drops.overflow / n,
             (drops.delivered + drops.dropped()) / n,
+            late.join("; "),
         );
     }
     if let Some(svg) = &r.svg {
