@@ -4,7 +4,8 @@
 //! the insides of strings left out) and fails on the marks a decision
 //! leaves in it: an import circle, a flag kept beside the core, a number of
 //! its own, a read of the core's state, a core rule called directly, a
-//! phase named by hand; and on the loader repeating the core's numbers. It
+//! clock of its own, a phase named by hand; and on the loader repeating
+//! the core's numbers. It
 //! runs with the xtask unit tests, so in `cargo xtask test`.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -228,7 +229,7 @@ fn import_problems(files: &BTreeMap<String, String>) -> Vec<String> {
     bad
 }
 
-/// Rules 2–5 on one file of the shell, as `line: what`.
+/// Rules 2–7 on one file of the shell, as `line: what`.
 fn file_problems(file: &str, source: &str, phases: &[&str]) -> Vec<String> {
     let toks = tokens(source);
     let mut bad = Vec::new();
@@ -338,7 +339,17 @@ fn file_problems(file: &str, source: &str, phases: &[&str]) -> Vec<String> {
         }
         i = j.max(i + 1);
     }
-    // Rule 6, the phases are the core's names: the shell writes none.
+    // Rule 6, one clock: the core names each time it needs (one timeout is
+    // armed at `poll_timeout`); a repeating timer is a clock of the
+    // shell's own (the call timer had one).
+    for (line, t) in &toks {
+        if let Tok::Ident(name) = t {
+            if name.contains("interval") {
+                say(*line, format!("`{name}`: a timer of the shell's own; the core names its deadlines (`poll_timeout`)"));
+            }
+        }
+    }
+    // Rule 7, the phases are the core's names: the shell writes none.
     for (line, t) in &toks {
         if let Tok::Str(s) = t {
             if phases.contains(&s.as_str()) {
@@ -454,6 +465,7 @@ mod tests {
             ("netcheck.rs", "let ours = call_core::ice::path_address(typ, address, related);"),
             ("netcheck.rs", "use call_core::ice::{address_gone, IceServer};"),
             ("dom.rs", "let _ = root.set_attribute(\"data-phase\", \"failed\");"),
+            ("dom.rs", "self.ticking = w.set_interval_with_callback_and_timeout_and_arguments_0(&f, 1000).ok();"),
         ];
         for (file, snippet) in old {
             assert!(!with(file, snippet).is_empty(), "not caught: {snippet}");
