@@ -937,7 +937,7 @@ fn nice(x: f64) -> f64 {
 
 fn svg(x: &Outcome, o: &QualityOpts) -> Result<String> {
     let n = o.window.ceil() as usize;
-    let (w, ph, left, right, top, gap) = (960.0, 190.0, 70.0, 150.0, 40.0, 50.0);
+    let (w, ph, left, right, top, gap) = (960.0, 190.0, 70.0, 150.0, 62.0, 50.0);
     let pw = w - left - right;
     let h = top + 3.0 * ph + 3.0 * gap;
     let xs = |t: f64| left + pw * t / o.window;
