@@ -201,30 +201,12 @@ fn import_problems(files: &BTreeMap<String, String>) -> Vec<String> {
             }
         }
     }
-    // Depth-first search for a cycle: a path that comes back to a module.
-    fn visit(
-        m: &str,
-        edges: &BTreeMap<String, BTreeSet<String>>,
-        path: &mut Vec<String>,
-        done: &mut BTreeSet<String>,
-        bad: &mut Vec<String>,
-    ) {
-        if let Some(k) = path.iter().position(|p| p == m) {
-            bad.push(format!("import circle: {} -> {m}", path[k..].join(" -> ")));
-            return;
-        }
-        if !done.insert(m.to_string()) {
-            return;
-        }
-        path.push(m.to_string());
-        for n in edges.get(m).into_iter().flatten() {
-            visit(n, edges, path, done, bad);
-        }
-        path.pop();
-    }
-    let mut done = BTreeSet::new();
+    // Every module is a node, with or without arrows of its own.
     for m in &modules {
-        visit(m, &edges, &mut Vec::new(), &mut done, &mut bad);
+        edges.entry(m.clone()).or_default();
+    }
+    for circle in crate::circles::circles(&edges) {
+        bad.push(format!("import circle: {}", circle.join(", ")));
     }
     bad
 }
