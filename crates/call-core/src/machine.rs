@@ -129,13 +129,14 @@ impl Call {
         let link = self.link_ref()?;
         let muted = link.late_muted.as_ref().map(|_| link.guard.channel_ready_at(Channel::MutedState));
         let reneg = link.late_reneg.as_ref().map(|_| link.guard.channel_ready_at(Channel::Renegotiation));
+        let candidates = (!link.waiting_candidates.is_empty()).then(|| link.guard.candidate_ready_at());
         let offer = match &self.stage {
             Stage::Live(l) if l.waiting_offer.is_some() && l.restarts.exchange() == Exchange::Idle => {
                 Some(link.guard.offer_ready_at())
             }
             _ => None,
         };
-        [muted, reneg, offer].into_iter().flatten().min().map(|at| (Wake::Peer, at))
+        [muted, reneg, candidates, offer].into_iter().flatten().min().map(|at| (Wake::Peer, at))
     }
 
     /// What the peer's bounds applied and dropped in this call (shown in

@@ -5,6 +5,7 @@
 //! dispatches.
 
 use alloc::string::String;
+use alloc::vec::Vec;
 
 use crate::channel::{self, Channel, Incoming};
 use crate::guard::{Admit, Refused};
@@ -53,11 +54,26 @@ impl Call {
         self.set_remote(true, sdp);
     }
 
+    /// Hands the browser the waiting candidates whose turn has come.
+    pub(crate) fn candidates_in_turn(&mut self, now: u64) {
+        let mut out = Vec::new();
+        if let Some(l) = self.link() {
+            while !l.waiting_candidates.is_empty() && l.guard.candidate_turn(now) {
+                out.extend(l.waiting_candidates.pop_front());
+            }
+        }
+        for c in out {
+            self.out(Effect::AddCandidate(c));
+        }
+    }
+
     /// Applies the peer's description. It starts a new ICE generation, its
-    /// candidates bounded (`crate::guard`); an offer says first which of
-    /// its media sections carry the call.
+    /// candidates bounded (`crate::guard`); candidates of the old one that
+    /// still wait are dropped. An offer says first which of its media
+    /// sections carry the call.
     pub(crate) fn set_remote(&mut self, offer: bool, sdp: String) {
         let Some(link) = self.link() else { return };
+        link.waiting_candidates.clear();
         let (sdp, line) = link.guard.description(sdp);
         if let Some(line) = line {
             self.log(line);
@@ -85,6 +101,7 @@ impl Call {
             }
         }
         self.apply_waiting_offer(now);
+        self.candidates_in_turn(now);
     }
 
     /// The peer opened a data channel of its own: this protocol has none.
@@ -158,13 +175,22 @@ impl Call {
                 self.log(["ignored malformed message on ", ch.label(), ": ", &head].concat());
             }
             Some(Incoming::Candidate(c)) => {
-                if self.link().is_some_and(|l| l.guard.candidate(now)) {
-                    self.out(Effect::AddCandidate(Some(c)));
-                } else {
-                    self.refuse(Refused::Candidates);
+                if let Some(l) = self.link() {
+                    if l.guard.candidate() {
+                        l.waiting_candidates.push_back(Some(c));
+                    } else {
+                        self.refuse(Refused::Candidates);
+                    }
                 }
+                self.candidates_in_turn(now);
             }
-            Some(Incoming::EndOfCandidates) => self.out(Effect::AddCandidate(None)),
+            // Once per generation: a peer repeating it has nothing to wait for.
+            Some(Incoming::EndOfCandidates) => {
+                if let Some(l) = self.link().filter(|l| !l.waiting_candidates.contains(&None)) {
+                    l.waiting_candidates.push_back(None);
+                }
+                self.candidates_in_turn(now);
+            }
             Some(Incoming::Muted(m)) => {
                 if let Some(link) = self.link() {
                     link.remote_muted = Some(m);

@@ -18,11 +18,13 @@
 //! any stage ──hang-up, decline, failure──▶ Over
 //! ```
 
+use alloc::collections::VecDeque;
 use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::channel::{Channels, MutedState};
 use crate::guard::Guard;
+use crate::ice::CandidateInit;
 use crate::ice::IceWait;
 use crate::vocab::ConnState;
 use crate::quality::{Quality, Sample};
@@ -161,6 +163,11 @@ pub struct Link {
     /// never lost to a bound (see `Link::late`).
     pub late_muted: Option<String>,
     pub late_reneg: Option<String>,
+    /// Trickled candidates of this generation waiting for their turn
+    /// (`guard::CANDIDATE_RATE`); `None` is the end-of-candidates marker,
+    /// which keeps its place after them. At most `guard::MAX_CANDIDATES`
+    /// candidates.
+    pub waiting_candidates: VecDeque<Option<CandidateInit>>,
 }
 
 impl Link {
@@ -189,6 +196,7 @@ impl Default for Link {
             guard: Guard::default(),
             late_muted: None,
             late_reneg: None,
+            waiting_candidates: VecDeque::new(),
         }
     }
 }

@@ -53,14 +53,19 @@ fn flood(s: &mut Sim, ch: Channel, n: u32, per_ms: u32, msg: impl Fn(u32) -> Str
 #[test]
 fn a_candidate_flood_applies_no_more_than_a_real_peer_sends() {
     for mut s in [callee_in_call(), caller_in_call()] {
-        let e = flood(&mut s, Channel::IceTrickling, 20_000, 10, candidate_msg);
+        let mut e = flood(&mut s, Channel::IceTrickling, 20_000, 10, candidate_msg);
+        // Those placed go to the browser at their pace, not at once.
+        assert!(applied(&e) < MAX_CANDIDATES as usize / 2, "{} at once", applied(&e));
+        e.extend(s.run_for(10_000));
         assert_eq!(applied(&e), MAX_CANDIDATES as usize);
         assert_eq!(logs(&e).len(), 2, "one line per kind (candidates, the channel's rate): {:?}", logs(&e));
         let c = s.call.peer_counts().unwrap_or_default();
         assert_eq!(c.candidates_dropped + c.dropped[0], 20_000 - MAX_CANDIDATES);
         assert_eq!(s.phase(), Phase::InCall);
-        // Nothing else came out of it: no restart, no message sent.
-        assert_eq!(quiet(&e).len(), MAX_CANDIDATES as usize);
+        // Nothing else came out of it: no restart, no message sent (the
+        // route is looked up as in any call).
+        let other: Vec<_> = quiet(&e).into_iter().filter(|x| !matches!(x, Effect::AddCandidate(_) | Effect::QueryRoute)).collect();
+        assert_eq!(other, vec![]);
     }
 }
 
@@ -75,7 +80,8 @@ fn a_real_peers_candidates_all_pass_in_every_generation() {
     for m in real(0) {
         e.extend(s.after(2, Input::ChannelMessage(Channel::IceTrickling, m)));
     }
-    assert_eq!(applied(&e), 32);
+    e.extend(s.run_for(3000));
+    assert_eq!(applied(&e), 32, "all within 3 s");
     // A restart: a new generation.
     let offer = Renegotiation::Offer(OFFER_2.into()).to_json();
     s.after(8000, Input::ChannelMessage(Channel::Renegotiation, offer));
@@ -83,6 +89,7 @@ fn a_real_peers_candidates_all_pass_in_every_generation() {
     for m in real(1) {
         e.extend(s.after(2, Input::ChannelMessage(Channel::IceTrickling, m)));
     }
+    e.extend(s.run_for(3000));
     assert_eq!(applied(&e), 32);
     let c = s.call.peer_counts().unwrap_or_default();
     assert_eq!((c.candidates_dropped, c.dropped, c.offers_dropped), (0, [0, 0, 0], 0));
