@@ -27,6 +27,11 @@ pub(crate) struct Ui {
     root: Element,
     last: Option<View>,
     last_extras: Option<Extras>,
+    /// The clock's text and our preview's track as last drawn: a step
+    /// that changes neither touches no element (a peer's flood of
+    /// messages is a step each; BENCHMARKS.md, the hostile peer).
+    last_clock: alloc::string::String,
+    last_local: Option<MediaStreamTrack>,
     lang: Lang,
 }
 
@@ -101,7 +106,7 @@ impl Ui {
         set_hidden("debug", false);
         let lang = pick_lang(window);
         translate(&root, lang);
-        Some(Ui { root, last: None, last_extras: None, lang })
+        Some(Ui { root, last: None, last_extras: None, last_clock: alloc::string::String::new(), last_local: None, lang })
     }
 
     pub(crate) fn set_avatar(&self, value: Option<&str>) {
@@ -198,10 +203,14 @@ impl Ui {
     /// data is written, and only when it changed: a small style and layout
     /// pass inside the timer's box (`contain` in the template), the one
     /// frame a second that a clock costs.
-    pub(crate) fn timer(&self, clock: Option<u64>, now: u64) {
+    pub(crate) fn timer(&mut self, clock: Option<u64>, now: u64) {
         let Some(start) = clock else { return };
-        let Some(el) = by_id("timer") else { return };
         let text = call_core::view::format_elapsed(now.saturating_sub(start));
+        if text == self.last_clock {
+            return;
+        }
+        let Some(el) = by_id("timer") else { return };
+        self.last_clock.clone_from(&text);
         match el.first_child() {
             Some(node) if node.node_value().as_deref() == Some(text.as_str()) => {}
             Some(node) => node.set_node_value(Some(&text)),
@@ -212,7 +221,11 @@ impl Ui {
     /// Shows `track` (our camera or screen) in the mirrored thumbnail,
     /// unless it is shown already: a new stream would load the element
     /// again.
-    pub(crate) fn show_local(&self, track: Option<MediaStreamTrack>) {
+    pub(crate) fn show_local(&mut self, track: Option<MediaStreamTrack>) {
+        if track == self.last_local {
+            return;
+        }
+        self.last_local.clone_from(&track);
         let Some(el) = media_el("local-video") else { return };
         let shown = el.src_object().and_then(|s| s.get_video_tracks().get(0).dyn_into::<MediaStreamTrack>().ok());
         if shown.map(|t| t.id()) == track.as_ref().map(MediaStreamTrack::id) {

@@ -73,6 +73,8 @@ struct Shell {
     wake: Option<(u64, i32)>,
     /// What that timeout calls (one function for the page's lifetime).
     on_wake: js_sys::Function,
+    /// The peer's bounds' counts as last shown in the debug panel.
+    counts: Option<call_core::guard::Counts>,
 }
 
 impl Shell {
@@ -146,7 +148,11 @@ impl Shell {
         while let Some(e) = self.call.poll_effect() {
             self.perform(e);
         }
-        debug::bounds(self.call.peer_counts());
+        let counts = self.call.peer_counts();
+        if counts != self.counts {
+            self.counts = counts;
+            debug::bounds(counts);
+        }
         self.arm();
         let view = self.call.view();
         let extras = self.call.extras();
@@ -349,6 +355,7 @@ pub fn start() {
         tone: tone::Tone::default(),
         wake: None,
         on_wake: js::cb(|_| input(Input::Timeout)),
+        counts: None,
     };
     if let Ok(mut s) = G.0.try_borrow_mut() {
         *s = Some(shell);
