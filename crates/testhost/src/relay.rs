@@ -80,11 +80,12 @@ impl PartialEq for Packet {
 impl Eq for Packet {}
 
 /// A shaped relay's links, one per client (its uplink), and the clocks of
-/// the model: its epoch and the profile's start.
+/// the model: its epoch and the profile's start (none yet: the first step
+/// holds, and bursts count from the epoch).
 struct Shaping {
     profile: Profile,
     epoch: Instant,
-    start: Instant,
+    start: Option<Instant>,
     seed: u64,
     links: HashMap<SocketAddr, Link>,
 }
@@ -131,8 +132,13 @@ impl Shared {
         if let (Some(shaping), Some(client)) = (&self.shaping, uplink) {
             let Ok(mut sh) = shaping.lock() else { return };
             let sh = &mut *sh;
-            let in_profile = now.saturating_duration_since(sh.start);
-            let settings = *sh.profile.at(in_profile);
+            let (in_profile, settings) = match sh.start {
+                Some(start) => {
+                    let t = now.saturating_duration_since(start);
+                    (t, *sh.profile.at(t))
+                }
+                None => (now - sh.epoch, sh.profile.steps()[0].1),
+            };
             let seed = sh.seed ^ (u64::from(client.port()) << 17);
             let link = sh.links.entry(client).or_insert_with(|| Link::new(seed));
             match link.offer(&settings, in_profile, now - sh.epoch, data.len()) {
@@ -168,8 +174,10 @@ impl Relay {
     }
 
     /// Listens on 127.0.0.1 and forwards to `upstream`, each client's
-    /// packets towards it shaped by a link of its own after `profile`
-    /// (whose clock starts now; [`Relay::start_profile`] restarts it).
+    /// packets towards it shaped by a link of its own after `profile`:
+    /// its first step until [`Relay::start_profile`] starts its clock (a
+    /// call is set up and warmed up on the first step; the steps' times
+    /// count from then).
     pub fn start_shaped(upstream: SocketAddr, profile: Profile) -> Result<Relay> {
         Relay::start_with(upstream, Impairment::NONE, Some(profile))
     }
@@ -192,7 +200,7 @@ impl Relay {
             imp,
             shaping: profile.map(|profile| {
                 let now = Instant::now();
-                Mutex::new(Shaping { profile, epoch: now, start: now, seed, links: HashMap::new() })
+                Mutex::new(Shaping { profile, epoch: now, start: None, seed, links: HashMap::new() })
             }),
             queue: Mutex::new(BinaryHeap::new()),
             seq: AtomicU64::new(0),
@@ -238,12 +246,12 @@ impl Relay {
         }
     }
 
-    /// A shaped relay's profile starts over now (its steps' times count
-    /// from here). Returns false when the relay is not shaped.
+    /// A shaped relay's profile starts (or starts over) now: its steps'
+    /// times count from here. Returns false when the relay is not shaped.
     pub fn start_profile(&self) -> bool {
         match self.shared.shaping.as_ref().map(|s| s.lock()) {
             Some(Ok(mut s)) => {
-                s.start = Instant::now();
+                s.start = Some(Instant::now());
                 true
             }
             _ => false,
@@ -447,6 +455,27 @@ mod tests {
             let rtt = t0.elapsed();
             assert!(rtt >= Duration::from_millis(40) && rtt < Duration::from_millis(400), "{rtt:?}");
         }
+        // The profile's steps count from start_profile, not from the
+        // relay's start: a call set up and warmed up first sees step 0.
+        drop(relay);
+        let later = Settings { delay: Duration::from_millis(250), ..Settings::CLEAN };
+        let p = Profile::new(vec![(Duration::ZERO, Settings::CLEAN), (Duration::from_millis(100), later)]).unwrap();
+        let relay = Relay::start_shaped(echo_addr, p).unwrap();
+        let ping = |relay: &Relay| {
+            let t0 = Instant::now();
+            c.send_to(b"ping", ("127.0.0.1", relay.port())).unwrap();
+            let mut b = [0u8; 16];
+            c.recv_from(&mut b).unwrap();
+            t0.elapsed()
+        };
+        thread::sleep(Duration::from_millis(200));
+        assert!(ping(&relay) < Duration::from_millis(200), "before the profile starts, its first step holds");
+        assert!(relay.start_profile());
+        thread::sleep(Duration::from_millis(200));
+        assert!(ping(&relay) >= Duration::from_millis(250), "then its steps follow");
+        c.send_to(b"ping", ("127.0.0.1", relay.port())).unwrap();
+        let (n, _) = c.recv_from(&mut b).unwrap();
+        assert_eq!(&b[..n], b"ping");
         let links = relay.link_counts();
         assert_eq!(links.len(), 1);
         assert_eq!(links[0].0, c.local_addr().unwrap());
