@@ -360,7 +360,7 @@ fn write_section(section: &str) -> Result<()> {
     };
     std::fs::write(&path, new)?;
     eprintln!("bench: wrote the hostile section of {}", path.display());
-    Ok(())
+    crate::plots::refresh(&path)
 }
 
 #[cfg(test)]

@@ -15,20 +15,26 @@
 //! long call per page (see `soak.rs`), or `bench --hostile [--runs N]
 //! [--attack ID[,ID…]]` for a peer that misbehaves (see `hostile.rs`),
 //! or `bench --quality [--runs N] [--profile ID[,ID…]] [--window SECONDS]`
-//! for call quality on shaped paths (see `quality.rs`)
+//! for call quality on shaped paths (see `quality.rs`), or `bench --plots`
+//! to redraw the summary and plots of `BENCHMARKS.md` from the numbers it
+//! holds, measuring nothing (see `plots.rs`)
 //! (`--smoke` = `--runs 1 --scenario none`; `--trace DIR`: Chromium traces
 //! of the cost scenario's windows, and where their main thread's time went,
 //! see `trace.rs`). A run of every scenario
 //! writes `BENCHMARKS.md` at the workspace root; a filtered run writes
 //! `target/bench/BENCHMARKS-partial.md` unless `--out` says otherwise.
+//! Every run that writes `BENCHMARKS.md` then redraws its summary and the
+//! plots `docs/bench/setup.svg` and `docs/bench/soak.svg` (`plots.rs`).
 //! Either way the report goes to stdout too; progress goes to stderr.
 //! With `BENCH_DIAG` set in the environment, each call also prints both
 //! windows' signalling, ICE, DTLS and connection states with their times
 //! relative to `#onAnswer=` (what t_connected is made of).
 
 mod hostile;
+mod plots;
 mod quality;
 mod soak;
+mod svg;
 mod trace;
 
 use std::collections::HashMap;
@@ -800,7 +806,7 @@ struct Opts {
     trace: Option<PathBuf>,
 }
 
-const USAGE: &str = "usage: bench [--runs N] [--scenario ID[,ID…]]… [--smoke] [--out FILE] [--trace DIR] [--list]\n       bench --soak [MINUTES] [--flap GAP/PERIOD] [--path relayed|direct] [--every SECONDS]\n       bench --hostile [--runs N] [--attack ID[,ID…]]\n       bench --quality [--runs N] [--profile ID[,ID…]] [--window SECONDS]";
+const USAGE: &str = "usage: bench [--runs N] [--scenario ID[,ID…]]… [--smoke] [--out FILE] [--trace DIR] [--list]\n       bench --soak [MINUTES] [--flap GAP/PERIOD] [--path relayed|direct] [--every SECONDS]\n       bench --hostile [--runs N] [--attack ID[,ID…]]\n       bench --quality [--runs N] [--profile ID[,ID…]] [--window SECONDS]\n       bench --plots";
 
 fn parse(args: &[String]) -> Result<Option<Opts>> {
     let mut o = Opts { runs: 5, filter: Vec::new(), out: None, trace: None };
@@ -849,7 +855,28 @@ fn main() -> std::process::ExitCode {
     if args.iter().any(|a| a == "--quality") {
         return quality::main(&args);
     }
-    let r = match hostile::HostileOpts::parse(&args) {
+    let r = if args.iter().any(|a| a == "--plots") {
+        if args.len() == 1 {
+            plots::main()
+        } else {
+            err(format!("--plots takes no other argument\n{USAGE}"))
+        }
+    } else {
+        bench_main(&args)
+    };
+    match r {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bench: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// Every mode but `--quality` and `--plots`.
+fn bench_main(args: &[String]) -> Result<()> {
+    let args = args.to_vec();
+    match hostile::HostileOpts::parse(&args) {
         Ok(Some(h)) => testhost::require_dist()
             .and_then(|_| testhost::require_interop())
             .and_then(|_| hostile::run(&h, &args, &chromium_version()?)),
@@ -859,13 +886,6 @@ fn main() -> std::process::ExitCode {
             Err(e) => Err(e),
         },
         Err(e) => Err(e),
-    };
-    match r {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("bench: {e}");
-            std::process::ExitCode::FAILURE
-        }
     }
 }
 
@@ -987,6 +1007,9 @@ fn bench(o: &Opts, args: &[String]) -> Result<()> {
     std::fs::write(&out, if soak.is_empty() { report } else { format!("{report}\n{soak}") })?;
     let out = std::fs::canonicalize(&out).unwrap_or(out);
     eprintln!("bench: wrote {}", out.display());
+    if std::fs::canonicalize(testhost::workspace_root().join("BENCHMARKS.md")).is_ok_and(|root| root == out) {
+        plots::refresh(&out)?;
+    }
     Ok(())
 }
 

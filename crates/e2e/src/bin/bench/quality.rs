@@ -886,7 +886,7 @@ fn write_section(section: &str) -> Result<()> {
     };
     std::fs::write(&path, new)?;
     eprintln!("bench: wrote the quality section of {}", path.display());
-    Ok(())
+    crate::plots::refresh(&path)
 }
 
 // ---------------------------------------------------------------------------
@@ -926,23 +926,15 @@ fn binned(d: &RunData, n: usize, f: fn(&Sample, &Sample) -> Option<f64>) -> Vec<
     sum.iter().zip(&cnt).map(|(s, c)| if *c > 0 { s / f64::from(*c) } else { f64::NAN }).collect()
 }
 
-/// 1, 2, 2.5 or 5 times a power of ten, at least `x`.
-fn nice(x: f64) -> f64 {
-    if !(x > 0.0) {
-        return 1.0;
-    }
-    let p = 10f64.powf(x.log10().floor());
-    [1.0, 2.0, 2.5, 5.0, 10.0].iter().map(|m| m * p).find(|v| *v >= x).unwrap_or(10.0 * p)
-}
-
 fn svg(x: &Outcome, o: &QualityOpts) -> Result<String> {
+    use crate::svg::{nice, Anchor, Area, Stroke, Svg, OURS, THEIRS};
     let n = o.window.ceil() as usize;
     let (w, ph, left, right, top, gap) = (960.0, 190.0, 70.0, 150.0, 62.0, 50.0);
     let pw = w - left - right;
     let h = top + 3.0 * ph + 3.0 * gap;
     let xs = |t: f64| left + pw * t / o.window;
     let prof = profile(x.def, o.scale())?;
-    let sides = [(Side::Ours, "#1f6fb4", "ours"), (Side::Theirs, "#d0452b", "theirs (deployed)")];
+    let sides = [(Side::Ours, OURS, "ours"), (Side::Theirs, THEIRS, "theirs (deployed)")];
     type F = fn(&Sample, &Sample) -> Option<f64>;
     let panels: [(&str, &str, F); 3] = [
         ("video received", "kbit/s", |a, b| Some((b.vb - a.vb) * 8.0 / 1000.0 / (b.t - a.t))),
@@ -952,22 +944,12 @@ fn svg(x: &Outcome, o: &QualityOpts) -> Result<String> {
             (d > 0.0).then(|| 100.0 * (b.ac - a.ac) / d)
         }),
     ];
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" font-family=\"sans-serif\" font-size=\"12\">"
-    );
-    let _ = writeln!(s, "<rect width=\"{w}\" height=\"{h}\" fill=\"white\"/>");
-    let _ = writeln!(
-        s,
-        "<text x=\"{left}\" y=\"22\" font-size=\"15\">{} — {} run(s) per page, {:.0} s window</text>",
-        x.def.title,
-        o.runs,
-        o.window
-    );
+    let mut s = Svg::new(w, h);
+    s.text(left, 22.0, Anchor::Start, "font-size=\"15\"", &format!("{} — {} run(s) per page, {:.0} s window", x.def.title, o.runs, o.window));
     let dip = dip_of(x.def, o.scale()).unwrap_or((0.0, 0.0));
     for (k, (title, unit, f)) in panels.iter().enumerate() {
         let y0 = top + k as f64 * (ph + gap);
+        let area = Area { x: left, y: y0, w: pw, h: ph };
         let lines: Vec<(&str, &str, Vec<f64>)> = sides
             .iter()
             .map(|(side, color, name)| {
@@ -984,22 +966,11 @@ fn svg(x: &Outcome, o: &QualityOpts) -> Result<String> {
             }
         }
         let ymax = nice(ymax * 1.05);
-        let ys = |v: f64| y0 + ph - ph * (v / ymax).clamp(0.0, 1.0);
-        let _ = writeln!(s, "<rect x=\"{:.1}\" y=\"{y0}\" width=\"{:.1}\" height=\"{ph}\" fill=\"#fff3c4\"/>", xs(dip.0), xs(dip.1) - xs(dip.0));
-        let _ = writeln!(s, "<rect x=\"{left}\" y=\"{y0}\" width=\"{pw}\" height=\"{ph}\" fill=\"none\" stroke=\"#999\"/>");
-        let _ = writeln!(s, "<text x=\"{left}\" y=\"{:.1}\" font-weight=\"bold\">{title} ({unit})</text>", y0 - 6.0);
-        for i in 0..=4 {
-            let v = ymax * f64::from(i) / 4.0;
-            let y = ys(v);
-            let _ = writeln!(s, "<line x1=\"{left}\" x2=\"{:.1}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#e4e4e4\"/>", left + pw);
-            let label = if ymax < 10.0 { format!("{v:.2}") } else { format!("{v:.0}") };
-            let _ = writeln!(s, "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{label}</text>", left - 6.0, y + 4.0);
-        }
-        let mut t = 0.0;
-        while t <= o.window + 1e-9 {
-            let _ = writeln!(s, "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"#555\">{t:.0} s</text>", xs(t), y0 + ph + 15.0);
-            t += 5.0;
-        }
+        let ys = |v: f64| area.y_of(v, ymax);
+        s.rect(Area { x: xs(dip.0), y: y0, w: xs(dip.1) - xs(dip.0), h: ph }, "#fff3c4", None);
+        s.panel(area, &format!("{title} ({unit})"), ymax, 4);
+        let ticks = (0..).map(|i| f64::from(i) * 5.0).take_while(|t| *t <= o.window + 1e-9);
+        s.x_labels(area, ticks.map(|t| (xs(t), format!("{t:.0} s"))));
         if k == 0 {
             // The path's rate, as a step line.
             let mut pts = Vec::new();
@@ -1009,43 +980,21 @@ fn svg(x: &Outcome, o: &QualityOpts) -> Result<String> {
                 let a = at.as_secs_f64();
                 let b = steps.get(i + 1).map_or(o.window, |x| x.0.as_secs_f64());
                 let y = ys(r as f64 / 1000.0);
-                pts.push(format!("{:.1},{y:.1} {:.1},{y:.1}", xs(a), xs(b.min(o.window))));
+                pts.extend([(xs(a), y), (xs(b.min(o.window)), y)]);
             }
             if !pts.is_empty() {
-                let _ = writeln!(s, "<polyline points=\"{}\" fill=\"none\" stroke=\"#666\" stroke-dasharray=\"5,4\"/>", pts.join(" "));
-                let _ = writeln!(s, "<text x=\"{:.1}\" y=\"{:.1}\" fill=\"#666\">path rate</text>", left + pw + 8.0, y0 + 12.0);
+                s.polyline(&pts, Stroke::new("#666", 1.0).dashed("5,4"));
+                s.text(left + pw + 8.0, y0 + 12.0, Anchor::Start, "fill=\"#666\"", "path rate");
             }
         }
         for (li, (color, name, v)) in lines.iter().enumerate() {
-            let mut seg: Vec<String> = Vec::new();
-            let flush = |seg: &mut Vec<String>, s: &mut String| {
-                if seg.len() > 1 {
-                    let _ = writeln!(s, "<polyline points=\"{}\" fill=\"none\" stroke=\"{color}\" stroke-width=\"2\"/>", seg.join(" "));
-                }
-                seg.clear();
-            };
-            let mut missing = 0;
-            for (i, y) in v.iter().enumerate() {
-                if y.is_finite() {
-                    seg.push(format!("{:.1},{:.1}", xs(i as f64 + 0.5), ys(*y)));
-                    missing = 0;
-                } else {
-                    // A sample late under load leaves a second empty: bridged
-                    // up to 3 s, broken beyond.
-                    missing += 1;
-                    if missing > 3 {
-                        flush(&mut seg, &mut s);
-                    }
-                }
-            }
-            flush(&mut seg, &mut s);
-            let ly = y0 + 32.0 + 18.0 * li as f64;
-            let _ = writeln!(s, "<line x1=\"{:.1}\" x2=\"{:.1}\" y1=\"{ly:.1}\" y2=\"{ly:.1}\" stroke=\"{color}\" stroke-width=\"2\"/>", left + pw + 8.0, left + pw + 28.0);
-            let _ = writeln!(s, "<text x=\"{:.1}\" y=\"{:.1}\">{name}</text>", left + pw + 32.0, ly + 4.0);
+            // A sample late under load leaves a second empty: bridged up
+            // to 3 s, broken beyond.
+            s.series(v, |i| xs(i as f64 + 0.5), ys, 3, Stroke::new(color, 2.0));
+            s.legend(left + pw + 8.0, y0 + 32.0 + 18.0 * li as f64, Stroke::new(color, 2.0), name);
         }
     }
-    s.push_str("</svg>\n");
-    Ok(s)
+    Ok(s.finish())
 }
 
 #[cfg(test)]

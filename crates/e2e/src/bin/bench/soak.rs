@@ -510,7 +510,7 @@ fn write_section(variant: &str, section: &str) -> Result<()> {
     };
     std::fs::write(&path, new)?;
     eprintln!("bench: wrote the soak section '{variant}' of {}", path.display());
-    Ok(())
+    crate::plots::refresh(&path)
 }
 
 #[cfg(test)]
