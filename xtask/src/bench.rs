@@ -11,11 +11,20 @@
 //! instead and writes its own section of `BENCHMARKS.md`; so does `--hostile [--runs N]
 //! [--attack ID[,ID…]]`, a peer that misbehaves against each page, and
 //! `--quality [--runs N] [--profile IDS] [--window SECONDS]`, call quality
-//! on shaped paths, with the dip's plot in `docs/bench/`.
+//! on shaped paths, with the dip's plot in `docs/bench/`. Each run that
+//! writes `BENCHMARKS.md` redraws its summary and the plots
+//! `docs/bench/setup.svg` and `docs/bench/soak.svg`; `--plots` only does
+//! that, from the numbers already in the file: no setup, no build, no
+//! browser, seconds.
 
 use crate::{cargo, dist, Result};
 
 pub(crate) fn run(args: &[String]) -> Result {
+    if args.iter().any(|a| a == "--plots") {
+        let mut c = cargo();
+        c.args(["run", "--quiet", "--release", "--package", "e2e", "--bin", "bench", "--"]).args(args);
+        return crate::run(&mut c);
+    }
     crate::setup::run()?;
     crate::pack::build_all()?;
     let theirs = crate::interop::deployed_page()?;

@@ -58,7 +58,7 @@ fn main() -> ExitCode {
         Some("screenshots") => screenshots::run(),
         Some("engines") => engines::run(rest),
         _ => {
-            eprintln!("usage: cargo xtask <setup|build|package|check-wasm FILE.wasm|deployed-page|test [cargo test args]|demo [--port N | --core [--relay-only]]|fuzz [SECONDS]|screenshots|engines [--runs N]|bench [--runs N] [--scenario IDS] [--smoke] | bench --soak [MINUTES] [--flap GAP/PERIOD] | bench --quality [--runs N]>");
+            eprintln!("usage: cargo xtask <setup|build|package|check-wasm FILE.wasm|deployed-page|test [cargo test args]|demo [--port N | --core [--relay-only]]|fuzz [SECONDS]|screenshots|engines [--runs N]|bench [--runs N] [--scenario IDS] [--smoke] | bench --soak [MINUTES] [--flap GAP/PERIOD] | bench --quality [--runs N] | bench --plots>");
             return ExitCode::from(2);
         }
     };
