@@ -784,15 +784,15 @@ mod tests {
     #[test]
     fn a_cited_document_that_is_missing_is_reported() {
         let files: Vec<(String, String)> = [
-            ("README.md", "See PROTOCOL.md section 4, [the map](ARCHITECTURE.md) and docs/GONE.md."),
-            ("crates/a/src/lib.rs", "//! Rules from `PROTOCOL.md`; see ../../NOTES.md and ./LOCAL.md"),
-            ("crates/a/README.md", "Back to ../../README.md; https://example.org/x/OTHER.md is not ours."),
-            ("crates/b/src/x.rs", "join(\"target/bench/OUT.md\"); join(\"BENCHMARKS-partial.md\"); *.md; README.mdx"),
+            ("README.md", "See PROTOCOL.md section 4, [the map](ARCHITECTURE.md) and docs/gone.md."),
+            ("crates/a/src/lib.rs", "//! Rules from `PROTOCOL.md`; see ../../notes.md and ./local.md"),
+            ("crates/a/README.md", "Back to ../../README.md; https://example.org/x/other.md is not ours."),
+            ("crates/b/src/x.rs", "join(\"target/bench/out.md\"); join(\"BENCHMARKS-partial.md\"); *.md; README.mdx"),
         ]
         .map(|(p, t)| (p.to_string(), t.to_string()))
         .into();
-        let exists = |p: &str| ["README.md", "ARCHITECTURE.md", "docs/PROTOCOL.md", "crates/a/src/LOCAL.md"].contains(&p);
-        assert_eq!(missing_documents(&files, &exists), ["README.md:1: docs/GONE.md", "crates/a/src/lib.rs:1: ../../NOTES.md"]);
+        let exists = |p: &str| ["README.md", "ARCHITECTURE.md", "docs/PROTOCOL.md", "crates/a/src/local.md"].contains(&p);
+        assert_eq!(missing_documents(&files, &exists), ["README.md:1: docs/gone.md", "crates/a/src/lib.rs:1: ../../notes.md"]);
     }
 
     #[test]
