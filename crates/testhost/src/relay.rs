@@ -265,7 +265,7 @@ impl Relay {
             Some(Ok(s)) => s.links.iter().map(|(a, l)| (*a, l.counts)).collect(),
             _ => Vec::new(),
         };
-        v.sort_by(|a, b| b.1.delivered_bytes.cmp(&a.1.delivered_bytes));
+        v.sort_by_key(|e| std::cmp::Reverse(e.1.delivered_bytes));
         v
     }
 

@@ -42,13 +42,12 @@ pub(crate) fn nice(x: f64) -> f64 {
         .unwrap_or(10.0 * p)
 }
 
-/// A tick label: two decimals below 10, none above.
-pub(crate) fn tick_label(v: f64, max: f64) -> String {
-    if max < 10.0 {
-        format!("{v:.2}")
-    } else {
-        format!("{v:.0}")
-    }
+/// A tick label: the value with up to two decimals, trailing zeros left
+/// out (ticks fall on 1, 2, 2.5 or 5 times a power of ten: 2.5 must not
+/// read 2).
+pub(crate) fn tick_label(v: f64) -> String {
+    let s = format!("{v:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 /// A stroke: colour, width, dashes (`None`: solid).
@@ -251,7 +250,7 @@ impl Svg {
             let v = max * f64::from(i) / f64::from(ticks);
             let y = a.y_of(v, max);
             self.line(a.x, y, a.right(), y, Stroke::new("#e4e4e4", 1.0));
-            self.text(a.x - 6.0, y + 4.0, Anchor::End, "", &tick_label(v, max));
+            self.text(a.x - 6.0, y + 4.0, Anchor::End, "", &tick_label(v));
         }
     }
 
@@ -316,6 +315,11 @@ mod tests {
             Stroke::new("#000", 1.0),
         );
         assert_eq!(s.finish().matches("<polyline").count(), 2);
+    }
+
+    #[test]
+    fn tick_labels_keep_what_the_step_needs() {
+        assert_eq!([0.0, 0.5, 2.5, 7.5, 10.0, 1500.0].map(tick_label), ["0", "0.5", "2.5", "7.5", "10", "1500"]);
     }
 
     #[test]
