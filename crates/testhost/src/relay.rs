@@ -386,9 +386,9 @@ fn upstream_loop(s: &Shared, up: &UdpSocket, front: &Arc<UdpSocket>, client: Soc
 mod tests {
     use super::*;
 
-    /// An echo server behind the relay: delay added, outage drops.
-    #[test]
-    fn relays_with_delay_and_outage() {
+    /// A UDP echo server on 127.0.0.1: its address, its stop flag, its
+    /// thread.
+    fn echo_server() -> (SocketAddr, Arc<AtomicBool>, thread::JoinHandle<()>) {
         let echo = UdpSocket::bind("127.0.0.1:0").unwrap();
         let echo_addr = echo.local_addr().unwrap();
         echo.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
@@ -402,6 +402,13 @@ mod tests {
                 }
             }
         });
+        (echo_addr, stop, t)
+    }
+
+    /// An echo server behind the relay: delay added, outage drops.
+    #[test]
+    fn relays_with_delay_and_outage() {
+        let (echo_addr, stop, t) = echo_server();
         let relay = Relay::start(echo_addr, Impairment { delay: Duration::from_millis(30), loss: 0.0 }).unwrap();
         let c = UdpSocket::bind("127.0.0.1:0").unwrap();
         c.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
@@ -428,19 +435,7 @@ mod tests {
     #[test]
     fn shapes_the_uplink() {
         use crate::shaper::Settings;
-        let echo = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let echo_addr = echo.local_addr().unwrap();
-        echo.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
-        let stop = Arc::new(AtomicBool::new(false));
-        let stop2 = stop.clone();
-        let t = thread::spawn(move || {
-            let mut b = [0u8; 1500];
-            while !stop2.load(Ordering::SeqCst) {
-                if let Ok((n, from)) = echo.recv_from(&mut b) {
-                    let _ = echo.send_to(&b[..n], from);
-                }
-            }
-        });
+        let (echo_addr, stop, t) = echo_server();
         let s = Settings { delay: Duration::from_millis(40), ..Settings::rate(1_000_000) };
         let relay = Relay::start_shaped(echo_addr, Profile::constant(s)).unwrap();
         assert!(relay.start_profile());

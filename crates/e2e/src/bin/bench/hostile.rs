@@ -351,16 +351,7 @@ const END: &str = "<!-- /hostile -->";
 /// markers. It goes at the end, after the soak's sections, which the main
 /// bench run keeps (`soak::kept`).
 fn write_section(section: &str) -> Result<()> {
-    let path = testhost::workspace_root().join("BENCHMARKS.md");
-    let old = std::fs::read_to_string(&path).unwrap_or_default();
-    let block = format!("{BEGIN}\n{section}{END}\n");
-    let new = match (old.find(BEGIN), old.find(END)) {
-        (Some(a), Some(b)) if a < b => format!("{}{block}{}", &old[..a], &old[b + END.len()..].trim_start_matches('\n')),
-        _ => format!("{}\n{block}", old.trim_end_matches('\n')),
-    };
-    std::fs::write(&path, new)?;
-    eprintln!("bench: wrote the hostile section of {}", path.display());
-    crate::plots::refresh(&path)
+    crate::plots::write_section(BEGIN, END, section, None, "hostile")
 }
 
 #[cfg(test)]

@@ -22,6 +22,23 @@ pub(crate) fn main() -> Result<()> {
     refresh(&testhost::workspace_root().join("BENCHMARKS.md"))
 }
 
+/// Writes `section` into BENCHMARKS.md between the markers `begin` and
+/// `end`: in place of the old one, else before the heading `before` (if
+/// the file has it), else at the end. Then redraws the summary and plots.
+pub(crate) fn write_section(begin: &str, end: &str, section: &str, before: Option<&str>, what: &str) -> Result<()> {
+    let path = testhost::workspace_root().join("BENCHMARKS.md");
+    let old = std::fs::read_to_string(&path).unwrap_or_default();
+    let block = format!("{begin}\n{section}{end}\n");
+    let new = match (old.find(begin), old.find(end), before.and_then(|h| old.find(h))) {
+        (Some(a), Some(b), _) if a < b => format!("{}{block}{}", &old[..a], old[b + end.len()..].trim_start_matches('\n')),
+        (_, _, Some(i)) => format!("{}{block}\n{}", &old[..i], &old[i..]),
+        _ => format!("{}\n{block}", old.trim_end_matches('\n')),
+    };
+    std::fs::write(&path, new)?;
+    eprintln!("bench: wrote the {what} section of {}", path.display());
+    refresh(&path)
+}
+
 /// Writes the plots from the file at `path` (a BENCHMARKS.md at the
 /// workspace root) and rewrites its summary; the rest stays as it is.
 pub(crate) fn refresh(path: &Path) -> Result<()> {

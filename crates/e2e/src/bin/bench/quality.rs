@@ -874,19 +874,7 @@ pub(crate) fn kept(old: &str) -> &str {
 /// Replaces (or adds, before the soak's sections) this section of
 /// BENCHMARKS.md; the rest of the file stays as it was.
 fn write_section(section: &str) -> Result<()> {
-    let path = testhost::workspace_root().join("BENCHMARKS.md");
-    let old = std::fs::read_to_string(&path).unwrap_or_default();
-    let block = format!("{BEGIN}\n{section}{END}\n");
-    let new = match (old.find(BEGIN), old.find(END)) {
-        (Some(a), Some(b)) if a < b => format!("{}{block}{}", &old[..a], &old[b + END.len()..].trim_start_matches('\n')),
-        _ => match old.find("## Soak: long calls") {
-            Some(i) => format!("{}{block}\n{}", &old[..i], &old[i..]),
-            None => format!("{old}\n{block}"),
-        },
-    };
-    std::fs::write(&path, new)?;
-    eprintln!("bench: wrote the quality section of {}", path.display());
-    crate::plots::refresh(&path)
+    crate::plots::write_section(BEGIN, END, section, Some("## Soak: long calls"), "quality")
 }
 
 // ---------------------------------------------------------------------------
