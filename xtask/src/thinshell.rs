@@ -25,7 +25,6 @@ const FLAGS: &[(&str, &str, &str)] =
 /// Every other number is a fact about the call: it lives in the core.
 const NUMBERS: &[(&str, &str, &str)] = &[
     ("tone.rs", "0.05", "events on an audio clock must lie ahead of its current time"),
-    ("peer.rs", "2.0", "`VideoCap::half_size` is a `scaleResolutionDownBy` of 2"),
 ];
 
 /// What the shell may call on its `Call`: drive it and read the view.
@@ -45,6 +44,7 @@ const CORE_FUNCTIONS: &[(&str, &str)] = &[
     ("from_pair", "the selected pair's candidate types into a `Route`"),
     ("device_label", "a device's label (or its id) into the dialog's text"),
     ("crashed", "the panic screen, as the core's view (the call is not trusted then)"),
+    ("audio_codec_order", "the browser's audio codecs into the order the core prefers (the rule is the core's)"),
 ];
 
 /// Names of the core's state beside the view: naming one reads where the

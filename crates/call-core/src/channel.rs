@@ -60,12 +60,18 @@ pub const MAX_MESSAGE_LEN: usize = 64 * 1024;
 pub struct MutedState {
     pub audio_enabled: bool,
     pub video_enabled: bool,
+    /// Our addition, sent only when true: the video is off because the
+    /// path is too narrow for it, not by the person's choice (then
+    /// `videoEnabled` is false too, so a peer that does not know the
+    /// field shows the avatar, which is true as well).
+    pub video_paused: bool,
 }
 
 impl MutedState {
     pub fn to_json(self) -> String {
         let b = |v: bool| if v { "true" } else { "false" };
-        ["{\"audioEnabled\":", b(self.audio_enabled), ",\"videoEnabled\":", b(self.video_enabled), "}"].concat()
+        let paused = if self.video_paused { ",\"videoPaused\":true" } else { "" };
+        ["{\"audioEnabled\":", b(self.audio_enabled), ",\"videoEnabled\":", b(self.video_enabled), paused, "}"].concat()
     }
 }
 
@@ -123,6 +129,7 @@ pub fn parse_message(channel: Channel, text: &str) -> Option<Incoming> {
         Channel::MutedState => Some(Incoming::Muted(MutedState {
             audio_enabled: v.get("audioEnabled")?.as_bool()?,
             video_enabled: v.get("videoEnabled")?.as_bool()?,
+            video_paused: v.get("videoPaused").and_then(Json::as_bool) == Some(true),
         })),
         Channel::Renegotiation => {
             let sdp = || v.get("sdp").and_then(Json::as_str).filter(|s| crate::payload::looks_like_sdp(s));
@@ -150,8 +157,11 @@ mod tests {
 
     #[test]
     fn muted_state_exact_format() {
-        let m = MutedState { audio_enabled: false, video_enabled: true };
+        let m = MutedState { audio_enabled: false, video_enabled: true, video_paused: false };
         assert_eq!(m.to_json(), r#"{"audioEnabled":false,"videoEnabled":true}"#);
+        assert_eq!(parse_message(Channel::MutedState, &m.to_json()), Some(Incoming::Muted(m)));
+        let m = MutedState { audio_enabled: true, video_enabled: false, video_paused: true };
+        assert_eq!(m.to_json(), r#"{"audioEnabled":true,"videoEnabled":false,"videoPaused":true}"#);
         assert_eq!(parse_message(Channel::MutedState, &m.to_json()), Some(Incoming::Muted(m)));
         // unknown fields are fine
         assert!(parse_message(Channel::MutedState, r#"{"audioEnabled":true,"videoEnabled":true,"x":1}"#).is_some());

@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 use crate::channel::Channel;
 use crate::ice::{CandidateInit, IceServer};
 use crate::vocab::Route;
-use crate::vocab::{VideoCap, HostApi, Button, DeviceKind, Camera, VideoSource, ConnState, Media, HostCall};
+use crate::vocab::{VideoSend, HostApi, Button, DeviceKind, Camera, VideoSource, ConnState, Media, HostCall};
 
 /// Something that happened outside the machine.
 #[derive(Debug, Clone, PartialEq)]
@@ -168,9 +168,10 @@ pub enum Effect {
     StartScreen,
     /// Stop the screen capture.
     StopScreen,
-    /// Cap the outgoing video (`None`: lift the cap, full size); failures
-    /// come back as `Input::VideoLimitFailed`.
-    LimitVideo(Option<VideoCap>),
+    /// Send our video so (a cap, a smaller picture, fewer frames, or
+    /// none: `crate::congestion`); failures come back as
+    /// `Input::VideoLimitFailed`.
+    LimitVideo(VideoSend),
     /// Close the peer connection and stop all capture, including capture
     /// that completes later.
     ClosePeer,

@@ -52,6 +52,7 @@ pub mod params;
 pub mod payload;
 pub mod quality;
 pub mod restart;
+pub mod congestion;
 mod screen;
 pub mod sdp;
 mod setup;
@@ -63,7 +64,7 @@ pub mod vocab;
 pub use channel::Channel;
 pub use ice::{CandidateInit, IceServer};
 pub use machine::{
-    Button, Call, Camera, ConnState, DeviceKind, Effect, HostApi, HostCall, Input, Media, VideoCap, VideoSource, Wake,
+    Button, Call, Camera, ConnState, DeviceKind, Effect, HostApi, HostCall, Input, Media, VideoSend, VideoSource, Wake,
 };
 pub use text::Msg;
 pub use view::{Dev, Extras, Phase, Route, View};

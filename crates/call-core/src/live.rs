@@ -14,7 +14,9 @@ use crate::restart::Do;
 use crate::stage::{CapAsked, Live, Setup, Stage, Step};
 use crate::text::Msg;
 use crate::vocab::Route;
-use crate::vocab::{VideoCap, ConnState};
+use crate::vocab::{VideoSend, ConnState};
+use crate::congestion::Tier;
+use crate::view::Dev;
 
 impl Call {
     pub(crate) fn connection(&mut self, now: u64, s: ConnState) {
@@ -108,22 +110,36 @@ impl Call {
         }
     }
 
-    /// Caps the outgoing video for the relay or the `lowData` flag, when
-    /// the right cap changed.
+    /// Sends our video as the path allows: capped for the relay or the
+    /// `lowData` flag, smaller or paused when the path is narrow
+    /// (`crate::congestion`); asks the shell only when that changed.
     pub(crate) fn limit_video(&mut self) {
         let low_data = self.flags.low_data;
-        let Some(link) = self.link() else { return };
-        let cap = if low_data {
-            Some(LOW_DATA_VIDEO_KBPS)
-        } else if link.route == Route::Relay {
-            Some(RELAY_VIDEO_KBPS)
-        } else {
-            None
+        let tier = match &self.stage {
+            Stage::Live(l) => l.congestion.tier(),
+            _ => Tier::Full,
         };
-        if link.video_cap != CapAsked::Is(cap) {
-            link.video_cap = CapAsked::Is(cap);
-            self.out(Effect::LimitVideo(cap.map(VideoCap::new)));
+        let Some(link) = self.link() else { return };
+        let mut send = if low_data {
+            VideoSend::capped(LOW_DATA_VIDEO_KBPS)
+        } else if link.route == Route::Relay {
+            VideoSend::capped(RELAY_VIDEO_KBPS)
+        } else {
+            VideoSend::FREE
+        };
+        send.scale = send.scale.max(tier.scale());
+        send.max_fps = tier.max_fps();
+        send.active = tier != Tier::Paused;
+        if link.video_cap != CapAsked::Is(send) {
+            link.video_cap = CapAsked::Is(send);
+            self.out(Effect::LimitVideo(send));
         }
+    }
+
+    /// Whether our video is paused for the path (`Tier::Paused`): the
+    /// peer is told, and both screens say so.
+    pub(crate) fn video_paused(&self) -> bool {
+        matches!(&self.stage, Stage::Live(l) if l.congestion.tier() == Tier::Paused)
     }
 
     pub(crate) fn video_limit_failed(&mut self) {
@@ -133,11 +149,19 @@ impl Call {
         }
     }
 
-    pub(crate) fn stats(&mut self, cur: crate::quality::Sample) {
-        if let Stage::Live(l) = &mut self.stage {
-            if let Some(prev) = l.last_sample.replace(cur) {
-                l.quality = crate::quality::assess(&prev, &cur, l.media_expected()).or(l.quality);
-            }
+    pub(crate) fn stats(&mut self, now: u64, cur: crate::quality::Sample) {
+        let camera = self.local.cam() == Dev::On && !self.local.sharing() && self.flags.video_allowed();
+        let Stage::Live(l) = &mut self.stage else { return };
+        if let Some(prev) = l.last_sample.replace(cur) {
+            l.quality = crate::quality::assess(&prev, &cur, l.media_expected()).or(l.quality);
+        }
+        let was_paused = l.congestion.tier() == Tier::Paused;
+        let Some(tier) = l.congestion.sample(now, camera, cur.out_estimate_kbps) else { return };
+        let est = cur.out_estimate_kbps.map_or_else(|| "none".into(), |k| crate::json::itoa(u64::from(k)));
+        self.log(["video for the path: ", tier.as_str(), " (estimate ", &est, " kbit/s)"].concat());
+        self.limit_video();
+        if was_paused != (tier == Tier::Paused) {
+            self.send_muted_state();
         }
     }
 

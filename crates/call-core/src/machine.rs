@@ -254,7 +254,7 @@ impl Call {
             Input::CanPickSpeaker(can) => self.local.set_can_pick_speaker(can),
             Input::ScreenStarted(ok) => self.screen_started(ok),
             Input::ScreenEnded => self.stop_sharing(),
-            Input::Stats(cur) => self.stats(cur),
+            Input::Stats(cur) => self.stats(now, cur),
             Input::Click(b) => self.click(now, b),
             Input::Timeout => self.timeout(now),
             Input::Crashed => self.fail(now, Msg::Crashed),
@@ -302,6 +302,7 @@ impl Call {
                 self.ice_servers(now, Err(()));
             }
         }
+        let camera = self.local.cam() == crate::view::Dev::On && !self.local.sharing();
         match &mut self.stage {
             Stage::Setup(Setup { step: Step::Gathering(_), .. }) => self.check_ice_wait(now),
             Stage::Setup(Setup { step: Step::Connecting { until, .. }, .. }) if now >= *until => {
@@ -316,7 +317,13 @@ impl Call {
                 }
                 if now >= l.poll_at {
                     let settled = l.quality.is_some_and(|q| q.level == crate::quality::Level::Good) && !l.details;
-                    l.poll_at = now + if settled { ROUTE_POLL_MS } else { ROUTE_POLL_FAST_MS };
+                    l.poll_at = now + if l.congestion.watching() {
+                        CONGESTION_POLL_MS
+                    } else if settled && !camera {
+                        ROUTE_POLL_MS
+                    } else {
+                        ROUTE_POLL_FAST_MS
+                    };
                     self.out(Effect::QueryRoute);
                 }
                 self.restart_do(now, |r, now, ch, out| r.timeout(now, ch, out));

@@ -312,7 +312,11 @@ impl Local {
     /// What the peer is told on the `mutedState` channel. A shared screen
     /// is video the other side should see.
     pub fn muted_state(&self) -> crate::channel::MutedState {
-        crate::channel::MutedState { audio_enabled: self.mic == Dev::On, video_enabled: self.cam == Dev::On || self.sharing }
+        crate::channel::MutedState {
+            audio_enabled: self.mic == Dev::On,
+            video_enabled: self.cam == Dev::On || self.sharing,
+            video_paused: false,
+        }
     }
 }
 

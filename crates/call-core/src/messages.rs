@@ -137,7 +137,12 @@ impl Call {
     }
 
     pub(crate) fn send_muted_state(&mut self) {
-        let m = self.local.muted_state().to_json();
+        let mut m = self.local.muted_state();
+        if self.video_paused() {
+            m.video_enabled = false;
+            m.video_paused = true;
+        }
+        let m = m.to_json();
         if self.link().is_some_and(|l| l.open.contains(Channel::MutedState)) {
             self.out(Effect::Send(Channel::MutedState, m));
         }

@@ -39,8 +39,13 @@ pub const MAX_RESTARTS: u32 = 3;
 /// is rare (BENCHMARKS.md, cost of a call).
 pub const ROUTE_POLL_MS: u64 = 10_000;
 /// … and while the quality is not graded yet or not good, or the person
-/// has the details open: then the numbers should follow the network.
+/// has the details open: then the numbers should follow the network; and
+/// while our camera's video is sent: a path that narrows (a train leaving
+/// the city) must be noticed within seconds (`crate::congestion`).
 pub const ROUTE_POLL_FAST_MS: u64 = 2000;
+/// While our video is sent smaller or paused for the path: each step back
+/// up waits for samples in a row, so they come every second.
+pub const CONGESTION_POLL_MS: u64 = 1000;
 /// Outgoing video cap on a relayed path: the TURN server carries every
 /// byte and is shared by many users (chatmail relays); 800 kbit/s is still
 /// a sharp 640×480 picture in VP8.
@@ -68,3 +73,8 @@ pub const RINGBACK_CYCLES: u32 = 30;
 /// The tone's loudness (gain, 1.0 is full scale): as loud as the original
 /// page's ring-back, clearly below the call's own audio.
 pub const RINGBACK_GAIN: f32 = 0.15;
+
+/// The audio sender's `priority` and `networkPriority`: the voice before
+/// the picture where the browser shares out a narrow path (Chromium's
+/// bitrate allocation; DSCP marking where the platform allows it).
+pub const AUDIO_PRIORITY: &str = "high";

@@ -55,7 +55,10 @@ impl Call {
                 // comes back if the call has to reconnect).
                 let about_connecting = matches!(self.notice, Some(Msg::IceServersUnavailable | Msg::SomeIceServersIgnored));
                 let notice = if about_connecting && matches!(p, Phase::Incoming | Phase::InCall) { None } else { self.notice };
-                (status, notice)
+                // Video paused for the path, ours or the peer's: both
+                // screens say why the picture stopped.
+                let paused = self.video_paused() || link.and_then(|l| l.remote_muted).is_some_and(|m| m.video_paused);
+                (status, notice.or((p == Phase::InCall && paused).then_some(Msg::VideoPaused)))
             }
         };
         let video_allowed = self.flags.video_allowed();

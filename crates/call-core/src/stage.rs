@@ -192,7 +192,7 @@ impl Default for Link {
             remote_video: false,
             remote_muted: None,
             route: Route::Unknown,
-            video_cap: CapAsked::Is(None),
+            video_cap: CapAsked::Is(crate::vocab::VideoSend::FREE),
             guard: Guard::default(),
             late_muted: None,
             late_reneg: None,
@@ -204,8 +204,8 @@ impl Default for Link {
 /// The outgoing video cap last asked of the shell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CapAsked {
-    /// This cap in kbit/s (`None`: no cap, as the browser starts).
-    Is(Option<u32>),
+    /// These encoding parameters (`VideoSend::FREE` as the browser starts).
+    Is(crate::vocab::VideoSend),
     /// Not known: setting it failed; the next route asks again.
     Unknown,
 }
@@ -228,6 +228,8 @@ pub struct Live {
     /// under way is over and the offers' rate allows (`crate::guard`);
     /// one at a time, so our answer always answers the offer last applied.
     pub waiting_offer: Option<String>,
+    /// How our camera's video is sent on this path (audio first).
+    pub congestion: crate::congestion::Congestion,
 }
 
 impl Live {
@@ -265,6 +267,7 @@ impl Live {
             quality: None,
             details: false,
             waiting_offer: None,
+            congestion: crate::congestion::Congestion::default(),
         }
     }
 }

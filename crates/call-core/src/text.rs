@@ -36,6 +36,9 @@ pub enum Msg {
     ConnectFailed,
     ConnectionLost,
     Crashed,
+    /// Video is paused because the path is too narrow for it: ours
+    /// (`crate::congestion`) or the peer's (it said so on channel 3).
+    VideoPaused,
     // button labels
     Answer,
     Decline,
@@ -77,6 +80,7 @@ impl Msg {
             Msg::ConnectFailed => "connect_failed",
             Msg::ConnectionLost => "connection_lost",
             Msg::Crashed => "crashed",
+            Msg::VideoPaused => "video_paused",
             Msg::Answer => "answer",
             Msg::Decline => "decline",
             Msg::Close => "close",
@@ -108,12 +112,12 @@ mod tests {
     use std::vec::Vec;
 
     /// Every message once (`BadPayload` with one of its reasons).
-    const ALL: [Msg; 32] = [
+    const ALL: [Msg; 33] = [
         Msg::IncomingCall, Msg::Connecting, Msg::Ringing, Msg::InCall, Msg::Reconnecting, Msg::CallEnded,
         Msg::PeerHungUp, Msg::ConnectionClosed, Msg::CallFailed, Msg::CallNotReceived, Msg::BadPayload(PayloadError::NotSdp), Msg::IceServersUnavailable,
         Msg::SomeIceServersIgnored, Msg::CameraUnavailable, Msg::NoMicrophone, Msg::NoMedia, Msg::NoHost,
         Msg::HostIncomplete, Msg::NoWebRtc, Msg::SetupFailed, Msg::AnswerRejected, Msg::ConnectFailed,
-        Msg::ConnectionLost, Msg::Crashed, Msg::Answer, Msg::Decline, Msg::Close, Msg::EndCall, Msg::MuteMic,
+        Msg::ConnectionLost, Msg::Crashed, Msg::VideoPaused, Msg::Answer, Msg::Decline, Msg::Close, Msg::EndCall, Msg::MuteMic,
         Msg::UnmuteMic, Msg::CameraOff, Msg::CameraOn,
     ];
 

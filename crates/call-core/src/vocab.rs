@@ -6,17 +6,27 @@ use alloc::string::String;
 
 use crate::params::HALF_SIZE_KBPS;
 
-/// A cap on the outgoing video (`Effect::LimitVideo`).
+/// How our video is sent (`Effect::LimitVideo`): the sender's encoding
+/// parameters, no renegotiation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct VideoCap {
-    pub kbps: u32,
-    /// Send at half width and height (`scaleResolutionDownBy: 2`).
-    pub half_size: bool,
+pub struct VideoSend {
+    /// `maxBitrate` in kbit/s (`None`: the browser's own).
+    pub max_kbps: Option<u32>,
+    /// `scaleResolutionDownBy`: 1, 2 or 4.
+    pub scale: u32,
+    /// `maxFramerate` (`None`: the camera's).
+    pub max_fps: Option<u32>,
+    /// `active`: false sends no video at all (paused).
+    pub active: bool,
 }
 
-impl VideoCap {
-    pub fn new(kbps: u32) -> VideoCap {
-        VideoCap { kbps, half_size: kbps <= HALF_SIZE_KBPS }
+impl VideoSend {
+    /// As the browser starts.
+    pub const FREE: VideoSend = VideoSend { max_kbps: None, scale: 1, max_fps: None, active: true };
+
+    /// Capped at `kbps`; at caps up to `HALF_SIZE_KBPS` also at half size.
+    pub fn capped(kbps: u32) -> VideoSend {
+        VideoSend { max_kbps: Some(kbps), scale: if kbps <= HALF_SIZE_KBPS { 2 } else { 1 }, ..VideoSend::FREE }
     }
 }
 

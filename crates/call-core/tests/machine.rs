@@ -15,7 +15,7 @@ use call_core::machine::{
 use call_core::machine::ROUTE_POLL_FAST_MS;
 use call_core::payload::PayloadError;
 use call_core::{
-    Button, Call, Camera, Channel, DeviceKind, ConnState, Dev, Effect, HostApi, HostCall, Input, Media, Msg, Phase, Route, VideoCap, VideoSource, Wake,
+    Button, Call, Camera, Channel, DeviceKind, ConnState, Dev, Effect, HostApi, HostCall, Input, Media, Msg, Phase, Route, VideoSend, VideoSource, Wake,
     View,
 };
 use common::*;
@@ -1890,12 +1890,12 @@ fn end_call_is_never_emitted_twice() {
 fn route_is_shown_only_in_the_call() {
     let mut s = caller_connecting();
     // A relayed path is capped as soon as it is known.
-    assert_eq!(s.feed(Input::Route(Route::Relay)), vec![Effect::LimitVideo(Some(VideoCap { kbps: RELAY_VIDEO_KBPS, half_size: false }))]);
+    assert_eq!(s.feed(Input::Route(Route::Relay)), vec![Effect::LimitVideo(VideoSend::capped(RELAY_VIDEO_KBPS))]);
     assert_eq!(s.view().route, Route::Unknown);
     s.feed(Input::Connection(ConnState::Connected));
     assert_eq!(s.feed(Input::Route(Route::Relay)), vec![], "asked once");
     assert_eq!(s.view(), View { route: Route::Relay, ..live_view(Phase::InCall) });
-    assert_eq!(s.feed(Input::Route(Route::P2p)), vec![Effect::LimitVideo(None)], "a direct path lifts the cap");
+    assert_eq!(s.feed(Input::Route(Route::P2p)), vec![Effect::LimitVideo(VideoSend::FREE)], "a direct path lifts the cap");
     assert_eq!(s.view().route, Route::P2p);
     s.click(Button::End);
     assert_eq!(s.view().route, Route::Unknown);
@@ -1918,6 +1918,10 @@ fn route_is_polled_while_connected_slowly_once_all_is_well() {
         s.after(500, Input::Stats(Sample { at_ms: at, rtt_ms: Some(rtt), packets_received: 100 * n, ..Sample::default() }))
     };
     let mut s = caller_in_call();
+    // Our camera's video is watched for a narrowing path: fast polling
+    // whatever the grade (see `congestion_*`); here without it.
+    s.click(Button::Cam);
+    assert_eq!(s.view().cam, Dev::Off);
     // Not graded yet: fast, so that the indicator shows soon.
     assert_eq!(next(&mut s), ROUTE_POLL_FAST_MS);
     sample(&mut s, 20);
@@ -2323,7 +2327,7 @@ fn low_data_caps_the_video_on_every_path() {
     s.after(5, Input::LocalDescriptionSet);
     s.after(40, Input::Candidate(cand("relay", 2)));
     s.after(500, Input::Connection(ConnState::Connected));
-    assert_eq!(s.feed(Input::Route(Route::P2p)), vec![Effect::LimitVideo(Some(VideoCap { kbps: LOW_DATA_VIDEO_KBPS, half_size: true }))]);
+    assert_eq!(s.feed(Input::Route(Route::P2p)), vec![Effect::LimitVideo(VideoSend::capped(LOW_DATA_VIDEO_KBPS))]);
     assert_eq!(s.feed(Input::Route(Route::Relay)), vec![], "the lower cap stays");
 }
 
@@ -2539,7 +2543,7 @@ fn the_device_dialog_opens_and_closes_during_a_call_only() {
 #[test]
 fn a_failed_video_cap_is_asked_again_with_the_next_route() {
     let mut s = caller_in_call();
-    let cap = Effect::LimitVideo(Some(VideoCap { kbps: RELAY_VIDEO_KBPS, half_size: false }));
+    let cap = Effect::LimitVideo(VideoSend::capped(RELAY_VIDEO_KBPS));
     assert_eq!(s.feed(Input::Route(Route::Relay)), vec![cap.clone()]);
     assert_eq!(s.feed(Input::Route(Route::Relay)), vec![]);
     s.feed(Input::VideoLimitFailed);
@@ -2680,4 +2684,111 @@ fn an_answer_applied_after_an_error_still_connects() {
     assert_eq!(quiet(&s.feed(Input::RemoteDescriptionSet)), vec![]);
     assert_eq!(s.wait(Wake::Connect), Some(CONNECT_TIMEOUT_MS));
     assert_eq!(s.phase(), Phase::Connecting);
+}
+
+// ====================================================================
+// Audio first on a narrow path (`call_core::congestion`)
+
+/// A stats sample with the browser's estimate of the path (kbit/s).
+fn estimate(s: &mut Sim, kbps: u32) -> Vec<Effect> {
+    let at = s.now + 1000;
+    // Media flows, the round trip is short: graded good.
+    let sample = call_core::quality::Sample { at_ms: at, rtt_ms: Some(20), packets_received: at, out_estimate_kbps: Some(kbps), ..Default::default() };
+    s.after(1000, Input::Stats(sample))
+}
+
+/// The delay the call sets to its next poll, once the current one ran.
+fn next_poll(s: &mut Sim) -> Option<u64> {
+    let due = s.due(Wake::Route)?;
+    s.run_until(due.max(s.now));
+    s.wait(Wake::Route)
+}
+
+/// Samples of one estimate until the effects change how video is sent.
+fn until_video_changes(s: &mut Sim, kbps: u32) -> (VideoSend, Vec<Effect>) {
+    for _ in 0..10 {
+        let e = estimate(s, kbps);
+        if let Some(send) = e.iter().find_map(|x| match x {
+            Effect::LimitVideo(v) => Some(*v),
+            _ => None,
+        }) {
+            return (send, e);
+        }
+    }
+    panic!("no change of the video in 10 samples at {kbps} kbit/s");
+}
+
+#[test]
+fn a_narrow_path_makes_our_video_smaller_then_pauses_it_and_both_screens_say_so() {
+    let mut s = caller_in_call();
+    assert_eq!(s.feed(Input::ChannelOpen(Channel::MutedState)), vec![muted(true, true)]);
+    estimate(&mut s, 2000);
+    for _ in 0..5 {
+        assert_eq!(estimate(&mut s, 2000).iter().filter(|e| matches!(e, Effect::LimitVideo(_))).count(), 0, "a wide path changes nothing");
+    }
+    // Watched while the camera sends: every 2 s, even when all is well.
+    assert_eq!(s.view().quality.map(|q| q.level), Some(call_core::quality::Level::Good));
+    assert_eq!(next_poll(&mut s), Some(ROUTE_POLL_FAST_MS));
+    // Narrower: half size, then a quarter, at fewer frames (a path that
+    // fell further would go there at once: `congestion.rs`' tests).
+    let (send, _) = until_video_changes(&mut s, 250);
+    assert_eq!((send.scale, send.max_fps, send.active), (2, Some(call_core::congestion::HALF_FPS), true));
+    assert_eq!(next_poll(&mut s), Some(call_core::machine::CONGESTION_POLL_MS), "sampled every second while below full");
+    let (send, _) = until_video_changes(&mut s, 150);
+    assert_eq!((send.scale, send.max_fps, send.active), (4, Some(call_core::congestion::QUARTER_FPS), true));
+    assert_eq!(s.view().notice, None, "a smaller picture needs no words");
+    // Too narrow even for that: paused, the peer told, our screen says so.
+    let (send, e) = until_video_changes(&mut s, 60);
+    assert!(!send.active);
+    let told = Effect::Send(Channel::MutedState, r#"{"audioEnabled":true,"videoEnabled":false,"videoPaused":true}"#.into());
+    assert!(e.contains(&told), "{e:?}");
+    assert_eq!(s.view().notice, Some(Msg::VideoPaused));
+    assert_eq!(s.view().cam, Dev::On, "the person's camera stays on: the pause is the path's");
+    // Tried again after a wait, at the lowest tier; the path is back.
+    let (send, e) = until_video_changes(&mut s, 60);
+    assert!(send.active && send.scale == 4);
+    assert!(e.contains(&muted(true, true)), "{e:?}");
+    assert_eq!(s.view().notice, None);
+    let (send, _) = until_video_changes(&mut s, 3000);
+    assert_eq!(send.scale, 2);
+    let (send, _) = until_video_changes(&mut s, 3000);
+    assert_eq!(send, VideoSend::FREE, "back to full");
+}
+
+#[test]
+fn the_peers_paused_video_is_told_on_our_screen() {
+    let mut s = caller_in_call();
+    s.feed(Input::RemoteVideo(true));
+    let paused = r#"{"audioEnabled":true,"videoEnabled":false,"videoPaused":true}"#;
+    s.feed(Input::ChannelMessage(Channel::MutedState, paused.into()));
+    let v = s.view();
+    assert_eq!((v.notice, v.remote_video, v.avatar), (Some(Msg::VideoPaused), false, true));
+    // Turned off by the person (an old client never says why): no words.
+    s.after(200, Input::ChannelMessage(Channel::MutedState, r#"{"audioEnabled":true,"videoEnabled":false}"#.into()));
+    assert_eq!(s.view().notice, None);
+    s.after(200, Input::ChannelMessage(Channel::MutedState, paused.into()));
+    s.after(200, Input::ChannelMessage(Channel::MutedState, MUTED_ALL_ON.into()));
+    let v = s.view();
+    assert_eq!((v.notice, v.remote_video), (None, true), "resumed");
+}
+
+#[test]
+fn camera_off_leaves_the_narrow_path_rule_and_an_estimate_less_browser_is_left_alone() {
+    let mut s = caller_in_call();
+    s.feed(Input::ChannelOpen(Channel::MutedState));
+    until_video_changes(&mut s, 60);
+    assert_eq!(s.view().notice, Some(Msg::VideoPaused));
+    // The person turns the camera off: nothing of ours to pause.
+    s.click(Button::Cam);
+    let e = estimate(&mut s, 60);
+    assert!(e.contains(&Effect::LimitVideo(VideoSend::FREE)), "{e:?}");
+    assert_eq!(s.view().notice, None);
+    // Firefox gives no estimate: its own adaptation stays in charge.
+    s.click(Button::Cam);
+    s.feed(Input::CameraStarted(true));
+    for _ in 0..20 {
+        let at = s.now + 1000;
+        let e = s.after(1000, Input::Stats(call_core::quality::Sample { at_ms: at, ..Default::default() }));
+        assert!(!e.iter().any(|x| matches!(x, Effect::LimitVideo(_))), "{e:?}");
+    }
 }

@@ -210,6 +210,9 @@ const COVERED: &[(&str, &str)] = &[
     // (`show_crash` in call-web's `dom.rs`); `Input::Crashed` is the
     // core's way to the same screen.
     ("Crashed", "crash_fails_the_call"),
+    // Video paused for a narrow path: ours, and the peer's (channel 3).
+    ("VideoPaused", "a_narrow_path_makes_our_video_smaller_then_pauses_it_and_both_screens_say_so"),
+    ("VideoPaused", "the_peers_paused_video_is_told_on_our_screen"),
     // The quality indicator's grades.
     ("Good", "stats_samples_grade_the_connection_in_call_only"),
     ("Good", "a_peer_silent_by_choice_is_not_a_poor_connection"),

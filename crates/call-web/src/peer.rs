@@ -183,7 +183,7 @@ impl Peer {
         let init = RtcRtpTransceiverInit::new();
         init.set_direction(RtcRtpTransceiverDirection::Sendrecv);
         init.set_streams(&Array::of1(&self.stream));
-        self.pc.add_transceiver_with_str_and_init("audio", &init);
+        Self::audio_first(&self.pc.add_transceiver_with_str_and_init("audio", &init));
         init.set_direction(self.video);
         self.pc.add_transceiver_with_str_and_init("video", &init);
         describe(&self.pc);
@@ -273,6 +273,9 @@ impl Peer {
                         continue;
                     };
                     t.set_direction(dir);
+                    if is_for(plan.as_ref(), &t, "audio") {
+                        Self::audio_first(&t);
+                    }
                     // The offer made this sender without a stream; our
                     // answer must name one (see `Peer::stream`).
                     if dir != RtcRtpTransceiverDirection::Inactive
@@ -305,31 +308,46 @@ impl Peer {
         }
     }
 
-    /// Caps the outgoing video through the sender's encoding parameters
-    /// (bitrate, and size where the core says so): no renegotiation,
+    /// Sends our video as the core says, through the sender's encoding
+    /// parameters (bitrate, size, frame rate, paused): no renegotiation,
     /// nothing in the SDP changes. A failure goes back to the core.
-    pub(crate) fn limit_video(&self, cap: Option<call_core::VideoCap>) {
+    pub(crate) fn limit_video(&self, send: call_core::VideoSend) {
         let Some(sender) = self.transceiver("video").map(|t| t.sender()) else { return };
-        let key = |k: &str| JsValue::from_str(k);
-        let call = call_method;
-        let params = call(&sender, "getParameters", None);
-        let first = params.as_ref().and_then(|p| Reflect::get(p, &key("encodings")).ok()).map(|e| Array::from(&e).get(0));
-        let (Some(params), Some(first)) = (params, first.filter(|f| f.is_object())) else {
-            return input(Input::VideoLimitFailed);
+        let set = |first: &JsValue| {
+            let num = |v: Option<u32>, k: &str| match v {
+                Some(n) => Reflect::set(first, &JsValue::from_str(k), &JsValue::from_f64(f64::from(n))).is_ok(),
+                None => Reflect::delete_property(first.unchecked_ref::<js_sys::Object>(), &JsValue::from_str(k)).is_ok(),
+            };
+            num(send.max_kbps.map(|k| k.saturating_mul(1000)), "maxBitrate")
+                && num(Some(send.scale), "scaleResolutionDownBy")
+                && num(send.max_fps, "maxFramerate")
+                && Reflect::set(first, &JsValue::from_str("active"), &JsValue::from_bool(send.active)).is_ok()
         };
-        let _ = match cap {
-            Some(c) => Reflect::set(&first, &key("maxBitrate"), &JsValue::from_f64(f64::from(c.kbps) * 1000.0)),
-            None => Reflect::delete_property(first.unchecked_ref::<js_sys::Object>(), &key("maxBitrate")),
+        if !set_first_encoding(&sender, set, true) {
+            input(Input::VideoLimitFailed);
+        }
+    }
+
+    /// The audio sender's priority (`call_core::params::AUDIO_PRIORITY`)
+    /// and the codec order the core prefers (`sdp::audio_codec_order`):
+    /// before our first description of the call, so both are in it.
+    fn audio_first(t: &RtcRtpTransceiver) {
+        let prio = JsValue::from_str(call_core::params::AUDIO_PRIORITY);
+        let set = |first: &JsValue| {
+            ["priority", "networkPriority"].iter().all(|k| Reflect::set(first, &JsValue::from_str(k), &prio).is_ok())
         };
-        let scale = if cap.is_some_and(|c| c.half_size) { 2.0 } else { 1.0 };
-        let _ = Reflect::set(&first, &key("scaleResolutionDownBy"), &JsValue::from_f64(scale));
-        match call(&sender, "setParameters", Some(&params)) {
-            Some(p) => then(&Promise::resolve(&p), |r| {
-                if r.is_err() {
-                    input(Input::VideoLimitFailed);
-                }
-            }),
-            None => input(Input::VideoLimitFailed),
+        if !set_first_encoding(&t.sender(), set, false) {
+            log("the audio sender's priority could not be set");
+        }
+        let sender_class = Reflect::get(&js_sys::global(), &JsValue::from_str("RTCRtpSender")).unwrap_or(JsValue::UNDEFINED);
+        let Some(caps) = call_method(&sender_class, "getCapabilities", Some(&JsValue::from_str("audio"))) else { return };
+        let codecs = Array::from(&Reflect::get(&caps, &JsValue::from_str("codecs")).unwrap_or(JsValue::UNDEFINED));
+        let mimes: Vec<String> = codecs.iter().map(|c| get_str(&c, "mimeType").unwrap_or_default()).collect();
+        let names: Vec<&str> = mimes.iter().map(String::as_str).collect();
+        let Some(order) = call_core::sdp::audio_codec_order(&names) else { return };
+        let preferred: Array = order.into_iter().map(|i| codecs.get(i as u32)).collect();
+        if call_method(t, "setCodecPreferences", Some(&preferred)).is_none() {
+            log("setCodecPreferences failed");
         }
     }
 
@@ -363,8 +381,9 @@ impl Peer {
     pub(crate) fn query_route(&self) {
         then(&self.pc.get_stats(), |r| {
             let Ok(report) = r else { return };
-            let mut rtt = None;
+            let (mut rtt, mut estimate) = (None, None);
             if let Some((pair, local, remote)) = selected_pair(&report) {
+                estimate = get_f64(&pair, "availableOutgoingBitrate").map(|b| (b / 1000.0) as u32);
                 let seconds = js_sys::Reflect::get(&pair, &JsValue::from_str("currentRoundTripTime")).unwrap_or(JsValue::UNDEFINED);
                 crate::debug::pair(&local, &remote, &seconds);
                 rtt = seconds.as_f64().map(|s| (s * 1000.0) as u32);
@@ -372,7 +391,7 @@ impl Peer {
                     input(Input::Route(call_core::Route::from_pair(&l, &r)));
                 }
             }
-            input(Input::Stats(call_core::quality::Sample { rtt_ms: rtt, ..sample(&report) }));
+            input(Input::Stats(call_core::quality::Sample { rtt_ms: rtt, out_estimate_kbps: estimate, ..sample(&report) }));
         });
     }
 
@@ -396,6 +415,31 @@ impl Peer {
         }
         self.pc.close();
     }
+}
+
+/// Changes a sender's first encoding with `set` (`getParameters`, then
+/// `setParameters`); false when that could not be done. `report`: a
+/// rejected promise goes back to the core as `Input::VideoLimitFailed`.
+fn set_first_encoding(sender: &web_sys::RtcRtpSender, set: impl Fn(&JsValue) -> bool, report: bool) -> bool {
+    let params = call_method(sender, "getParameters", None);
+    let first = params.as_ref().and_then(|p| Reflect::get(p, &JsValue::from_str("encodings")).ok()).map(|e| Array::from(&e).get(0));
+    let (Some(params), Some(first)) = (params, first.filter(|f| f.is_object())) else { return false };
+    if !set(&first) {
+        return false;
+    }
+    match call_method(sender, "setParameters", Some(&params)) {
+        Some(p) => then(&Promise::resolve(&p), move |r| {
+            if r.is_err() {
+                if report {
+                    input(Input::VideoLimitFailed);
+                } else {
+                    log("setParameters failed");
+                }
+            }
+        }),
+        None => return false,
+    }
+    true
 }
 
 fn num(obj: &JsValue, key: &str) -> u64 {

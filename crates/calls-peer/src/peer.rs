@@ -400,6 +400,7 @@ pub fn run(opts: Options, sig: &mut dyn Signaling) -> Result<End, Error> {
         muted: MutedState {
             audio_enabled: true,
             video_enabled: true,
+            video_paused: false,
         },
         audio_mid: None,
         video_mid: None,

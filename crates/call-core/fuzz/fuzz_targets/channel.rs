@@ -52,7 +52,7 @@ fuzz_target!(|data: &[u8]| {
     }
     // What we send: the exact format, and it parses back.
     let (a, v) = (data.first().is_some_and(|b| b & 1 == 1), data.first().is_some_and(|b| b & 2 == 2));
-    let m = MutedState { audio_enabled: a, video_enabled: v };
+    let m = MutedState { audio_enabled: a, video_enabled: v, video_paused: false };
     assert_eq!(m.to_json(), format!(r#"{{"audioEnabled":{a},"videoEnabled":{v}}}"#));
     assert_eq!(parse_message(Channel::MutedState, &m.to_json()), Some(Incoming::Muted(m)));
     // Any text as the SDP of a renegotiation message, and behind a real

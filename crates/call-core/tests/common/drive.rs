@@ -1010,9 +1010,14 @@ impl Harness {
                     packets_lost: grow(prev.packets_lost),
                     bytes_received: grow(prev.bytes_received),
                     bytes_sent: grow(prev.bytes_sent),
+                    out_estimate_kbps: None,
                 };
                 let rtt_ms = if g.ratio(1, 5) { None } else { Some(g.range(0, 2000) as u32) };
-                let s = Sample { rtt_ms, ..s };
+                // The browser's estimate: mostly a path between a narrow
+                // and a wide one, so that every tier of `congestion` is
+                // reached; sometimes none (Firefox).
+                let out_estimate_kbps = if g.ratio(1, 5) { None } else { Some(g.range(0, 3000) as u32) };
+                let s = Sample { rtt_ms, out_estimate_kbps, ..s };
                 self.sample = s;
                 Input::Stats(s)
             }
