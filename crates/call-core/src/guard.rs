@@ -69,7 +69,7 @@ impl Bucket {
     }
 }
 
-/// How fast trickled candidates are handed to the browser: 8 at once,
+/// How fast trickled candidates are handed to the browser: 4 at once,
 /// then 10 a second; the others wait their turn (at most
 /// `MAX_CANDIDATES` of a generation ever wait or are applied). Each
 /// candidate costs the renderer's main thread milliseconds while the
@@ -78,7 +78,7 @@ impl Bucket {
 /// page stays responsive. A real peer trickles only what it gathered
 /// after its description left (most candidates ride in the description):
 /// a few, applied within a second.
-const CANDIDATE_RATE: Bucket = Bucket::new(8, 100);
+const CANDIDATE_RATE: Bucket = Bucket::new(4, 100);
 
 /// Restart offers the callee applies: 3 at once, then one every 10 s. A
 /// real caller restarts at most every `RESTART_ATTEMPT_MS` (8 s), and on a
@@ -369,7 +369,7 @@ mod tests {
     fn candidates_go_to_the_browser_at_their_pace() {
         let mut g = Guard::default();
         let now = (0..30).filter(|_| g.candidate_turn(1000)).count();
-        assert_eq!(now, 8);
+        assert_eq!(now, 4);
         assert_eq!(g.candidate_ready_at(), 1100);
         assert!(!g.candidate_turn(1099) && g.candidate_turn(1100));
     }
