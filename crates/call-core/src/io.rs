@@ -92,6 +92,10 @@ pub enum Input {
     ScreenEnded,
     /// A `getStats` sample, taken with each route query.
     Stats(crate::quality::Sample),
+    /// The selected pair's `availableOutgoingBitrate` in kbit/s, from the
+    /// video sender's statistics (`Effect::QueryEstimate`); `None`: the
+    /// browser gives none.
+    Estimate(Option<u32>),
     Click(Button),
     /// The time [`Call::poll_timeout`] named has come (or passed).
     Timeout,
@@ -155,7 +159,12 @@ pub enum Effect {
     /// Put our microphone's track on the audio sender (media that came
     /// after the transceivers, see `Call::attach_media`).
     SendAudio,
+    /// Look up the selected pair and the statistics of every stream:
+    /// `Input::Route` and `Input::Stats`.
     QueryRoute,
+    /// Look up only what the path is estimated to carry from us, from the
+    /// video sender's own statistics (a small report): `Input::Estimate`.
+    QueryEstimate,
     /// Find out whether our end of the selected candidate pair still has
     /// its address: report that end's stats as `Input::PathEnd`.
     CheckAddress,

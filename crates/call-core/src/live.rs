@@ -150,14 +150,21 @@ impl Call {
     }
 
     pub(crate) fn stats(&mut self, now: u64, cur: crate::quality::Sample) {
-        let camera = self.local.cam() == Dev::On && !self.local.sharing() && self.flags.video_allowed();
         let Stage::Live(l) = &mut self.stage else { return };
         if let Some(prev) = l.last_sample.replace(cur) {
             l.quality = crate::quality::assess(&prev, &cur, l.media_expected()).or(l.quality);
         }
+        self.estimate(now, cur.out_estimate_kbps);
+    }
+
+    /// What the path is estimated to carry from us: how our camera's
+    /// video is sent (`crate::congestion`).
+    pub(crate) fn estimate(&mut self, now: u64, kbps: Option<u32>) {
+        let camera = self.local.cam() == Dev::On && !self.local.sharing() && self.flags.video_allowed();
+        let Stage::Live(l) = &mut self.stage else { return };
         let was_paused = l.congestion.tier() == Tier::Paused;
-        let Some(tier) = l.congestion.sample(now, camera, cur.out_estimate_kbps) else { return };
-        let est = cur.out_estimate_kbps.map_or_else(|| "none".into(), |k| crate::json::itoa(u64::from(k)));
+        let Some(tier) = l.congestion.sample(now, camera, kbps) else { return };
+        let est = kbps.map_or_else(|| "none".into(), |k| crate::json::itoa(u64::from(k)));
         self.log(["video for the path: ", tier.as_str(), " (estimate ", &est, " kbit/s)"].concat());
         self.limit_video();
         if was_paused != (tier == Tier::Paused) {

@@ -255,6 +255,7 @@ impl Call {
             Input::ScreenStarted(ok) => self.screen_started(ok),
             Input::ScreenEnded => self.stop_sharing(),
             Input::Stats(cur) => self.stats(now, cur),
+            Input::Estimate(kbps) => self.estimate(now, kbps),
             Input::Click(b) => self.click(now, b),
             Input::Timeout => self.timeout(now),
             Input::Crashed => self.fail(now, Msg::Crashed),
@@ -317,14 +318,19 @@ impl Call {
                 }
                 if now >= l.poll_at {
                     let settled = l.quality.is_some_and(|q| q.level == crate::quality::Level::Good) && !l.details;
-                    l.poll_at = now + if l.congestion.watching() {
-                        CONGESTION_POLL_MS
-                    } else if settled && !camera {
-                        ROUTE_POLL_MS
+                    let full = now >= l.full_poll_at;
+                    if full {
+                        l.full_poll_at = now + if settled { ROUTE_POLL_MS } else { ROUTE_POLL_FAST_MS };
+                    }
+                    // Between full queries, our camera's video is watched
+                    // with the light one (`crate::congestion`).
+                    let light = if l.congestion.watching() {
+                        Some(CONGESTION_POLL_MS)
                     } else {
-                        ROUTE_POLL_FAST_MS
+                        camera.then_some(ESTIMATE_POLL_MS)
                     };
-                    self.out(Effect::QueryRoute);
+                    l.poll_at = light.map_or(l.full_poll_at, |d| l.full_poll_at.min(now + d));
+                    self.out(if full { Effect::QueryRoute } else { Effect::QueryEstimate });
                 }
                 self.restart_do(now, |r, now, ch, out| r.timeout(now, ch, out));
             }

@@ -39,12 +39,15 @@ pub const MAX_RESTARTS: u32 = 3;
 /// is rare (BENCHMARKS.md, cost of a call).
 pub const ROUTE_POLL_MS: u64 = 10_000;
 /// … and while the quality is not graded yet or not good, or the person
-/// has the details open: then the numbers should follow the network; and
-/// while our camera's video is sent: a path that narrows (a train leaving
-/// the city) must be noticed within seconds (`crate::congestion`).
+/// has the details open: then the numbers should follow the network.
 pub const ROUTE_POLL_FAST_MS: u64 = 2000;
-/// While our video is sent smaller or paused for the path: each step back
-/// up waits for samples in a row, so they come every second.
+/// While our camera's video is sent, the path's estimate is also looked
+/// up this often, from the video sender's own small report: a path that
+/// narrows (a train leaving the city) is noticed within seconds
+/// (`crate::congestion`).
+pub const ESTIMATE_POLL_MS: u64 = 2000;
+/// … every second while our video is sent smaller or paused for the
+/// path: each step back up waits for samples in a row.
 pub const CONGESTION_POLL_MS: u64 = 1000;
 /// Outgoing video cap on a relayed path: the TURN server carries every
 /// byte and is shared by many users (chatmail relays); 800 kbit/s is still

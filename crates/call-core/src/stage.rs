@@ -216,8 +216,11 @@ pub struct Live {
     pub restarts: Restarts,
     /// When media first flowed: the call timer counts from here.
     pub connected_at: u64,
-    /// The next route and statistics query.
+    /// The next route and statistics query, or the next estimate look-up
+    /// when that comes first.
     pub poll_at: u64,
+    /// The next full query (`Effect::QueryRoute`).
+    pub full_poll_at: u64,
     /// When the call timer shows its next second.
     pub clock_at: u64,
     pub last_sample: Option<Sample>,
@@ -262,6 +265,7 @@ impl Live {
             restarts: Restarts::new(role),
             connected_at: now,
             poll_at,
+            full_poll_at: poll_at,
             clock_at: now + crate::params::CLOCK_TICK_MS,
             last_sample: None,
             quality: None,

@@ -287,6 +287,11 @@ impl Shell {
                     p.query_route();
                 }
             }
+            Effect::QueryEstimate => {
+                if let Some(p) = &self.peer {
+                    p.query_estimate();
+                }
+            }
             Effect::CheckAddress => {
                 if let Some(p) = &self.peer {
                     p.check_address();

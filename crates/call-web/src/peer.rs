@@ -383,7 +383,7 @@ impl Peer {
             let Ok(report) = r else { return };
             let (mut rtt, mut estimate) = (None, None);
             if let Some((pair, local, remote)) = selected_pair(&report) {
-                estimate = get_f64(&pair, "availableOutgoingBitrate").map(|b| (b / 1000.0) as u32);
+                estimate = estimate_kbps(&pair);
                 let seconds = js_sys::Reflect::get(&pair, &JsValue::from_str("currentRoundTripTime")).unwrap_or(JsValue::UNDEFINED);
                 crate::debug::pair(&local, &remote, &seconds);
                 rtt = seconds.as_f64().map(|s| (s * 1000.0) as u32);
@@ -392,6 +392,18 @@ impl Peer {
                 }
             }
             input(Input::Stats(call_core::quality::Sample { rtt_ms: rtt, out_estimate_kbps: estimate, ..sample(&report) }));
+        });
+    }
+
+    /// The path's estimate from the video sender's own report: its
+    /// outbound stream and what that references (the transport, the
+    /// selected pair), a fraction of the whole connection's report.
+    pub(crate) fn query_estimate(&self) {
+        let Some(sender) = self.transceiver("video").map(|t| t.sender()) else { return input(Input::Estimate(None)) };
+        let Some(p) = call_method(&sender, "getStats", None) else { return input(Input::Estimate(None)) };
+        then(&Promise::resolve(&p), |r| {
+            let pair = r.ok().and_then(|report| selected_pair(&report));
+            input(Input::Estimate(pair.and_then(|(pair, _, _)| estimate_kbps(&pair))));
         });
     }
 
@@ -440,6 +452,11 @@ fn set_first_encoding(sender: &web_sys::RtcRtpSender, set: impl Fn(&JsValue) -> 
         None => return false,
     }
     true
+}
+
+/// A candidate pair's `availableOutgoingBitrate`, in kbit/s.
+fn estimate_kbps(pair: &JsValue) -> Option<u32> {
+    get_f64(pair, "availableOutgoingBitrate").map(|b| (b / 1000.0) as u32)
 }
 
 fn num(obj: &JsValue, key: &str) -> u64 {

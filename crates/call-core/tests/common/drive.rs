@@ -1018,8 +1018,13 @@ impl Harness {
                 // reached; sometimes none (Firefox).
                 let out_estimate_kbps = if g.ratio(1, 5) { None } else { Some(g.range(0, 3000) as u32) };
                 let s = Sample { rtt_ms, out_estimate_kbps, ..s };
-                self.sample = s;
-                Input::Stats(s)
+                if g.ratio(1, 2) {
+                    // The light look-up between full ones (its answer only).
+                    Input::Estimate(out_estimate_kbps)
+                } else {
+                    self.sample = s;
+                    Input::Stats(s)
+                }
             }
             20 => {
                 // Jump to the call's next deadline.
