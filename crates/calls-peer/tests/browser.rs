@@ -190,6 +190,8 @@ fn page_calls_peer() -> Result<()> {
     wait_video(&a)?;
     wait_audio(&a)?;
     a.wait_data("remote-video", "on", T)?;
+    // The page offers RED first; calls-peer answers Opus only, and echoes it.
+    check_audio_codecs(&a, "audio/opus", "audio/opus")?;
 
     // The page mutes: the peer hears of it on channel 3.
     a.click("#mic")?;
@@ -233,6 +235,9 @@ fn peer_calls_page() -> Result<()> {
     p.wait_event("receiving video")?;
     wait_video(&b)?;
     wait_audio(&b)?;
+    // calls-peer's offer has no RED (Opus, then PCMU): the page sends
+    // plain Opus; the pattern's tone comes as PCMU.
+    check_audio_codecs(&b, "audio/opus", "audio/pcmu")?;
     b.wait_data("remote-mic", "on", T)?;
     if let Some(path) = std::env::var_os("CALLS_PEER_SCREENSHOT") {
         let shot = b.call("Page.captureScreenshot", json!({ "format": "png" }))?;

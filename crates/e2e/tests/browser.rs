@@ -52,6 +52,11 @@ fn prompt_call_media_mute_end() -> Result<()> {
         p.wait_data("show-avatar", "off", T)?;
         ensure(p, p.visible("#mic")? && p.visible("#cam")? && p.visible("#end")?, "mic, cam and end are shown")?;
     }
+    // Both pages have RED for Opus and prefer it: it is what goes on the
+    // wire both ways (PROTOCOL.md section 1).
+    for p in [&a, &b] {
+        check_audio_codecs(p, "audio/red", "audio/red")?;
+    }
 
     // Mute: the other side is told over the mutedState channel.
     b.wait_data("remote-mic", "on", T)?;

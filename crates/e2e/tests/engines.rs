@@ -260,6 +260,12 @@ fn ours_call(w: &World, ea: Engine, eb: Engine, camera: bool) -> Result<[Duratio
         sees_remote(p)?;
         hears_remote(p)?;
     }
+    // RED for Opus only where both ends have it (today's Chromium);
+    // Chromium 87 and Firefox have none, and the call is plain Opus.
+    let audio = if (ea, eb) == (Engine::Chromium, Engine::Chromium) { "audio/red" } else { "audio/opus" };
+    for p in [&a, &b] {
+        check_audio_codecs(p, audio, audio)?;
+    }
     // Mute, both ways: the other side shows it, and un-mute clears it.
     for (me, other) in [(&a, &b), (&b, &a)] {
         other.wait_data("remote-mic", "on", T)?;
@@ -385,6 +391,8 @@ fn theirs_call(engine: Engine, ours_calls: bool) -> Result<[Duration; 2]> {
     for p in [ours, theirs] {
         sees_remote(p)?;
         hears_remote(p)?;
+        // Neither engine has RED: plain Opus both ways.
+        check_audio_codecs(p, "audio/opus", "audio/opus")?;
     }
     mute_both_ways_with_theirs(ours, theirs)?;
     // The caller hangs up; the other side ends or at least loses the call.

@@ -2,8 +2,9 @@
 //! the npm registry at a pinned version by `cargo xtask test`, served at
 //! `/theirs.html` with the same host shim): ours calls theirs and theirs
 //! calls ours. Each direction: media both ways, mute state both ways,
-//! trickled candidates accepted, hang-up on either side handled, and our
-//! channel-5 reconnection does not disturb a peer that lacks it. And each
+//! the audio codec each way (RED or plain Opus), trickled candidates
+//! accepted, hang-up on either side handled, and our channel-5
+//! reconnection does not disturb a peer that lacks it. And each
 //! direction again relayed (ours `relayOnly`, through coturn behind the
 //! userspace relay of `outages.rs`) with a 5 s outage: the person on their
 //! page sees and hears us before and after it.
@@ -55,6 +56,10 @@ fn ours_calls_theirs() -> Result<()> {
     ours.wait_data("phase", "in-call", T)?;
     theirs_in_call(&theirs)?;
     both_ways(&ours, &theirs)?;
+    // Our offer puts RED first, their answer keeps our order, and each
+    // side sends with the first codec of the other's description: RED
+    // both ways.
+    audio_codecs_both_ways(&ours, &theirs, "audio/red", "audio/red")?;
     // Our hang-up: they notice it (their connection leaves "connected").
     ours.click("#end")?;
     ours.wait_host_call("endCall", T)?;
@@ -81,6 +86,11 @@ fn theirs_calls_ours() -> Result<()> {
     ours.wait_data("phase", "in-call", T)?;
     theirs_in_call(&theirs)?;
     both_ways(&ours, &theirs)?;
+    // Their offer lists Opus before RED, our answer RED first, and
+    // Chromium sends with the first codec of the *other* side's
+    // description: they send us RED, we send them plain Opus (our
+    // sender's codecs keep their offer's order, whatever our answer's).
+    audio_codecs_both_ways(&ours, &theirs, "audio/opus", "audio/red")?;
     // A network change on our side: we are the callee, so we ask for a
     // restart on channel 5, which their page does not have. Nothing may
     // break: the call goes on.
@@ -119,6 +129,13 @@ fn both_ways(ours: &Page, theirs: &Page) -> Result<()> {
     ours.wait_data("show-avatar", "on", T)?;
     trickle_accepted(ours, theirs)?;
     trickle_accepted(theirs, ours)
+}
+
+/// The audio codec each way, judged on both pages ([`check_audio_codecs`]):
+/// what ours sends is what theirs receives, and the other way round.
+fn audio_codecs_both_ways(ours: &Page, theirs: &Page, ours_sends: &str, theirs_sends: &str) -> Result<()> {
+    check_audio_codecs(ours, ours_sends, theirs_sends)?;
+    check_audio_codecs(theirs, theirs_sends, ours_sends)
 }
 
 /// A call between ours (`?relayOnly`) and theirs, both given coturn behind
