@@ -661,7 +661,7 @@ fn thousands(v: &str) -> String {
     o
 }
 
-fn summary(md: &str, setup_plot: bool, soak_plot: bool) -> String {
+pub(crate) fn summary(md: &str, setup_plot: bool, soak_plot: bool) -> String {
     let rows = results(md);
     let mut t = String::from("| | Ours | Theirs (deployed) | Ours/theirs |\n|---|---|---|---|\n");
     let mut row = |a: &str, b: String, c: String, d: String| {

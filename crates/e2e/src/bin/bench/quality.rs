@@ -14,6 +14,12 @@
 //! for the window (45 s; profile times scale with `--window`). Per profile
 //! the runs alternate between the pages (ours, theirs, theirs, ours, …).
 //!
+//! Video freezes and pauses are Chromium's own split (a pause: no video
+//! packet for 5 s, as when our page pauses its camera on a narrow path);
+//! the report shows them side by side and summed, the audio codec each
+//! page sent with (RED or Opus) beside audio loss and concealment, and the
+//! issue's targets judged from the medians.
+//!
 //! A run of every profile with the full window writes its section of
 //! BENCHMARKS.md (between `<!-- quality -->` markers, before the soak's
 //! sections) and the dip plot `docs/bench/quality-dip.svg`; a filtered or
@@ -155,16 +161,34 @@ fn profile(def: &ProfileDef, scale: f64) -> Result<Profile> {
 /// Installed in a call window once video flows: every second one sample of
 /// the call's connection into `window.__q` (bounded), time-stamped on the
 /// shared clock. Cumulative counters as `getStats` gives them; the sums of
-/// every inbound/outbound stream of a kind (one each in a 1:1 call).
+/// every inbound/outbound stream of a kind (one each in a 1:1 call). A
+/// counter the browser does not give stays `null` (pauses, FEC), and so do
+/// the audio codecs when nothing names one: `aco`/`aci` from the stats
+/// (`codecId` → the codec's `mimeType`), `acs` the first of the audio
+/// sender's `getParameters().codecs`, the one it sends with (Chromium's
+/// stats name Opus inside RED, see [`codecs_note`]); `vsa` is whether the
+/// video sender's first encoding is active (0: the page paused its video).
 const SAMPLER: &str = "(() => { if (window.__q) return 0; const q = window.__q = []; \
   const tick = () => { const pc = window.__host.callPc(); if (!pc) return; \
+    let vsa = null, vss = null, acs = null; try { pc.getSenders().forEach(x => { if (!x.track) return; const p = x.getParameters(); \
+      if (x.track.kind === 'audio') { const c = (p.codecs || [])[0]; if (c && c.mimeType) acs = c.mimeType; return; } \
+      if (x.track.kind !== 'video') return; const e = (p.encodings || [])[0]; if (!e) return; \
+      vsa = (vsa === 0 || e.active === false) ? 0 : 1; if (e.scaleResolutionDownBy !== undefined) vss = e.scaleResolutionDownBy; }); } catch (e) {} \
     pc.getStats().then(r => { const o = { t: performance.timeOrigin + performance.now(), \
-        ac: 0, at: 0, ajd: 0, aje: 0, fc: 0, fd: 0, dec: 0, vb: 0, h: null, w: null, fps: null, \
-        tb: null, ob: 0, qlr: null, qcpu: 0, aob: null, rtt: null }; let pairId = null; \
+        ac: 0, at: 0, ajd: 0, aje: 0, al: 0, ar: 0, afec: null, aci: null, aco: null, acs: acs, \
+        fc: 0, fd: 0, pc: null, pd: null, dec: 0, vb: 0, h: null, w: null, fps: null, \
+        tb: null, ob: 0, qlr: null, qcpu: 0, aob: null, rtt: null, vsa: vsa, vss: vss }; let pairId = null; \
+      const mime = id => { const c = id && r.get(id); return (c && c.mimeType) || null; }; \
       r.forEach(s => { \
         if (s.type === 'inbound-rtp' && s.kind === 'audio') { o.ac += s.concealedSamples || 0; o.at += s.totalSamplesReceived || 0; \
-          o.ajd += s.jitterBufferDelay || 0; o.aje += s.jitterBufferEmittedCount || 0; } \
+          o.ajd += s.jitterBufferDelay || 0; o.aje += s.jitterBufferEmittedCount || 0; \
+          o.al += s.packetsLost || 0; o.ar += s.packetsReceived || 0; \
+          if (s.fecPacketsReceived !== undefined) o.afec = (o.afec || 0) + s.fecPacketsReceived; \
+          o.aci = mime(s.codecId) || o.aci; } \
+        if (s.type === 'outbound-rtp' && s.kind === 'audio') o.aco = mime(s.codecId) || o.aco; \
         if (s.type === 'inbound-rtp' && s.kind === 'video') { o.fc += s.freezeCount || 0; o.fd += s.totalFreezesDuration || 0; \
+          if (s.pauseCount !== undefined) o.pc = (o.pc || 0) + s.pauseCount; \
+          if (s.totalPausesDuration !== undefined) o.pd = (o.pd || 0) + s.totalPausesDuration; \
           o.dec += s.framesDecoded || 0; o.vb += s.bytesReceived || 0; \
           if (s.frameHeight) { o.h = Math.max(o.h || 0, s.frameHeight); o.w = Math.max(o.w || 0, s.frameWidth || 0); } \
           if (s.framesPerSecond !== undefined) o.fps = (o.fps || 0) + s.framesPerSecond; } \
@@ -180,19 +204,27 @@ const SAMPLER: &str = "(() => { if (window.__q) return 0; const q = window.__q =
   window.__qi = setInterval(tick, 1000); tick(); return 1; })()";
 
 /// One sample of one window, `t` in seconds since the profile started.
+/// NaN where the browser gave nothing.
 #[derive(Clone, Copy, Debug)]
 struct Sample {
     t: f64,
     /// Inbound audio: concealed and received samples, jitter buffer delay
-    /// (s) and samples emitted from it.
+    /// (s) and samples emitted from it; packets lost, received, and
+    /// received as FEC.
     ac: f64,
     at: f64,
     ajd: f64,
     aje: f64,
-    /// Inbound video: freezes, their total duration (s), frames decoded,
-    /// bytes, the frame height.
+    al: f64,
+    ar: f64,
+    afec: f64,
+    /// Inbound video: freezes and their total duration (s), pauses and
+    /// theirs (Chromium's `pauseCount`, `totalPausesDuration`), frames
+    /// decoded, bytes, the frame height.
     fc: f64,
     fd: f64,
+    pc: f64,
+    pd: f64,
     dec: f64,
     vb: f64,
     h: f64,
@@ -202,38 +234,62 @@ struct Sample {
     qlr_cpu: bool,
     /// The selected pair's bandwidth estimate, bit/s.
     aob: f64,
+    /// The video sender's first encoding: active (1) or paused by the page
+    /// (0), and its `scaleResolutionDownBy`.
+    vsa: f64,
+    vss: f64,
 }
 
-fn parse_samples(v: &Value, offset: f64, t0: f64) -> Vec<Sample> {
+/// The audio codecs of one sample (`mimeType`): the one the sender sends
+/// with (its parameters' first codec), and the stats' of the outbound and
+/// the inbound stream.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Codecs {
+    snd: Option<String>,
+    out: Option<String>,
+    inb: Option<String>,
+}
+
+fn parse_samples(v: &Value, offset: f64, t0: f64) -> (Vec<Sample>, Vec<Codecs>) {
     let f = |s: &Value, k: &str| s[k].as_f64().unwrap_or(f64::NAN);
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .map(|s| Sample {
-                    t: (f(s, "t") - offset - t0) / 1000.0,
-                    ac: f(s, "ac"),
-                    at: f(s, "at"),
-                    ajd: f(s, "ajd"),
-                    aje: f(s, "aje"),
-                    fc: f(s, "fc"),
-                    fd: f(s, "fd"),
-                    dec: f(s, "dec"),
-                    vb: f(s, "vb"),
-                    h: f(s, "h"),
-                    tb: f(s, "tb"),
-                    qcpu: f(s, "qcpu"),
-                    qlr_cpu: s["qlr"].as_str() == Some("cpu"),
-                    aob: f(s, "aob"),
-                })
-                .collect()
+    let a = v.as_array().map(Vec::as_slice).unwrap_or_default();
+    let samples = a
+        .iter()
+        .map(|s| Sample {
+            t: (f(s, "t") - offset - t0) / 1000.0,
+            ac: f(s, "ac"),
+            at: f(s, "at"),
+            ajd: f(s, "ajd"),
+            aje: f(s, "aje"),
+            al: f(s, "al"),
+            ar: f(s, "ar"),
+            afec: f(s, "afec"),
+            fc: f(s, "fc"),
+            fd: f(s, "fd"),
+            pc: f(s, "pc"),
+            pd: f(s, "pd"),
+            dec: f(s, "dec"),
+            vb: f(s, "vb"),
+            h: f(s, "h"),
+            tb: f(s, "tb"),
+            qcpu: f(s, "qcpu"),
+            qlr_cpu: s["qlr"].as_str() == Some("cpu"),
+            aob: f(s, "aob"),
+            vsa: f(s, "vsa"),
+            vss: f(s, "vss"),
         })
-        .unwrap_or_default()
+        .collect();
+    let text = |s: &Value, k: &str| s[k].as_str().map(str::to_string);
+    let codecs = a.iter().map(|s| Codecs { snd: text(s, "acs"), out: text(s, "aco"), inb: text(s, "aci") }).collect();
+    (samples, codecs)
 }
 
 /// One run: both windows' samples (what each end received and sent).
 struct RunData {
     side: Side,
     ends: [Vec<Sample>; 2],
+    /// The audio codecs of each sample of `ends`, index for index.
+    codecs: [Vec<Codecs>; 2],
     load_end: f64,
     cpu: Option<String>,
     links: Vec<(SocketAddr, Counts)>,
@@ -275,10 +331,16 @@ struct Metric {
 
 const METRICS: &[Metric] = &[
     Metric { key: "conc", label: "audio concealed (both ends, whole window)", unit: Unit::Pct, better: Better::Lower, dip_only: false },
+    Metric { key: "lost", label: "audio packets lost (both ends, whole window)", unit: Unit::Pct, better: Better::Neither, dip_only: false },
     Metric { key: "conc_dip", label: "audio concealed during the dip", unit: Unit::Pct, better: Better::Lower, dip_only: true },
+    Metric { key: "lost_dip", label: "audio packets lost during the dip", unit: Unit::Pct, better: Better::Neither, dip_only: true },
     Metric { key: "jb", label: "audio jitter-buffer delay", unit: Unit::Ms, better: Better::Lower, dip_only: false },
     Metric { key: "freezes", label: "video freezes (both ends)", unit: Unit::Count, better: Better::Lower, dip_only: false },
     Metric { key: "frozen", label: "video frozen (both ends)", unit: Unit::Secs, better: Better::Lower, dip_only: false },
+    Metric { key: "pauses", label: "video pauses (both ends)", unit: Unit::Count, better: Better::Neither, dip_only: false },
+    Metric { key: "paused", label: "video paused (both ends)", unit: Unit::Secs, better: Better::Neither, dip_only: false },
+    Metric { key: "still", label: "video paused + frozen (both ends)", unit: Unit::Secs, better: Better::Lower, dip_only: false },
+    Metric { key: "held", label: "video sending paused by the page (both ends, sender's encoding inactive)", unit: Unit::Secs, better: Better::Neither, dip_only: false },
     Metric { key: "fps", label: "frame rate received (mean of the ends)", unit: Unit::Fps, better: Better::Higher, dip_only: false },
     Metric { key: "height", label: "resolution received (median frame height)", unit: Unit::Px, better: Better::Higher, dip_only: false },
     Metric { key: "height_dip", label: "resolution received during the dip (median)", unit: Unit::Px, better: Better::Higher, dip_only: true },
@@ -332,6 +394,29 @@ fn mean_rate(ends: &[Vec<Sample>], f: fn(&Sample) -> f64) -> f64 {
         f64::NAN
     } else {
         v.iter().sum::<f64>() / v.len() as f64
+    }
+}
+
+/// Seconds in which the video sender's encoding was inactive (the page
+/// paused its video), both ends summed: each interval between samples
+/// counted by the later one. NaN when no end reported its sender.
+fn held(ends: &[Vec<Sample>]) -> f64 {
+    let mut secs = 0.0;
+    let mut seen = false;
+    for e in ends {
+        for w in e.windows(2) {
+            if w[1].vsa.is_finite() {
+                seen = true;
+                if w[1].vsa == 0.0 {
+                    secs += w[1].t - w[0].t;
+                }
+            }
+        }
+    }
+    if seen {
+        secs
+    } else {
+        f64::NAN
     }
 }
 
@@ -390,9 +475,14 @@ fn run_metrics(d: &RunData, window: f64, dip: Option<(f64, f64)>, scale: f64) ->
     let ends: Vec<Vec<Sample>> = d.ends.iter().map(|e| within(e, 0.0, window)).collect();
     let mut m = vec![
         ("conc", 100.0 * pooled(&ends, |s| s.ac, |s| s.at)),
+        ("lost", 100.0 * pooled(&ends, |s| s.al, |s| s.al + s.ar)),
         ("jb", 1000.0 * pooled(&ends, |s| s.ajd, |s| s.aje)),
         ("freezes", sum_delta(&ends, |s| s.fc)),
         ("frozen", sum_delta(&ends, |s| s.fd)),
+        ("pauses", sum_delta(&ends, |s| s.pc)),
+        ("paused", sum_delta(&ends, |s| s.pd)),
+        ("still", sum_delta(&ends, |s| s.fd + s.pd)),
+        ("held", held(&ends)),
         ("fps", mean_rate(&ends, |s| s.dec)),
         ("height", median_of(&ends, |s| s.h)),
         ("kbps", mean_rate(&ends, |s| s.vb) * 8.0 / 1000.0),
@@ -402,6 +492,7 @@ fn run_metrics(d: &RunData, window: f64, dip: Option<(f64, f64)>, scale: f64) ->
     if let Some((a, b)) = dip {
         let during: Vec<Vec<Sample>> = d.ends.iter().map(|e| within(e, a, b)).collect();
         m.push(("conc_dip", 100.0 * pooled(&during, |s| s.ac, |s| s.at)));
+        m.push(("lost_dip", 100.0 * pooled(&during, |s| s.al, |s| s.al + s.ar)));
         m.push(("height_dip", median_of(&during, |s| s.h)));
         let before = (a - BEFORE_DIP * scale, a);
         let worst = |f: fn(&[Sample], (f64, f64), f64) -> f64| ends.iter().map(|e| f(e, before, b)).fold(f64::NAN, f64::max);
@@ -442,7 +533,7 @@ fn shaped_net(p: Profile) -> Result<NetEnv> {
     Ok(NetEnv { ice: relay.ice_servers(), relay_only: true, relay: Some(relay), _hole: None, _turn: Some(turn) })
 }
 
-fn read_samples(p: &Page, offset: f64, t0: f64) -> Result<Vec<Sample>> {
+fn read_samples(p: &Page, offset: f64, t0: f64) -> Result<(Vec<Sample>, Vec<Codecs>)> {
     Ok(parse_samples(&p.eval("window.__q || []")?, offset, t0))
 }
 
@@ -460,7 +551,9 @@ fn run_one(server: &Server, def: &ProfileDef, o: &QualityOpts, side: Side) -> Re
     let t0 = epoch_ms();
     sleep(Duration::from_secs_f64(o.window + 1.5));
     let load_end = load1();
-    let ends = [read_samples(&a, clock_offset(&a)?, t0)?, read_samples(&bb, clock_offset(&bb)?, t0)?];
+    let (ea, ca) = read_samples(&a, clock_offset(&a)?, t0)?;
+    let (eb, cb) = read_samples(&bb, clock_offset(&bb)?, t0)?;
+    let (ends, codecs) = ([ea, eb], [ca, cb]);
     for (e, p) in ends.iter().zip([&a, &bb]) {
         if within(e, 0.0, o.window).len() < (o.window / 2.0) as usize {
             return err(format!("{}: only {} samples in the window", p.name(), e.len()));
@@ -468,7 +561,7 @@ fn run_one(server: &Server, def: &ProfileDef, o: &QualityOpts, side: Side) -> Re
     }
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let cpu = cpu_limited(&ends, load_end, cores, o.window);
-    Ok(RunData { side, ends, load_end, cpu, links: relay.link_counts(), late: relay.lateness() })
+    Ok(RunData { side, ends, codecs, load_end, cpu, links: relay.link_counts(), late: relay.lateness() })
 }
 
 // ---------------------------------------------------------------------------
@@ -580,12 +673,15 @@ fn dump(def: &ProfileDef, run: usize, d: &RunData) {
     let rows: Vec<Value> = d
         .ends
         .iter()
+        .zip(&d.codecs)
         .zip(["caller", "callee"])
-        .flat_map(|(e, name)| {
-            e.iter().map(move |x| {
+        .flat_map(|((e, c), name)| {
+            e.iter().zip(c).map(move |(x, c)| {
                 serde_json::json!({ "end": name, "t": x.t, "concealed": x.ac, "samples": x.at, "jb_delay": x.ajd, "jb_emitted": x.aje,
-                    "freezes": x.fc, "frozen": x.fd, "decoded": x.dec, "bytes": x.vb, "height": x.h, "target": x.tb,
-                    "cpu_s": x.qcpu, "cpu": x.qlr_cpu, "bwe": x.aob })
+                    "audio_lost": x.al, "audio_received": x.ar, "audio_fec": x.afec,
+                    "audio_codec_sent": c.snd, "audio_codec_out": c.out, "audio_codec_in": c.inb,
+                    "freezes": x.fc, "frozen": x.fd, "pauses": x.pc, "paused": x.pd, "decoded": x.dec, "bytes": x.vb, "height": x.h,
+                    "target": x.tb, "cpu_s": x.qcpu, "cpu": x.qlr_cpu, "bwe": x.aob, "video_send_active": x.vsa, "video_send_scale": x.vss })
             })
         })
         .collect();
@@ -696,6 +792,265 @@ fn compare(ours: &[f64], theirs: &[f64], clean_spread: Option<f64>, m: &Metric) 
     format!("{dir}{verdict}{noise}")
 }
 
+/// A metric's values over the runs of one page on one profile.
+fn values(o: &QualityOpts, x: &Outcome, side: Side, key: &str) -> Vec<f64> {
+    x.runs
+        .iter()
+        .filter(|d| d.side == side)
+        .map(|d| run_metrics(d, o.window, dip_of(x.def, o.scale()), o.scale()))
+        .filter_map(|m| m.iter().find(|(k, _)| *k == key).map(|(_, v)| *v))
+        .collect()
+}
+
+/// A metric's spread on the clean path: the larger min–max of the pages.
+fn spread(o: &QualityOpts, outcomes: &[Outcome], key: &str) -> Option<f64> {
+    let c = outcomes.iter().find(|x| x.def.id == "clean")?;
+    let w = |side| stats(&values(o, c, side, key)).map(|(_, lo, hi)| hi - lo);
+    match (w(Side::Ours), w(Side::Theirs)) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// The table's judgement of one metric on one profile.
+fn judge(o: &QualityOpts, outcomes: &[Outcome], x: &Outcome, m: &Metric) -> String {
+    let (vo, vt) = (values(o, x, Side::Ours, m.key), values(o, x, Side::Theirs, m.key));
+    let cs = if x.def.id == "clean" || m.dip_only { None } else { spread(o, outcomes, m.key) };
+    compare(&vo, &vt, cs, m)
+}
+
+/// The audio codecs of one end that `f` picks, in the order seen.
+fn codec_seq(c: &[Codecs], f: fn(&Codecs) -> &Option<String>) -> String {
+    let mut v: Vec<&str> = Vec::new();
+    for x in c {
+        if let Some(m) = f(x) {
+            if v.last() != Some(&m.as_str()) {
+                v.push(m);
+            }
+        }
+    }
+    if v.is_empty() {
+        "none reported".into()
+    } else {
+        v.join(" then ")
+    }
+}
+
+/// The audio codec a run sent with: the same at both ends (`Ok`), or each
+/// end's.
+fn run_codecs(d: &RunData) -> std::result::Result<String, String> {
+    let (a, b) = (codec_seq(&d.codecs[0], |c| &c.snd), codec_seq(&d.codecs[1], |c| &c.snd));
+    if a == b {
+        Ok(a)
+    } else {
+        Err(format!("caller sends {a}, callee sends {b}"))
+    }
+}
+
+/// What the stats of a run say, outbound and inbound, at each end.
+fn run_stat_codecs(d: &RunData) -> String {
+    let (ao, bo) = (codec_seq(&d.codecs[0], |c| &c.out), codec_seq(&d.codecs[1], |c| &c.out));
+    let (ai, bi) = (codec_seq(&d.codecs[0], |c| &c.inb), codec_seq(&d.codecs[1], |c| &c.inb));
+    if ao == bo && ai == ao && bi == ao {
+        format!("{ao} both ways")
+    } else {
+        format!("caller out {ao}, in {ai}; callee out {bo}, in {bi}")
+    }
+}
+
+/// Per page: the audio codec of its runs, and the FEC packets received.
+fn codecs_note(outcomes: &[Outcome]) -> String {
+    let page = |side: Side| -> String {
+        let runs: Vec<&RunData> = outcomes.iter().flat_map(|x| &x.runs).filter(|d| d.side == side).collect();
+        let n = runs.len();
+        if n == 0 {
+            return "no runs".into();
+        }
+        let mut groups: Vec<(std::result::Result<String, String>, usize)> = Vec::new();
+        for d in &runs {
+            let c = run_codecs(d);
+            match groups.iter_mut().find(|g| g.0 == c) {
+                Some(g) => g.1 += 1,
+                None => groups.push((c, 1)),
+            }
+        }
+        let words: Vec<String> = groups
+            .iter()
+            .map(|(c, k)| match c {
+                Ok(m) => format!("{m} (both ends, {k}/{n} runs)"),
+                Err(e) => format!("{e} ({k}/{n} runs)"),
+            })
+            .collect();
+        let mut stat: Vec<String> = Vec::new();
+        for d in &runs {
+            let c = run_stat_codecs(d);
+            if !stat.contains(&c) {
+                stat.push(c);
+            }
+        }
+        let fec: Vec<f64> = runs.iter().flat_map(|d| d.ends.iter().filter_map(|e| delta(e, |s| s.afec)).map(|x| x.0)).collect();
+        let fec = if fec.is_empty() { "not reported".to_string() } else { format!("{:.0} in all", fec.iter().sum::<f64>()) };
+        format!("{} (the stats: {}; `fecPacketsReceived` {fec})", words.join("; "), stat.join(" or "))
+    };
+    format!(
+        "\nAudio codec sent (each end's audio sender, the first of its `getParameters().codecs`, which Chromium sends \
+with; every sample of every run): ours {}; theirs {}. The stats' codec (outbound and inbound audio stream → `codecId` \
+→ the codec's `mimeType`) cannot show RED in Chromium: it names the send codec's own payload type and the last one \
+decoded, Opus inside RED. With `audio/red` each packet also carries the previous frame, so a lost packet can be \
+rebuilt from the next: \"audio packets lost\" counts packets that never arrived, \"audio concealed\" what the \
+listener missed; concealment below loss is loss that redundancy (RED, or Opus's own FEC) recovered.\n",
+        page(Side::Ours),
+        page(Side::Theirs)
+    )
+}
+
+/// A profile's short name (its title up to the colon).
+fn short(def: &ProfileDef) -> &'static str {
+    def.title.split(':').next().unwrap_or(def.title)
+}
+
+/// The issue's targets, from the medians, each with the table's judgement.
+fn targets(o: &QualityOpts, outcomes: &[Outcome]) -> String {
+    let metric = |key: &str| METRICS.iter().find(|m| m.key == key).expect("a known metric");
+    let find = |id: &str| outcomes.iter().find(|x| x.def.id == id);
+    let med = |x: &Outcome, side: Side, key: &str| stats(&values(o, x, side, key)).map(|v| v.0);
+    let plain = |x: &Outcome, m: &Metric| format!("the table: {}", judge(o, outcomes, x, m).replace("**", ""));
+    let title = |id: &str| -> String { PROFILES.iter().find(|p| p.id == id).map_or_else(|| id.to_string(), |p| short(p).to_string()) };
+    // One target: each part's words and whether it was met (None: not run
+    // or no numbers).
+    let verdict = |parts: &[Option<bool>]| -> String {
+        let met = if parts.iter().any(Option::is_none) {
+            None
+        } else {
+            Some(parts.iter().all(|p| *p == Some(true)))
+        };
+        let word = |m: bool| if m { "met" } else { "not met" };
+        match (met, o.full(), o.runs >= MIN_RUNS) {
+            (None, _, _) => "not judged (a profile missing or without numbers)".into(),
+            (Some(m), true, true) if m => "met".into(),
+            (Some(_), true, true) => "**not met**".into(),
+            (Some(m), false, _) => format!("not judged (a partial run; on these numbers {})", word(m)),
+            (Some(m), true, false) => format!("not judged (fewer than {MIN_RUNS} runs; on these numbers {})", word(m)),
+        }
+    };
+    let mut s = String::from(
+        "\nTargets (issue 27), from the medians of the table; beside each number the table's judgement, so a target met \
+on medians whose runs overlap reads as a lead, not a result. Only a run of every profile with the full window judges them.\n\n",
+    );
+    // Audio concealment at most half the deployed page's.
+    let mut parts = Vec::new();
+    let mut words = Vec::new();
+    for (id, key) in [("3g", "conc"), ("burst", "conc"), ("dip", "conc_dip")] {
+        let Some(x) = find(id) else {
+            parts.push(None);
+            words.push(format!("{}: not run", title(id)));
+            continue;
+        };
+        let m = metric(key);
+        let (mo, mt) = (med(x, Side::Ours, key), med(x, Side::Theirs, key));
+        let lost = |side| med(x, side, if key == "conc" { "lost" } else { "lost_dip" }).map_or("–".into(), |v| fmt(v, Unit::Pct));
+        match (mo, mt) {
+            (Some(a), Some(b)) if a.is_finite() && b.is_finite() => {
+                let ok = a <= 0.5 * b;
+                parts.push(Some(ok));
+                words.push(format!(
+                    "{}{}: ours {} against theirs {}, at most {}: {} ({}); packets lost ours {}, theirs {}",
+                    short(x.def),
+                    if key == "conc_dip" { ", during the dip" } else { "" },
+                    fmt(a, m.unit),
+                    fmt(b, m.unit),
+                    fmt(0.5 * b, m.unit),
+                    if ok { "met" } else { "not met" },
+                    plain(x, m),
+                    lost(Side::Ours),
+                    lost(Side::Theirs),
+                ));
+            }
+            _ => {
+                parts.push(None);
+                words.push(format!("{}: no numbers", short(x.def)));
+            }
+        }
+    }
+    let _ = writeln!(
+        s,
+        "- Audio concealed at most half the deployed page's on 3G, burst loss and during the dip: {}. {}.",
+        verdict(&parts),
+        words.join("; ")
+    );
+    // Video frozen no more than deployed, on every profile.
+    let (mut parts, mut words) = (Vec::new(), Vec::new());
+    for def in PROFILES {
+        let Some(x) = find(def.id) else {
+            parts.push(None);
+            words.push(format!("{}: not run", short(def)));
+            continue;
+        };
+        let m = metric("frozen");
+        let secs = |side, key| med(x, side, key).map_or("–".into(), |v| fmt(v, Unit::Secs));
+        match (med(x, Side::Ours, "frozen"), med(x, Side::Theirs, "frozen")) {
+            (Some(a), Some(b)) if a.is_finite() && b.is_finite() => {
+                let ok = a <= b;
+                parts.push(Some(ok));
+                words.push(format!(
+                    "{}: frozen ours {} against theirs {}: {} ({}); paused beside it ours {}, theirs {}",
+                    short(def),
+                    fmt(a, m.unit),
+                    fmt(b, m.unit),
+                    if ok { "met" } else { "not met" },
+                    plain(x, m),
+                    secs(Side::Ours, "paused"),
+                    secs(Side::Theirs, "paused"),
+                ));
+            }
+            _ => {
+                parts.push(None);
+                words.push(format!("{}: no numbers", short(def)));
+            }
+        }
+    }
+    let _ = writeln!(
+        s,
+        "- Video frozen no more than the deployed page on every profile (judged on freezes, `totalFreezesDuration`; pauses \
+shown beside them, and \"paused + frozen\" in the table): {}. {}.",
+        verdict(&parts),
+        words.join("; ")
+    );
+    // Full resolution back within 10 s of the dip's end.
+    let limit = 10.0 * o.scale();
+    let scaled = if o.full() { String::new() } else { format!(" ({} for this window)", fmt(limit, Unit::Secs)) };
+    let dip_len = (DIP.1 - DIP.0) * o.scale();
+    let (part, word) = match find("dip") {
+        None => (None, format!("{}: not run", title("dip"))),
+        Some(x) => {
+            let m = metric("back_res");
+            match (med(x, Side::Ours, "back_res"), med(x, Side::Theirs, "back_res")) {
+                (Some(a), b) if !a.is_nan() => {
+                    let ok = a <= limit;
+                    (
+                        Some(ok),
+                        format!(
+                            "ours {} against theirs {}: {} ({})",
+                            fmt(a, m.unit),
+                            b.map_or("–".into(), |b| fmt(b, m.unit)),
+                            if ok { "met" } else { "not met" },
+                            plain(x, m)
+                        ),
+                    )
+                }
+                _ => (None, "no numbers".into()),
+            }
+        }
+    };
+    let _ = writeln!(
+        s,
+        "- Full resolution back within 10 s{scaled} after the {:.0} s dip ends (the later end): {}. {word}.",
+        dip_len,
+        verdict(&[part])
+    );
+    s
+}
+
 fn report(r: &Report) -> String {
     let o = r.o;
     let mut s = String::new();
@@ -722,11 +1077,27 @@ with a queue bounded at 100 ms of the rate (tail drop), then a one-way delay wit
 bursts of loss. The TURN allocation and ICE go through it too. The call is set up on the profile's first step; once \
 video is decoded on both sides it runs for a third of the window (so the bandwidth estimate can climb), then the \
 profile starts and each window samples `getStats` once a second in the page (time-stamped on the shared clock, read \
-at the end): inbound audio `concealedSamples`/`totalSamplesReceived` and `jitterBufferDelay`/`jitterBufferEmittedCount`, \
-inbound video `freezeCount`, `totalFreezesDuration`, `framesDecoded`, `frameHeight`, `bytesReceived`, outbound video \
-`targetBitrate` and `qualityLimitationReason`/`qualityLimitationDurations`, the selected pair's \
-`availableOutgoingBitrate`. One call at a time, every window in a Chromium of its own; per profile the runs alternate \
-between the pages (ours, theirs, theirs, ours, …).\n\n",
+at the end): inbound audio `concealedSamples`/`totalSamplesReceived`, `jitterBufferDelay`/`jitterBufferEmittedCount`, \
+`packetsLost`/`packetsReceived` and `fecPacketsReceived` (where given), inbound video `freezeCount`/`totalFreezesDuration`, \
+`pauseCount`/`totalPausesDuration`, `framesDecoded`, `frameHeight`, `bytesReceived`, outbound video `targetBitrate` and \
+`qualityLimitationReason`/`qualityLimitationDurations`, the selected pair's `availableOutgoingBitrate`, the audio codec \
+(the audio sender's first `getParameters().codecs`, and each stream's `codecId` → the codec's `mimeType`), and whether \
+the video sender's encoding is `active` (`getParameters()`). One call at a time, every window in a Chromium of its own; per profile the runs alternate between \
+the pages (ours, theirs, theirs, ours, …).\n\n",
+    );
+    s.push_str(
+        "**Paused is not frozen.** Our page pauses its camera's video on its own when the path is too narrow for it (the \
+sender's encoding `active: false`), says so on both screens (\"Video paused: poor connection\") and sends video again \
+when it can; the deployed page has no such rule. A pause is announced on screen, a freeze is not: the picture just stops. \
+Chromium counts them apart at the receiver: a *freeze* is a frame that came at least three times the recent mean \
+interval late (and 150 ms more) while video was flowing (`freezeCount`, `totalFreezesDuration`); a *pause* is a gap in \
+which no video packet came for 5 s and the stream was taken as inactive (`pauseCount`, `totalPausesDuration`). The \
+target \"video frozen no more than the deployed page\" is judged on freezes alone; \"video paused\" stands beside it, \
+and \"video paused + frozen\" is every second without a moving picture, so that no freeze can hide as a pause. Three \
+limits of the counters: a pause shorter than Chromium's 5 s (or one with packets still arriving) is counted as a \
+freeze; both are counted only when the next frame arrives, so a gap still open when the window ends is in neither; \
+and the receiver cannot tell a pause the sender chose from a path that carried nothing. The row \"video sending \
+paused by the page\" is the sender's own side: the seconds its encoding was inactive, sampled each second.\n\n",
     );
     let _ = writeln!(
         s,
@@ -750,24 +1121,6 @@ delay and jitter the profile did not ask for.\n",
     }
     s.push('\n');
 
-    // Clean spreads per metric.
-    let values = |x: &Outcome, side: Side, key: &str| -> Vec<f64> {
-        x.runs
-            .iter()
-            .filter(|d| d.side == side)
-            .map(|d| run_metrics(d, o.window, dip_of(x.def, o.scale()), o.scale()))
-            .filter_map(|m| m.iter().find(|(k, _)| *k == key).map(|(_, v)| *v))
-            .collect()
-    };
-    let clean = r.outcomes.iter().find(|x| x.def.id == "clean");
-    let spread = |key: &str| -> Option<f64> {
-        let c = clean?;
-        let w = |side| stats(&values(c, side, key)).map(|(_, lo, hi)| hi - lo);
-        match (w(Side::Ours), w(Side::Theirs)) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        }
-    };
     let all: usize = r.outcomes.iter().map(|x| x.runs.len()).sum();
     let limited: usize = r.outcomes.iter().map(|x| x.runs.iter().filter(|d| d.cpu.is_some()).count()).sum();
     if all > 0 && 2 * limited > all {
@@ -781,11 +1134,12 @@ these numbers describe the machine more than the pages; a difference called belo
     s.push_str("| Profile | Metric | Ours | Theirs | Ours against theirs |\n|---|---|---|---|---|\n");
     for x in r.outcomes {
         for m in METRICS.iter().filter(|m| !m.dip_only || x.def.dip) {
-            let (vo, vt) = (values(x, Side::Ours, m.key), values(x, Side::Theirs, m.key));
-            let cs = if x.def.id == "clean" || m.dip_only { None } else { spread(m.key) };
-            let _ = writeln!(s, "| {} | {} | {} | {} | {} |", x.def.title, m.label, cell(&vo, m.unit), cell(&vt, m.unit), compare(&vo, &vt, cs, m));
+            let (vo, vt) = (values(o, x, Side::Ours, m.key), values(o, x, Side::Theirs, m.key));
+            let _ = writeln!(s, "| {} | {} | {} | {} | {} |", x.def.title, m.label, cell(&vo, m.unit), cell(&vt, m.unit), judge(o, r.outcomes, x, m));
         }
     }
+    s.push_str(&codecs_note(r.outcomes));
+    s.push_str(&targets(o, r.outcomes));
     s.push_str("\n| Profile | runs ours / theirs | CPU-limited ours / theirs | load at the runs' ends | dropped by the shaper (random / burst / queue), per run | relay's packets late: mean, worst, share > 10 ms |\n|---|---|---|---|---|---|\n");
     for x in r.outcomes {
         let count = |side: Side| x.runs.iter().filter(|d| d.side == side).count();
@@ -990,7 +1344,29 @@ mod tests {
     use super::*;
 
     fn sample(t: f64, h: f64, vb: f64) -> Sample {
-        Sample { t, ac: 0.0, at: 0.0, ajd: 0.0, aje: 0.0, fc: 0.0, fd: 0.0, dec: 0.0, vb, h, tb: 0.0, qcpu: 0.0, qlr_cpu: false, aob: 0.0 }
+        Sample {
+            t,
+            ac: 0.0,
+            at: 0.0,
+            ajd: 0.0,
+            aje: 0.0,
+            al: 0.0,
+            ar: 0.0,
+            afec: f64::NAN,
+            fc: 0.0,
+            fd: 0.0,
+            pc: 0.0,
+            pd: 0.0,
+            dec: 0.0,
+            vb,
+            h,
+            tb: 0.0,
+            qcpu: 0.0,
+            qlr_cpu: false,
+            aob: 0.0,
+            vsa: 1.0,
+            vss: 1.0,
+        }
     }
 
     #[test]
@@ -1052,6 +1428,95 @@ mod tests {
         // Never back.
         let low: Vec<Sample> = s.iter().map(|x| Sample { h: if x.t < 10.0 { 480.0 } else { 240.0 }, ..*x }).collect();
         assert!(back_resolution(&low, (5.0, 10.0), 25.0).is_infinite());
+    }
+
+    /// A run of every profile with made-up numbers: ours conceals a
+    /// quarter of what theirs does, pauses its video in the dip where
+    /// theirs freezes, and sends RED both ways where theirs sends Opus.
+    fn made_up(side: Side) -> RunData {
+        let ours = side == Side::Ours;
+        let end = || -> Vec<Sample> {
+            (0..=45)
+                .map(|i| {
+                    let t = f64::from(i);
+                    let gap = (t - 12.0).clamp(0.0, 8.0);
+                    Sample {
+                        ac: t * if ours { 0.5 } else { 2.0 },
+                        at: t * 100.0,
+                        al: t * 2.0,
+                        ar: t * 48.0,
+                        afec: if ours { f64::NAN } else { 0.0 },
+                        fc: if ours || t < 20.0 { 0.0 } else { 1.0 },
+                        fd: if ours { 0.0 } else { gap },
+                        pc: if ours && t >= 20.0 { 1.0 } else { 0.0 },
+                        pd: if ours { gap } else { 0.0 },
+                        dec: t * 20.0,
+                        vsa: if ours && (12.0..20.0).contains(&t) { 0.0 } else { 1.0 },
+                        ..sample(t, 480.0, t * 60_000.0)
+                    }
+                })
+                .collect()
+        };
+        let codec = if ours { "audio/red" } else { "audio/opus" };
+        let codecs = || (0..=45).map(|_| Codecs { snd: Some(codec.into()), out: Some("audio/opus".into()), inb: Some("audio/opus".into()) }).collect();
+        RunData {
+            side,
+            ends: [end(), end()],
+            codecs: [codecs(), codecs()],
+            load_end: 1.0,
+            cpu: None,
+            links: Vec::new(),
+            late: (Duration::ZERO, Duration::ZERO, 0.0),
+        }
+    }
+
+    /// The report of a full run: pauses beside freezes, the codec per
+    /// page, the targets; and the summary of BENCHMARKS.md still reads it.
+    #[test]
+    fn the_report_and_its_summary() {
+        let o = QualityOpts { runs: 3, filter: Vec::new(), window: WINDOW };
+        let outcomes: Vec<Outcome> = PROFILES
+            .iter()
+            .map(|def| Outcome {
+                def,
+                runs: [Side::Ours, Side::Theirs, Side::Theirs, Side::Ours, Side::Ours, Side::Theirs].into_iter().map(made_up).collect(),
+                failures: Vec::new(),
+            })
+            .collect();
+        let args: Vec<String> = vec!["--quality".into()];
+        let s = report(&Report { o: &o, args: &args, outcomes: &outcomes, chromium: "Chrome/1", load: ("1 1 1", "1 1 1"), took: Duration::ZERO, svg: None });
+        assert!(s.starts_with("## Call quality on shaped paths\n\nWritten by `cargo xtask bench --quality` on "), "{s}");
+        assert!(s.contains("| Bandwidth dip: 2.5 Mbit/s, 15 s at 250 kbit/s, back | video paused (both ends) | 16.0 s (16.0–16.0) | 0.0 s (0.0–0.0) | ours higher; clean spread 0.0 |"), "{s}");
+        assert!(s.contains("| video frozen (both ends) | 0.0 s (0.0–0.0) | 16.0 s (16.0–16.0) | ours lower: **ours better**; clean spread 0.0 |"), "{s}");
+        assert!(s.contains("| video paused + frozen (both ends) | 16.0 s (16.0–16.0) | 16.0 s (16.0–16.0) | same |"), "{s}");
+        assert!(s.contains("| audio packets lost (both ends, whole window) | 4.00 % (4.00–4.00) | 4.00 % (4.00–4.00) | same |"), "{s}");
+        assert!(s.contains("| video sending paused by the page (both ends, sender's encoding inactive) | 16.0 s (16.0–16.0) | 0.0 s (0.0–0.0) |"), "{s}");
+        assert!(
+            s.contains("ours audio/red (both ends, 12/12 runs) (the stats: audio/opus both ways; `fecPacketsReceived` not reported); theirs audio/opus (both ends, 12/12 runs) (the stats: audio/opus both ways; `fecPacketsReceived` 0 in all)"),
+            "{s}"
+        );
+        assert!(s.contains("- Audio concealed at most half the deployed page's on 3G, burst loss and during the dip: met. 3G-like: ours 0.50 % against theirs 2.00 %, at most 1.00 %: met (the table: ours lower: ours better; clean spread 0.00)"), "{s}");
+        assert!(s.contains("- Video frozen no more than the deployed page on every profile"), "{s}");
+        assert!(s.contains("Bandwidth dip: frozen ours 0.0 s against theirs 16.0 s: met (the table: ours lower: ours better; clean spread 0.0); paused beside it ours 16.0 s, theirs 0.0 s"), "{s}");
+        assert!(s.contains("- Full resolution back within 10 s after the 15 s dip ends (the later end): met. ours 0.0 s against theirs 0.0 s: met (the table: same)."), "{s}");
+        assert!(s.contains("A pause is announced on screen, a freeze is not"), "{s}");
+        // A partial run shows the targets without judging them.
+        let part = QualityOpts { runs: 3, filter: vec!["dip".into()], window: WINDOW };
+        let dip: Vec<Outcome> = outcomes.into_iter().filter(|x| x.def.dip).collect();
+        let p = report(&Report { o: &part, args: &args, outcomes: &dip, chromium: "Chrome/1", load: ("1 1 1", "1 1 1"), took: Duration::ZERO, svg: None });
+        assert!(p.contains("during the dip: not judged (a profile missing or without numbers). 3G-like: not run; Burst loss: not run;"), "{p}");
+        assert!(p.contains("dip ends (the later end): not judged (a partial run; on these numbers met)."), "{p}");
+        // The summary row of BENCHMARKS.md, read back from the section.
+        let md = format!("# Benchmarks\n\n<!-- quality -->\n{s}<!-- /quality -->\n");
+        let sum = crate::plots::summary(&md, false, false);
+        let rows = s.lines().filter(|l| l.starts_with("| ") && l.matches(" | ").count() == 4 && !l.starts_with("| Profile ")).count();
+        let ours = s.matches("**ours better**").count();
+        let theirs = s.matches("**theirs better**").count();
+        assert!(ours > 0 && theirs == 0, "{s}");
+        assert!(
+            sum.contains(&format!("| Call quality on shaped paths: differences called better | {ours} (")) && sum.contains(&format!("| 0 | {} of {rows} within noise or the same |", rows - ours)),
+            "{sum}"
+        );
     }
 
     #[test]
