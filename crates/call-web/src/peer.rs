@@ -114,7 +114,9 @@ fn candidate_init(c: &web_sys::RtcIceCandidate) -> CandidateInit {
 /// Firefox 75) does both in one operation of the browser's: the created
 /// description does not come back to this thread first, where a frame
 /// being drawn held it for 4–6 ms on the way to the host.
-fn describe(pc: &RtcPeerConnection) {
+/// `answered`: as callee, our audio transceiver, whose sender is set up
+/// once the answer is applied (`Peer::audio_sent`).
+fn describe(pc: &RtcPeerConnection, answered: Option<RtcRtpTransceiver>) {
     let Some(p) = call_method(pc, "setLocalDescription", None).and_then(|p| p.dyn_into::<Promise>().ok()) else {
         return input(Input::PeerError);
     };
@@ -122,6 +124,7 @@ fn describe(pc: &RtcPeerConnection) {
     then(&p, move |r| {
         if let Some(d) = pc.local_description().filter(|_| r.is_ok()) {
             crate::debug::sdp(true, &d.sdp());
+            answered.iter().for_each(Peer::audio_sent);
             return input(Input::LocalDescriptionSet);
         }
         input(Input::PeerError)
@@ -183,17 +186,19 @@ impl Peer {
         let init = RtcRtpTransceiverInit::new();
         init.set_direction(RtcRtpTransceiverDirection::Sendrecv);
         init.set_streams(&Array::of1(&self.stream));
-        Self::audio_first(&self.pc.add_transceiver_with_str_and_init("audio", &init));
+        let audio = self.pc.add_transceiver_with_str_and_init("audio", &init);
+        Self::audio_first(&audio);
+        Self::audio_sent(&audio);
         init.set_direction(self.video);
         self.pc.add_transceiver_with_str_and_init("video", &init);
-        describe(&self.pc);
+        describe(&self.pc, None);
     }
 
     /// Caller: an offer with new ICE credentials, for a renegotiation.
     pub(crate) fn restart_offer(&self) {
         // `restartIce()` is missing from web-sys; Chromium has it since 77.
         let _ = call_method(&self.pc, "restartIce", None);
-        describe(&self.pc);
+        describe(&self.pc, None);
     }
 
     /// Sends the local description on the `renegotiation` channel.
@@ -213,7 +218,7 @@ impl Peer {
         if self.pc.signaling_state() != web_sys::RtcSignalingState::HaveRemoteOffer {
             return input(Input::PeerError);
         }
-        describe(&self.pc);
+        describe(&self.pc, self.transceiver("audio"));
     }
 
     /// From now on, a track the peer sends is shown (`Effect::ShowRemote`).
@@ -313,7 +318,7 @@ impl Peer {
     /// nothing in the SDP changes. A failure goes back to the core.
     pub(crate) fn limit_video(&self, send: call_core::VideoSend) {
         let Some(sender) = self.transceiver("video").map(|t| t.sender()) else { return };
-        let set = |first: &JsValue| {
+        let set = |_: &JsValue, first: &JsValue| {
             let num = |v: Option<u32>, k: &str| match v {
                 Some(n) => Reflect::set(first, &JsValue::from_str(k), &JsValue::from_f64(f64::from(n))).is_ok(),
                 None => Reflect::delete_property(first.unchecked_ref::<js_sys::Object>(), &JsValue::from_str(k)).is_ok(),
@@ -328,17 +333,9 @@ impl Peer {
         }
     }
 
-    /// The audio sender's priority (`call_core::params::AUDIO_PRIORITY`)
-    /// and the codec order the core prefers (`sdp::audio_codec_order`):
-    /// before our first description of the call, so both are in it.
+    /// The codec order the core prefers (`sdp::audio_codec_order`):
+    /// before our first description of the call, so that it is in it.
     fn audio_first(t: &RtcRtpTransceiver) {
-        let prio = JsValue::from_str(call_core::params::AUDIO_PRIORITY);
-        let set = |first: &JsValue| {
-            ["priority", "networkPriority"].iter().all(|k| Reflect::set(first, &JsValue::from_str(k), &prio).is_ok())
-        };
-        if !set_first_encoding(&t.sender(), set, false) {
-            log("the audio sender's priority could not be set");
-        }
         let sender_class = Reflect::get(&js_sys::global(), &JsValue::from_str("RTCRtpSender")).unwrap_or(JsValue::UNDEFINED);
         let Some(caps) = call_method(&sender_class, "getCapabilities", Some(&JsValue::from_str("audio"))) else { return };
         let codecs = Array::from(&Reflect::get(&caps, &JsValue::from_str("codecs")).unwrap_or(JsValue::UNDEFINED));
@@ -348,6 +345,19 @@ impl Peer {
         let preferred: Array = order.into_iter().map(|i| codecs.get(i as u32)).collect();
         if call_method(t, "setCodecPreferences", Some(&preferred)).is_none() {
             log("setCodecPreferences failed");
+        }
+    }
+
+    /// The audio sender's priority (`call_core::params::AUDIO_PRIORITY`).
+    /// The caller's sender has its encoding from the start; the callee's
+    /// only once the answer is applied.
+    fn audio_sent(t: &RtcRtpTransceiver) {
+        let prio = JsValue::from_str(call_core::params::AUDIO_PRIORITY);
+        let set = |_: &JsValue, first: &JsValue| {
+            ["priority", "networkPriority"].iter().all(|k| Reflect::set(first, &JsValue::from_str(k), &prio).is_ok())
+        };
+        if !set_first_encoding(&t.sender(), set, false) {
+            log("the audio sender's priority could not be set");
         }
     }
 
@@ -432,11 +442,11 @@ impl Peer {
 /// Changes a sender's first encoding with `set` (`getParameters`, then
 /// `setParameters`); false when that could not be done. `report`: a
 /// rejected promise goes back to the core as `Input::VideoLimitFailed`.
-fn set_first_encoding(sender: &web_sys::RtcRtpSender, set: impl Fn(&JsValue) -> bool, report: bool) -> bool {
+fn set_first_encoding(sender: &web_sys::RtcRtpSender, set: impl Fn(&JsValue, &JsValue) -> bool, report: bool) -> bool {
     let params = call_method(sender, "getParameters", None);
     let first = params.as_ref().and_then(|p| Reflect::get(p, &JsValue::from_str("encodings")).ok()).map(|e| Array::from(&e).get(0));
     let (Some(params), Some(first)) = (params, first.filter(|f| f.is_object())) else { return false };
-    if !set(&first) {
+    if !set(&params, &first) {
         return false;
     }
     match call_method(sender, "setParameters", Some(&params)) {

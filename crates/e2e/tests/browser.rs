@@ -54,8 +54,15 @@ fn prompt_call_media_mute_end() -> Result<()> {
     }
     // Both pages have RED for Opus and prefer it: it is what goes on the
     // wire both ways (PROTOCOL.md section 1).
+    // And the voice goes first where the path is shared: the audio
+    // sender's priority is high on both ends (the callee's is set once
+    // its answer is applied).
+    let priority = "(() => { const t = window.__host.callPc().getTransceivers().find(t => t.receiver.track.kind === 'audio'); \
+        const e = t.sender.getParameters().encodings[0] || {}; return e.priority + '/' + e.networkPriority; })()";
     for p in [&a, &b] {
         check_audio_codecs(p, "audio/red", "audio/red")?;
+        let got = p.eval_str(priority)?;
+        ensure(p, got == "high/high", &format!("the audio sender's priority is high/high, not {got}"))?;
     }
 
     // Mute: the other side is told over the mutedState channel.
