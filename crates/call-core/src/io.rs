@@ -92,10 +92,10 @@ pub enum Input {
     ScreenEnded,
     /// A `getStats` sample, taken with each route query.
     Stats(crate::quality::Sample),
-    /// The selected pair's `availableOutgoingBitrate` in kbit/s, from the
-    /// video sender's statistics (`Effect::QueryEstimate`); `None`: the
-    /// browser gives none.
-    Estimate(Option<u32>),
+    /// From the video sender's statistics (`Effect::QueryEstimate`): the
+    /// selected pair's `availableOutgoingBitrate` in kbit/s and the video
+    /// stream's `bytesSent`; `None`: the browser gives none.
+    Estimate { kbps: Option<u32>, video_sent: Option<u64> },
     Click(Button),
     /// The time [`Call::poll_timeout`] named has come (or passed).
     Timeout,
@@ -162,8 +162,9 @@ pub enum Effect {
     /// Look up the selected pair and the statistics of every stream:
     /// `Input::Route` and `Input::Stats`.
     QueryRoute,
-    /// Look up only what the path is estimated to carry from us, from the
-    /// video sender's own statistics (a small report): `Input::Estimate`.
+    /// Look up only what the path is estimated to carry from us and what
+    /// our video sent, from the video sender's own statistics (a small
+    /// report): `Input::Estimate`.
     QueryEstimate,
     /// Find out whether our end of the selected candidate pair still has
     /// its address: report that end's stats as `Input::PathEnd`.

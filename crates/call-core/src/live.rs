@@ -115,9 +115,9 @@ impl Call {
     /// (`crate::congestion`); asks the shell only when that changed.
     pub(crate) fn limit_video(&mut self) {
         let low_data = self.flags.low_data;
-        let tier = match &self.stage {
-            Stage::Live(l) => l.congestion.tier(),
-            _ => Tier::Full,
+        let (tier, budget) = match &self.stage {
+            Stage::Live(l) => (l.congestion.tier(), l.congestion.video_budget()),
+            _ => (Tier::Full, None),
         };
         let Some(link) = self.link() else { return };
         let mut send = if low_data {
@@ -126,6 +126,10 @@ impl Call {
             VideoSend::capped(RELAY_VIDEO_KBPS)
         } else {
             VideoSend::FREE
+        };
+        send.max_kbps = match (send.max_kbps, budget) {
+            (Some(cap), Some(b)) => Some(cap.min(b)),
+            (cap, b) => cap.or(b),
         };
         send.scale = send.scale.max(tier.scale());
         send.max_fps = tier.max_fps();
@@ -149,24 +153,29 @@ impl Call {
         }
     }
 
-    pub(crate) fn stats(&mut self, now: u64, cur: crate::quality::Sample) {
+    pub(crate) fn stats(&mut self, cur: crate::quality::Sample) {
         let Stage::Live(l) = &mut self.stage else { return };
         if let Some(prev) = l.last_sample.replace(cur) {
             l.quality = crate::quality::assess(&prev, &cur, l.media_expected()).or(l.quality);
         }
-        self.estimate(now, cur.out_estimate_kbps);
     }
 
     /// What the path is estimated to carry from us: how our camera's
     /// video is sent (`crate::congestion`).
-    pub(crate) fn estimate(&mut self, now: u64, kbps: Option<u32>) {
+    pub(crate) fn estimate(&mut self, now: u64, kbps: Option<u32>, video_sent: Option<u64>) {
         let camera = self.local.cam() == Dev::On && !self.local.sharing() && self.flags.video_allowed();
         let Stage::Live(l) = &mut self.stage else { return };
         let was_paused = l.congestion.tier() == Tier::Paused;
-        let Some(tier) = l.congestion.sample(now, camera, kbps) else { return };
-        let est = kbps.map_or_else(|| "none".into(), |k| crate::json::itoa(u64::from(k)));
-        self.log(["video for the path: ", tier.as_str(), " (estimate ", &est, " kbit/s)"].concat());
+        let tier = l.congestion.sample(now, camera, kbps, video_sent);
+        if !l.congestion.budget(kbps) && tier.is_none() {
+            return;
+        }
+        if let Some(tier) = tier {
+            let est = kbps.map_or_else(|| "none".into(), |k| crate::json::itoa(u64::from(k)));
+            self.log(["video for the path: ", tier.as_str(), " (estimate ", &est, " kbit/s)"].concat());
+        }
         self.limit_video();
+        let Some(tier) = tier else { return };
         if was_paused != (tier == Tier::Paused) {
             self.send_muted_state();
         }

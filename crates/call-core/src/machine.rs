@@ -254,8 +254,8 @@ impl Call {
             Input::CanPickSpeaker(can) => self.local.set_can_pick_speaker(can),
             Input::ScreenStarted(ok) => self.screen_started(ok),
             Input::ScreenEnded => self.stop_sharing(),
-            Input::Stats(cur) => self.stats(now, cur),
-            Input::Estimate(kbps) => self.estimate(now, kbps),
+            Input::Stats(cur) => self.stats(cur),
+            Input::Estimate { kbps, video_sent } => self.estimate(now, kbps, video_sent),
             Input::Click(b) => self.click(now, b),
             Input::Timeout => self.timeout(now),
             Input::Crashed => self.fail(now, Msg::Crashed),
@@ -330,7 +330,12 @@ impl Call {
                         camera.then_some(ESTIMATE_POLL_MS)
                     };
                     l.poll_at = light.map_or(l.full_poll_at, |d| l.full_poll_at.min(now + d));
-                    self.out(if full { Effect::QueryRoute } else { Effect::QueryEstimate });
+                    if full {
+                        self.out(Effect::QueryRoute);
+                    }
+                    if camera {
+                        self.out(Effect::QueryEstimate);
+                    }
                 }
                 self.restart_do(now, |r, now, ch, out| r.timeout(now, ch, out));
             }

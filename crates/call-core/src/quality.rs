@@ -22,10 +22,6 @@ pub struct Sample {
     pub packets_lost: u64,
     pub bytes_received: u64,
     pub bytes_sent: u64,
-    /// The selected pair's `availableOutgoingBitrate`, in kbit/s: what
-    /// the browser estimates the path carries from us (Chromium; Firefox
-    /// has none). Read by `crate::congestion`.
-    pub out_estimate_kbps: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,7 +116,7 @@ mod tests {
     use super::*;
 
     fn s(at_ms: u64, rtt: u32, recv: u64, lost: u64, bytes: u64) -> Sample {
-        Sample { at_ms, rtt_ms: Some(rtt), packets_received: recv, packets_lost: lost, bytes_received: bytes, bytes_sent: bytes / 2, out_estimate_kbps: None }
+        Sample { at_ms, rtt_ms: Some(rtt), packets_received: recv, packets_lost: lost, bytes_received: bytes, bytes_sent: bytes / 2 }
     }
 
     #[test]
@@ -164,7 +160,7 @@ mod tests {
     #[test]
     fn hostile_counters_do_not_overflow() {
         let a = Sample { at_ms: 0, ..Sample::default() };
-        let b = Sample { at_ms: 1, rtt_ms: Some(u32::MAX), packets_received: u64::MAX, packets_lost: u64::MAX, bytes_received: u64::MAX, bytes_sent: u64::MAX, out_estimate_kbps: Some(u32::MAX) };
+        let b = Sample { at_ms: 1, rtt_ms: Some(u32::MAX), packets_received: u64::MAX, packets_lost: u64::MAX, bytes_received: u64::MAX, bytes_sent: u64::MAX };
         let q = assess(&a, &b, true).unwrap();
         assert_eq!(q.level, Level::Poor);
         assert!(!details(&q, Route::Relay, crate::i18n::EN).is_empty());

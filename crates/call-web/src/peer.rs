@@ -391,9 +391,8 @@ impl Peer {
     pub(crate) fn query_route(&self) {
         then(&self.pc.get_stats(), |r| {
             let Ok(report) = r else { return };
-            let (mut rtt, mut estimate) = (None, None);
+            let mut rtt = None;
             if let Some((pair, local, remote)) = selected_pair(&report) {
-                estimate = estimate_kbps(&pair);
                 let seconds = js_sys::Reflect::get(&pair, &JsValue::from_str("currentRoundTripTime")).unwrap_or(JsValue::UNDEFINED);
                 crate::debug::pair(&local, &remote, &seconds);
                 rtt = seconds.as_f64().map(|s| (s * 1000.0) as u32);
@@ -401,19 +400,28 @@ impl Peer {
                     input(Input::Route(call_core::Route::from_pair(&l, &r)));
                 }
             }
-            input(Input::Stats(call_core::quality::Sample { rtt_ms: rtt, out_estimate_kbps: estimate, ..sample(&report) }));
+            input(Input::Stats(call_core::quality::Sample { rtt_ms: rtt, ..sample(&report) }));
         });
     }
 
-    /// The path's estimate from the video sender's own report: its
-    /// outbound stream and what that references (the transport, the
-    /// selected pair), a fraction of the whole connection's report.
+    /// The path's estimate and what our video sent, from the video
+    /// sender's own report: its outbound stream and what that references
+    /// (the transport, the selected pair), a fraction of the whole
+    /// connection's report.
     pub(crate) fn query_estimate(&self) {
-        let Some(sender) = self.transceiver("video").map(|t| t.sender()) else { return input(Input::Estimate(None)) };
-        let Some(p) = call_method(&sender, "getStats", None) else { return input(Input::Estimate(None)) };
+        let none = Input::Estimate { kbps: None, video_sent: None };
+        let Some(sender) = self.transceiver("video").map(|t| t.sender()) else { return input(none) };
+        let Some(p) = call_method(&sender, "getStats", None) else { return input(none) };
         then(&Promise::resolve(&p), |r| {
-            let pair = r.ok().and_then(|report| selected_pair(&report));
-            input(Input::Estimate(pair.and_then(|(pair, _, _)| estimate_kbps(&pair))));
+            let Ok(report) = r else { return input(Input::Estimate { kbps: None, video_sent: None }) };
+            let kbps = selected_pair(&report).and_then(|(pair, _, _)| estimate_kbps(&pair));
+            let mut video_sent = None;
+            report.unchecked_ref::<js_sys::Map>().for_each(&mut |v, _| {
+                if get_str(&v, "type").as_deref() == Some("outbound-rtp") {
+                    video_sent = get_f64(&v, "bytesSent").map(|b| b as u64);
+                }
+            });
+            input(Input::Estimate { kbps, video_sent });
         });
     }
 

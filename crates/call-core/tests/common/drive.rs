@@ -1010,17 +1010,17 @@ impl Harness {
                     packets_lost: grow(prev.packets_lost),
                     bytes_received: grow(prev.bytes_received),
                     bytes_sent: grow(prev.bytes_sent),
-                    out_estimate_kbps: None,
                 };
+                let video_sent = grow(prev.bytes_sent);
                 let rtt_ms = if g.ratio(1, 5) { None } else { Some(g.range(0, 2000) as u32) };
-                // The browser's estimate: mostly a path between a narrow
-                // and a wide one, so that every tier of `congestion` is
-                // reached; sometimes none (Firefox).
-                let out_estimate_kbps = if g.ratio(1, 5) { None } else { Some(g.range(0, 3000) as u32) };
-                let s = Sample { rtt_ms, out_estimate_kbps, ..s };
+                let s = Sample { rtt_ms, ..s };
                 if g.ratio(1, 2) {
-                    // The light look-up between full ones (its answer only).
-                    Input::Estimate(out_estimate_kbps)
+                    // The light look-up: the browser's estimate, mostly a
+                    // path between a narrow and a wide one, so that every
+                    // tier of `congestion` is reached; sometimes none
+                    // (Firefox); and the video's byte count, growing.
+                    let kbps = if g.ratio(1, 5) { None } else { Some(g.range(0, 3000) as u32) };
+                    Input::Estimate { kbps, video_sent: Some(video_sent) }
                 } else {
                     self.sample = s;
                     Input::Stats(s)
