@@ -341,23 +341,26 @@ mod tests {
         (c, SETTLE_MS - 1000)
     }
 
+    /// One sample a second later: the estimate, and our video having sent
+    /// `kbps` in that second (`sent`: its byte count). The tier after it.
+    fn step(c: &mut Congestion, t: &mut u64, sent: &mut u64, est: u32, kbps: u64) -> Tier {
+        *t += 1000;
+        *sent += kbps * 1000 / 8;
+        c.sample(*t, true, Some(est), Some(*sent));
+        c.tier()
+    }
+
     /// After a dip, a half-size picture that sends 200 kbit/s keeps the
     /// estimate near 450 (application-limited): that is room, and the
     /// tier steps up; on a full path (the estimate near what is sent)
     /// it stays.
     #[test]
     fn steps_up_where_the_path_has_room_beyond_what_we_send() {
-        let step = |c: &mut Congestion, t: &mut u64, sent: &mut u64, est: u32, kbps: u64| {
-            *t += 1000;
-            *sent += kbps * 1000 / 8;
-            c.sample(*t, true, Some(est), Some(*sent));
-            c.tier()
-        };
         let (mut c, mut t) = started();
         let mut sent = 0;
         feed(&mut c, &mut t, &[300, 300]);
         assert_eq!(c.tier(), Tier::Half);
-        // A full path: 360 kbit/s estimated, 250 of video and the voice.
+        // A full path: 440 kbit/s estimated, 300 of video and the voice.
         for _ in 0..10 {
             assert_eq!(step(&mut c, &mut t, &mut sent, 440, 300), Tier::Half, "440 < 1.3 × (300 + voice)");
         }
@@ -495,12 +498,6 @@ mod tests {
     /// on a path still narrow it falls back and the next try waits longer.
     #[test]
     fn a_try_up_that_falls_back_waits_longer_before_the_next() {
-        let step = |c: &mut Congestion, t: &mut u64, sent: &mut u64, est: u32, kbps: u64| {
-            *t += 1000;
-            *sent += kbps * 1000 / 8;
-            c.sample(*t, true, Some(est), Some(*sent));
-            c.tier()
-        };
         let (mut c, mut t) = started();
         let mut sent = 0;
         feed(&mut c, &mut t, &[150, 150]);
