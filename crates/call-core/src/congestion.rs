@@ -144,6 +144,30 @@ impl Tier {
     }
 }
 
+/// When the next try may come, after tries that failed: the first wait,
+/// doubled by each failure up to `RETRY_MAX_MS`, back to the first once
+/// a try held. Used for a paused video's tries and for tries up a tier.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Backoff {
+    at: u64,
+    wait_ms: u64,
+}
+
+impl Backoff {
+    const NEW: Backoff = Backoff { at: 0, wait_ms: RETRY_FIRST_MS };
+
+    /// A try failed (or a pause began): the next waits, and the one after
+    /// it twice as long.
+    fn failed(&mut self, now: u64) {
+        self.at = now.saturating_add(self.wait_ms);
+        self.wait_ms = self.wait_ms.saturating_mul(2).min(RETRY_MAX_MS);
+    }
+
+    fn held(&mut self) {
+        self.wait_ms = RETRY_FIRST_MS;
+    }
+}
+
 /// The rule's state for one call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Congestion {
@@ -155,9 +179,8 @@ pub struct Congestion {
     settle_until: u64,
     /// Paused: when to try again. Otherwise, whether this is such a try
     /// (it fails back to `Paused` with a longer wait).
-    retry_at: u64,
+    pause: Backoff,
     trying: bool,
-    wait_ms: u64,
     /// Our camera's video was being sent at the last sample.
     sending: bool,
     /// The video sender's byte count at the last sample, and when.
@@ -167,15 +190,27 @@ pub struct Congestion {
     /// The last estimate judged.
     last_est: Option<u32>,
     /// The tier is a try up (`UP_ROOM_TENTHS`); a failed one blocks the
-    /// next until `up_at`, after a wait that doubles.
+    /// next for a wait that doubles.
     up_try: bool,
-    up_at: u64,
-    up_wait_ms: u64,
+    up: Backoff,
 }
 
 impl Default for Congestion {
     fn default() -> Self {
-        Congestion { tier: Tier::Full, below: 0, above: 0, settle_until: 0, retry_at: 0, trying: false, wait_ms: RETRY_FIRST_MS, sending: false, last_sent: None, budget_kbps: None, last_est: None, up_try: false, up_at: 0, up_wait_ms: RETRY_FIRST_MS }
+        Congestion {
+            tier: Tier::Full,
+            below: 0,
+            above: 0,
+            settle_until: 0,
+            pause: Backoff::NEW,
+            trying: false,
+            sending: false,
+            last_sent: None,
+            budget_kbps: None,
+            last_est: None,
+            up_try: false,
+            up: Backoff::NEW,
+        }
     }
 }
 
@@ -223,7 +258,7 @@ impl Congestion {
             return None;
         }
         if self.tier == Tier::Paused {
-            if now < self.retry_at {
+            if now < self.pause.at {
                 return None;
             }
             self.set(now, Tier::Quarter);
@@ -241,25 +276,25 @@ impl Congestion {
         self.below = if est < self.tier.floor() { self.below.saturating_add(if fell { DOWN_AFTER } else { 1 }) } else { 0 };
         let room = |v: u32| u64::from(est) * 10 >= u64::from(v.saturating_add(VOICE_KBPS)) * u64::from(UP_ROOM_TENTHS);
         let needs = |t: Tier| u64::from(t.floor()) * u64::from(if video_kbps.is_some() { UP_TRY_TENTHS } else { UP_BLIND_TENTHS });
-        let up = self.tier.up().filter(|&t| now >= self.up_at && u64::from(est) * 10 >= needs(t) && video_kbps.is_none_or(room));
+        let up = self.tier.up().filter(|&t| now >= self.up.at && u64::from(est) * 10 >= needs(t) && video_kbps.is_none_or(room));
         self.above = if up.is_some() { self.above.saturating_add(1) } else { 0 };
         if self.up_try && self.below == 0 {
             // Judged and above its floor: the try up held.
             self.up_try = false;
-            self.up_wait_ms = RETRY_FIRST_MS;
+            self.up.held();
         }
         if self.below >= DOWN_AFTER {
-            if self.up_try {
-                self.up_try = false;
-                self.up_at = now.saturating_add(self.up_wait_ms);
-                self.up_wait_ms = self.up_wait_ms.saturating_mul(2).min(RETRY_MAX_MS);
+            if core::mem::take(&mut self.up_try) {
+                self.up.failed(now);
             }
             let t = self.tier.down(est);
             if t == Tier::Paused {
                 // A try that failed waits longer; a pause out of a video
                 // that had been going starts over with the first wait.
-                self.wait_ms = if self.trying { self.wait_ms.saturating_mul(2).min(RETRY_MAX_MS) } else { RETRY_FIRST_MS };
-                self.retry_at = now.saturating_add(self.wait_ms);
+                if !self.trying {
+                    self.pause.held();
+                }
+                self.pause.failed(now);
             }
             self.trying = false;
             self.set(now, t);
@@ -314,7 +349,7 @@ impl Congestion {
 
     /// When a paused video tries again.
     pub fn retry_at(&self) -> Option<u64> {
-        (self.tier == Tier::Paused).then_some(self.retry_at)
+        (self.tier == Tier::Paused).then_some(self.pause.at)
     }
 }
 

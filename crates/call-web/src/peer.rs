@@ -409,18 +409,18 @@ impl Peer {
     /// (the transport, the selected pair), a fraction of the whole
     /// connection's report.
     pub(crate) fn query_estimate(&self) {
-        let none = Input::Estimate { kbps: None, video_sent: None };
-        let Some(sender) = self.transceiver("video").map(|t| t.sender()) else { return input(none) };
-        let Some(p) = call_method(&sender, "getStats", None) else { return input(none) };
+        let stats = self.transceiver("video").and_then(|t| call_method(&t.sender(), "getStats", None));
+        let Some(p) = stats else { return input(Input::Estimate { kbps: None, video_sent: None }) };
         then(&Promise::resolve(&p), |r| {
-            let Ok(report) = r else { return input(Input::Estimate { kbps: None, video_sent: None }) };
-            let kbps = selected_pair(&report).and_then(|(pair, _, _)| estimate_kbps(&pair));
-            let mut video_sent = None;
-            report.unchecked_ref::<js_sys::Map>().for_each(&mut |v, _| {
-                if get_str(&v, "type").as_deref() == Some("outbound-rtp") {
-                    video_sent = get_f64(&v, "bytesSent").map(|b| b as u64);
-                }
-            });
+            let (mut kbps, mut video_sent) = (None, None);
+            if let Ok(report) = r {
+                kbps = selected_pair(&report).and_then(|(pair, _, _)| estimate_kbps(&pair));
+                report.unchecked_ref::<js_sys::Map>().for_each(&mut |v, _| {
+                    if get_str(&v, "type").as_deref() == Some("outbound-rtp") {
+                        video_sent = get_f64(&v, "bytesSent").map(|b| b as u64);
+                    }
+                });
+            }
             input(Input::Estimate { kbps, video_sent });
         });
     }
