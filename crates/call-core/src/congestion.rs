@@ -325,6 +325,20 @@ impl Congestion {
         None
     }
 
+    /// The connection is down (an outage, an ICE restart): the estimate
+    /// then tells how long feedback has been missing, not what the path
+    /// carries (Chromium's fell to 98 kbit/s a few seconds into an outage
+    /// and paused a video the path had carried). The tier holds; once the
+    /// connection is back, the estimate is judged again after `SETTLE_MS`,
+    /// from fresh samples.
+    pub fn hold(&mut self, now: u64) {
+        self.settle_until = now.saturating_add(SETTLE_MS);
+        self.last_sent = None;
+        self.last_est = None;
+        self.below = 0;
+        self.above = 0;
+    }
+
     /// After each `sample`: what our video may take so that the voice
     /// keeps its share, on a narrow path (`BUDGET_BELOW_KBPS`); none on
     /// a wide one, or while no video is sent. Returns whether it changed

@@ -165,6 +165,10 @@ impl Call {
     pub(crate) fn estimate(&mut self, now: u64, kbps: Option<u32>, video_sent: Option<u64>) {
         let camera = self.local.cam() == Dev::On && !self.local.sharing() && self.flags.video_allowed();
         let Stage::Live(l) = &mut self.stage else { return };
+        if l.restarts.conn() != ConnState::Connected {
+            l.congestion.hold(now);
+            return;
+        }
         let was_paused = l.congestion.tier() == Tier::Paused;
         let tier = l.congestion.sample(now, camera, kbps, video_sent);
         if !l.congestion.budget(kbps) && tier.is_none() {

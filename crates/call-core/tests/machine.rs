@@ -2775,6 +2775,45 @@ fn a_narrow_path_makes_our_video_smaller_then_pauses_it_and_both_screens_say_so(
     assert_eq!(send, VideoSend::FREE, "back to full");
 }
 
+/// An outage is no narrow path: while the connection is down the
+/// browser's estimate falls for want of feedback (98 kbit/s a few seconds
+/// into one, in Chromium), and the video the path carried must not pause
+/// for it, nor right after the connection is back.
+#[test]
+fn an_outage_does_not_pause_the_video_for_the_path() {
+    let mut s = caller_in_call();
+    s.feed(Input::ChannelOpen(Channel::MutedState));
+    // A change of tier (not of the budget, which follows the estimate)
+    // or a word to the peer.
+    let changes = |e: &[Effect]| {
+        e.iter()
+            .filter(|x| match x {
+                Effect::LimitVideo(v) => v.scale != 1 || v.max_fps.is_some() || !v.active,
+                Effect::Send(..) => true,
+                _ => false,
+            })
+            .count()
+    };
+    for _ in 0..3 {
+        assert_eq!(changes(&estimate(&mut s, 2000)), 0);
+    }
+    s.feed(Input::Connection(ConnState::Disconnected));
+    for kbps in [900, 300, 98, 40, 30, 30, 30, 30] {
+        let e = estimate(&mut s, kbps);
+        assert_eq!(changes(&e), 0, "at {kbps} kbit/s while the connection is down: {e:?}");
+    }
+    s.feed(Input::Connection(ConnState::Connected));
+    // Back: the estimate climbs again, and is judged from fresh samples.
+    for kbps in [120, 400, 900, 1500, 2000] {
+        let e = estimate(&mut s, kbps);
+        assert_eq!(changes(&e), 0, "at {kbps} kbit/s after the outage: {e:?}");
+    }
+    assert_eq!(s.view().notice, None);
+    // A narrow path after the outage is still one.
+    let (send, _) = until_video_changes(&mut s, 60);
+    assert!(!send.active);
+}
+
 #[test]
 fn the_peers_paused_video_is_told_on_our_screen() {
     let mut s = caller_in_call();
