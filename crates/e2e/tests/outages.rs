@@ -54,30 +54,26 @@ fn channel5_follows_android_rules(c: &Call) -> Result<()> {
     e2e::channel5_follows_android_rules(&c.a, &c.b)
 }
 
-fn outage(secs: u64) -> Result<()> {
-    measured(&format!("relayed path, outage {secs} s: media back after"), || {
-        let env = Env::exclusive()?;
-        let c = relayed_call(&env)?;
-        outage_in_call(&c.a, &c.b, secs, |on| {
-            c.relay.set_blocked(on);
-            Ok(())
-        })
-    })
-}
-
+/// Outages of 2, 5 and 12 s, one after the other in one call (a call of
+/// its own for each cost the suite two more setups; a call that has been
+/// through one outage must survive the next as well).
 #[test]
-fn outage_2s_heals_without_restart() -> Result<()> {
-    outage(2)
-}
-
-#[test]
-fn outage_5s_recovers() -> Result<()> {
-    outage(5)
-}
-
-#[test]
-fn outage_12s_recovers() -> Result<()> {
-    outage(12)
+fn outages_of_2_5_and_12_s_recover() -> Result<()> {
+    let env = Env::exclusive()?;
+    let c = relayed_call(&env)?;
+    for secs in [2, 5, 12] {
+        measured(&format!("relayed path, outage {secs} s: media back after"), || {
+            let healed = outage_in_call(&c.a, &c.b, secs, |on| {
+                c.relay.set_blocked(on);
+                Ok(())
+            })?;
+            for p in [&c.a, &c.b] {
+                p.wait_data("phase", "in-call", T)?;
+            }
+            Ok(healed)
+        })?;
+    }
+    Ok(())
 }
 
 /// An outage that outlasts every attempt: "Reconnecting…" while trying,
@@ -86,7 +82,9 @@ fn outage_12s_recovers() -> Result<()> {
 /// 3 s on screen: about 40 s).
 #[test]
 fn endless_outage_ends_the_call_cleanly() -> Result<()> {
-    let env = Env::exclusive()?;
+    // Bounded by the page's own timers, not by how fast media flows: it
+    // may share the machine (with the healthy restart's call).
+    let env = Env::new()?;
     let c = relayed_call(&env)?;
     let t = Instant::now();
     c.relay.set_blocked(true);
@@ -145,8 +143,9 @@ fn counts(p: &Page) -> Result<Counts> {
     Ok(Counts { offers: n("offers"), sent: n("sent"), timers: n("timers"), live_pcs: n("live") })
 }
 
-/// A flapping path, for a minute: a relayed call whose path drops for 3 s
-/// every 12 s, five outages (`CALLS_FLAP_MINUTES` runs longer). The long
+/// A flapping path: a relayed call whose path drops for 3 s every 10 s,
+/// five times (`CALLS_FLAP_OUTAGES` runs more; media is back within 3.3 s
+/// of each, so the page has settled before the next). The long
 /// runs belong to the bench: `cargo xtask bench --soak 40 --flap 3/20`
 /// flaps ours and the deployed page side by side for as long as asked and
 /// judges the same things at the end (soak.rs), with the drift of heap,
@@ -161,14 +160,14 @@ fn counts(p: &Page) -> Result<Counts> {
 /// outages, and sends no more data-channel messages per outage than it did
 /// in the first ones.
 #[test]
-fn flapping_path_3s_every_12s_for_a_minute() -> Result<()> {
-    let minutes: u64 = std::env::var("CALLS_FLAP_MINUTES").ok().and_then(|m| m.parse().ok()).unwrap_or(1).clamp(1, 60);
+fn path_that_flaps_3s_every_10s_five_times() -> Result<()> {
+    let count: u64 = std::env::var("CALLS_FLAP_OUTAGES").ok().and_then(|m| m.parse().ok()).unwrap_or(5).clamp(5, 360);
     let env = Env::exclusive()?;
     let c = relayed_call(&env)?;
-    let (period, gap) = (Duration::from_secs(12), Duration::from_secs(3));
+    let (period, gap) = (Duration::from_secs(10), Duration::from_secs(3));
     let mut seen: Vec<[Counts; 2]> = vec![[counts(&c.a)?, counts(&c.b)?]];
     let mut healed = Vec::new();
-    for _ in 0..minutes * 60 / period.as_secs() {
+    for _ in 0..count {
         let start = Instant::now();
         c.relay.set_blocked(true);
         std::thread::sleep(gap); // the outage itself
@@ -189,7 +188,7 @@ fn flapping_path_3s_every_12s_for_a_minute() -> Result<()> {
     }
     let outages = seen.len() as u64 - 1;
     let ms: Vec<u128> = healed.iter().map(Duration::as_millis).collect();
-    eprintln!("flapping {minutes} min, {outages} outages of 3 s every 12 s: media back after {ms:?} ms (median {} ms)", median(healed.clone()).as_millis());
+    eprintln!("flapping: {outages} outages of 3 s every 10 s: media back after {ms:?} ms (median {} ms)", median(healed.clone()).as_millis());
     for (i, p) in [&c.a, &c.b].into_iter().enumerate() {
         let first = seen[0][i];
         let last = seen[seen.len() - 1][i];
