@@ -260,6 +260,10 @@ impl Call {
             Input::Timeout => self.timeout(now),
             Input::Crashed => self.fail(now, Msg::Crashed),
         }
+        // The input may have ended an exchange (a restart attempt gives up
+        // the one under way): a restart offer that waited for it goes now,
+        // not at a deadline already past.
+        self.apply_waiting_offer(now);
     }
 
     /// After the end only two things matter: the failure message's time is

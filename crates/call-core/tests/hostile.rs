@@ -226,6 +226,25 @@ fn a_second_offer_waits_for_the_answer_to_the_first() {
     assert_eq!(e, vec![Effect::SendDescription, use_media(OFFER), Effect::SetRemote { offer: true, sdp: OFFER.into() }]);
 }
 
+/// A restart attempt that gives up the exchange under way lets the offer
+/// that waited for it go at once, in the same step: left for a deadline
+/// already past, the shell's timer would wake the call for nothing first
+/// (found by the fuzzer: "woken at …, the call still names …").
+#[test]
+fn an_offer_that_waited_goes_when_an_attempt_gives_up_the_exchange() {
+    let mut s = callee_in_call();
+    let o = |sdp: &str| Input::ChannelMessage(Channel::Renegotiation, Renegotiation::Offer(sdp.into()).to_json());
+    assert_eq!(set_remote_offers(&s.after(10, o(OFFER_2))).len(), 1);
+    assert_eq!(s.after(1, o(OFFER)), vec![], "waits for the answer to the first");
+    // The browser never finishes the first; the connection drops, and the
+    // next attempt abandons that exchange (each Timeout is checked by
+    // `Sim`: nothing due is left behind).
+    s.after(1, Input::NetworkChanged);
+    s.after(1, Input::Connection(ConnState::Disconnected));
+    let e = s.run_for(20_000);
+    assert!(set_remote_offers(&e).contains(&OFFER.to_string()), "{e:?}");
+}
+
 /// A peer in the callee's role that offers: a protocol violation, dropped.
 /// And a second answer to one restart offer is not applied.
 #[test]

@@ -678,7 +678,8 @@ impl Harness {
         }
         let next = self.call.poll_timeout();
         if let Err(why) = self.watch.step(flags, &input, &before, &after, &effects, self.now, next) {
-            self.fail(&why);
+            let deadlines: Vec<_> = self.call.deadlines().collect();
+            self.fail(&format!("{why} (deadlines: {deadlines:?})"));
         }
         self.check_step(&after, &effects, flags);
     }
