@@ -120,7 +120,7 @@ fn test(extra: &[String]) -> Result {
     run(&mut c)?;
     // A smoke run inside the 12 minutes; `cargo xtask fuzz SECONDS` runs
     // longer.
-    fuzz::run(6)
+    fuzz::run(4)
 }
 
 fn demo(extra: &[String]) -> Result {
