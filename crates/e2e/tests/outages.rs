@@ -143,7 +143,7 @@ fn counts(p: &Page) -> Result<Counts> {
     Ok(Counts { offers: n("offers"), sent: n("sent"), timers: n("timers"), live_pcs: n("live") })
 }
 
-/// A flapping path: a relayed call whose path drops for 3 s every 10 s,
+/// A flapping path: a relayed call whose path drops for 3 s every 8 s,
 /// five times (`CALLS_FLAP_OUTAGES` runs more; media is back within 3.3 s
 /// of each, so the page has settled before the next). The long
 /// runs belong to the bench: `cargo xtask bench --soak 40 --flap 3/20`
@@ -160,11 +160,11 @@ fn counts(p: &Page) -> Result<Counts> {
 /// outages, and sends no more data-channel messages per outage than it did
 /// in the first ones.
 #[test]
-fn path_that_flaps_3s_every_10s_five_times() -> Result<()> {
+fn path_that_flaps_3s_every_8s_five_times() -> Result<()> {
     let count: u64 = std::env::var("CALLS_FLAP_OUTAGES").ok().and_then(|m| m.parse().ok()).unwrap_or(5).clamp(5, 360);
     let env = Env::exclusive()?;
     let c = relayed_call(&env)?;
-    let (period, gap) = (Duration::from_secs(10), Duration::from_secs(3));
+    let (period, gap) = (Duration::from_secs(8), Duration::from_secs(3));
     let mut seen: Vec<[Counts; 2]> = vec![[counts(&c.a)?, counts(&c.b)?]];
     let mut healed = Vec::new();
     for _ in 0..count {
@@ -188,7 +188,7 @@ fn path_that_flaps_3s_every_10s_five_times() -> Result<()> {
     }
     let outages = seen.len() as u64 - 1;
     let ms: Vec<u128> = healed.iter().map(Duration::as_millis).collect();
-    eprintln!("flapping: {outages} outages of 3 s every 10 s: media back after {ms:?} ms (median {} ms)", median(healed.clone()).as_millis());
+    eprintln!("flapping: {outages} outages of 3 s every 8 s: media back after {ms:?} ms (median {} ms)", median(healed.clone()).as_millis());
     for (i, p) in [&c.a, &c.b].into_iter().enumerate() {
         let first = seen[0][i];
         let last = seen[seen.len() - 1][i];
