@@ -8,9 +8,9 @@
 //! the voice but no picture, and widens again.
 //!
 //! Judged on both pages, as the person sees and hears it: while the path
-//! is narrow each page pauses its video, so each screen says "Video
-//! paused: poor connection" and shows the avatar where the other person's
-//! picture was, and the other person's voice is still heard; once the
+//! is narrow each page pauses its video (its sender sends nothing), so
+//! each screen says "Video paused: poor connection" and shows the avatar
+//! where the other person's picture was, and the other person's voice is still heard; once the
 //! path is wide again each screen shows the other person's moving picture
 //! again, the words are gone, and both stay so past the moment the try
 //! after the pause is judged. What the pages did and when (the core's
@@ -96,6 +96,11 @@ fn paused_shown() -> String {
     )
 }
 
+/// The page's video sender sends no byte for 0.8 s.
+const SENDS_NO_VIDEO: &str = "(async () => { const s = window.__host.callPc().getSenders().find(x => x.track && x.track.kind === 'video'); \
+  if (!s) return false; const sent = async () => { let n = 0; (await s.getStats()).forEach(x => { if (x.type === 'outbound-rtp') n += x.bytesSent || 0; }); return n; }; \
+  const b0 = await sent(); await new Promise(r => setTimeout(r, 800)); return (await sent()) === b0; })()";
+
 /// The other page told `p` on channel 3 (the last muted state it got).
 fn told(p: &Page, json: &str) -> Result<()> {
     let js = format!(
@@ -169,6 +174,13 @@ fn narrow_path_pauses_the_video_keeps_the_voice_and_the_video_comes_back() -> Re
         for p in [&a, &b] {
             p.wait_for(&paused_shown(), PAUSE_BOUND)?;
             paused.push(narrowed.elapsed());
+        }
+        // The words are true: each page stops sending its picture, not
+        // only says so (no frame would arrive over this path anyway, so
+        // this is judged at the sender). Quick: a paused video is tried
+        // again 8 s after its pause.
+        for p in [&a, &b] {
+            p.wait_for(SENDS_NO_VIDEO, T)?;
         }
         for p in [&a, &b] {
             told(p, r#"{"audioEnabled":true,"videoEnabled":false,"videoPaused":true}"#)?;
